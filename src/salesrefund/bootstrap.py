@@ -1,0 +1,29 @@
+"""Wires engine, migrations and app for the CLI, the server and the tests alike."""
+
+from __future__ import annotations
+
+import os
+
+from sqlalchemy import Engine
+
+from .config import database_url
+from .http.app import create_app
+from .service.refunds import Settings
+from .store.engine import make_engine
+from .store.migrate import migrate
+
+ENV_UNGUARDED = "SALESREFUND_TEST_UNGUARDED_CAPS"  # test-only: the control that must over-refund
+
+
+def engine_for(url: str | None = None, *, run_migrations: bool = True) -> Engine:
+    engine = make_engine(database_url(url))
+    if run_migrations:
+        migrate(engine)
+    return engine
+
+
+def app_from_environment():
+    """The ASGI app for ``uvicorn --factory`` (one per worker process)."""
+    engine = engine_for(None, run_migrations=False)
+    settings = Settings(unguarded_caps=os.environ.get(ENV_UNGUARDED) == "1")
+    return create_app(engine, settings=settings)

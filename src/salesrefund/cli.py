@@ -1,0 +1,147 @@
+"""The command line: ``salesrefund serve | migrate | demo | tenant | token``."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime
+from typing import Annotated, Optional
+
+import typer
+
+from .config import ENV_DATABASE_URL, database_url
+from .domain.errors import RefundError
+
+app = typer.Typer(help="salesrefund: refunds and credit notes recorded exactly right.", no_args_is_help=True,
+                  add_completion=False, pretty_exceptions_show_locals=False)
+tenant_app = typer.Typer(help="Create tenants.", no_args_is_help=True)
+token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
+app.add_typer(tenant_app, name="tenant")
+app.add_typer(token_app, name="token")
+
+Db = Annotated[Optional[str], typer.Option("--db", help=f"database URL (default: ${ENV_DATABASE_URL} or a "
+                                                     "SQLite file in the user data directory)")]
+AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object")]
+
+
+def _engine(db: str | None):
+    from .bootstrap import engine_for
+    return engine_for(db)
+
+
+def _fail(error: RefundError) -> None:
+    typer.echo(f"error: {error.first.text()} ({error.code})", err=True)
+    raise typer.Exit(2)
+
+
+@app.command()
+def serve(db: Db = None, host: str = "127.0.0.1", port: int = 8000,
+          workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
+          demo: Annotated[bool, typer.Option("--demo", help="load the demo tenant first")] = False):
+    """Run the HTTP server (migrations run first)."""
+    import uvicorn
+
+    url = database_url(db)
+    engine = _engine(url)
+    base = f"http://{host}:{port}"
+    if demo:
+        from .demo import first_curl, load_demo
+        loaded = load_demo(engine)
+        typer.echo(f"demo tenant '{loaded['tenant']}' ready; API token: {loaded['token']}")
+        typer.echo(f"try:  {first_curl(base)}")
+    engine.dispose()
+    typer.echo(f"salesrefund on {base}  (docs: {base}/docs, database: {url})")
+    os.environ[ENV_DATABASE_URL] = url
+    uvicorn.run("salesrefund.bootstrap:app_from_environment", factory=True, host=host, port=port,
+                workers=workers, log_level="info", timeout_graceful_shutdown=5)
+
+
+@app.command()
+def migrate(db: Db = None):
+    """Apply the database migrations and exit."""
+    _engine(db)
+    typer.echo("migrations applied")
+
+
+@app.command()
+def demo(db: Db = None, as_json: AsJson = False):
+    """Load the demo data (idempotent)."""
+    from .demo import load_demo
+    loaded = load_demo(_engine(db))
+    result = {"tenant": loaded["tenant"], "token": loaded["token"], "created": loaded["created"]}
+    typer.echo(json.dumps(result) if as_json else f"demo tenant '{result['tenant']}', token {result['token']}")
+
+
+@tenant_app.command("create")
+def tenant_create(name: str, currency: Annotated[str, typer.Option(help="ISO 4217 code, e.g. EUR")],
+                  country: Annotated[Optional[str], typer.Option(help="ISO 3166 code")] = None,
+                  timezone: Annotated[str, typer.Option(help="IANA time zone")] = "UTC",
+                  prices_include_tax: Annotated[bool, typer.Option("--prices-include-tax")] = False,
+                  cash_rounding: Annotated[Optional[str], typer.Option(help="e.g. 0.05")] = None,
+                  cash_rounding_all_methods: Annotated[bool, typer.Option("--cash-rounding-all-methods")] = False,
+                  allow_unlinked_refunds: Annotated[bool, typer.Option("--allow-unlinked-refunds")] = False,
+                  currency_exponent: Annotated[Optional[int], typer.Option(help="decimals used (MNT: 0)")] = None,
+                  db: Db = None, as_json: AsJson = False):
+    """Create a tenant with its chart of accounts, payment methods and first admin token."""
+    from .service.tenants import create_tenant
+    try:
+        created = create_tenant(_engine(db), name, currency=currency.upper(), country=country, timezone=timezone,
+                                prices_include_tax=prices_include_tax, cash_rounding=cash_rounding,
+                                cash_rounding_all_methods=cash_rounding_all_methods,
+                                allow_unlinked_refunds=allow_unlinked_refunds, currency_exponent=currency_exponent)
+    except RefundError as error:
+        _fail(error)
+    if as_json:
+        typer.echo(json.dumps(created))
+    else:
+        typer.echo(f"tenant {created['tenant']} created ({created['currency']})")
+        typer.echo(f"admin token (shown once): {created['token']}")
+
+
+@token_app.command("create")
+def token_create(tenant: Annotated[str, typer.Option(help="tenant name")],
+                 permission: Annotated[Optional[list[str]], typer.Option(help="repeat for several")] = None,
+                 name: str = "token",
+                 expires: Annotated[Optional[datetime], typer.Option(help="expiry, ISO date-time")] = None,
+                 db: Db = None, as_json: AsJson = False):
+    """Create a token; default permissions: refund:create refund:read."""
+    from .service.tenants import create_token
+    try:
+        created = create_token(_engine(db), tenant, permissions=tuple(permission or ()), name=name,
+                               expires_at=expires)
+    except RefundError as error:
+        _fail(error)
+    if as_json:
+        typer.echo(json.dumps(created))
+    else:
+        typer.echo(f"token {created['id']} ({' '.join(created['permissions'])}), shown once: {created['token']}")
+
+
+@token_app.command("list")
+def token_list(tenant: Annotated[str, typer.Option(help="tenant name")], db: Db = None, as_json: AsJson = False):
+    """List a tenant's tokens (never their secrets)."""
+    from .service.tenants import list_tokens
+    try:
+        tokens = list_tokens(_engine(db), tenant)
+    except RefundError as error:
+        _fail(error)
+    if as_json:
+        typer.echo(json.dumps(tokens))
+        return
+    for tok in tokens:
+        state = "revoked" if tok["revoked"] else "active"
+        typer.echo(f"{tok['id']:>5}  {state:<8} {tok['name']:<16} {' '.join(tok['permissions'])}")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int, db: Db = None):
+    """Revoke a token: it is refused from its next request on."""
+    from .service.tenants import revoke_token
+    if not revoke_token(_engine(db), token_id):
+        typer.echo(f"error: no active token {token_id}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"token {token_id} revoked")
+
+
+def main() -> None:
+    app()

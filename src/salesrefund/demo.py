@@ -1,0 +1,94 @@
+"""Demo data: a tenant a new user can try every endpoint on at once. Loading is idempotent."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import Engine
+
+from .domain import money
+from .domain.commands import Context, InvoiceLineRequest, IssueRefund, PaymentRequest, RecordInvoice, RefundLineRequest
+from .domain.errors import RefundError
+from .service.books import Books
+from .service.refunds import RefundService
+from .service.tenants import create_tenant, tenant_id_by_name
+from .service.uow import Clock
+
+DEMO_TENANT = "demo"
+DEMO_TOKEN = "sr_demo_token_change_me"
+
+
+class _Quiet:
+    """A responder for the demo loader: results are read back through the API anyway."""
+
+    def success(self, view, status):
+        return view
+
+    def failure(self, error):
+        raise error
+
+
+def load_demo(engine: Engine, clock: Clock | None = None) -> dict:
+    clock = clock or Clock()
+    try:
+        tenant_id = tenant_id_by_name(engine, DEMO_TENANT)
+        return {"tenant": DEMO_TENANT, "token": DEMO_TOKEN, "created": False, "tenant_id": tenant_id}
+    except RefundError:
+        pass
+    created = create_tenant(engine, DEMO_TENANT, currency="EUR", country="DE", timezone="Europe/Berlin",
+                            token=DEMO_TOKEN, clock=clock)
+    tenant_id = created["id"]
+    books, refunds = Books(engine, clock), RefundService(engine, clock)
+    today = clock.today_in("Europe/Berlin")
+    first_of_month = today.replace(day=1)
+    last_month = (first_of_month - timedelta(days=1)).replace(day=10)
+    two_months_ago = (last_month.replace(day=1) - timedelta(days=1)).replace(day=15)
+
+    books.create_location(tenant_id, code="WH2", name="Warehouse 2")
+    books.create_customer(tenant_id, code="C001", name="Alice Retail GmbH", tax_number="DE123456789",
+                          email="alice@example.com")
+    books.create_customer(tenant_id, code="C002", name="Bob's Bistro", tax_number="DE987654321")
+    q, p = money.parse_quantity, money.parse_price
+    books.create_product(tenant_id, code="BOOK-1", name="Field guide to refunds", barcodes=["9780000000001"],
+                         stock_tracked=True, cost=p("6.00", "/cost"))
+    books.create_product(tenant_id, code="MUG-1", name="Enamel mug", stock_tracked=True, cost=p("2.50", "/cost"))
+    books.create_product(tenant_id, code="TSHIRT-1", name="T-shirt", stock_tracked=True, cost=p("4.00", "/cost"))
+    books.create_product(tenant_id, code="WRAP", name="Gift wrapping (service)", stock_tracked=False)
+
+    def line(product, quantity, price, rate, discount="0"):
+        return InvoiceLineRequest(quantity=q(quantity, "/q"), unit_price=p(price, "/p"), tax_rate=q(rate, "/r"),
+                                  product=product, discount_minor=money.parse_amount(discount, "/d", money.currency("EUR")))
+
+    def cents(text):
+        return money.parse_amount(text, "/a", money.currency("EUR"))
+
+    books.record_invoice(tenant_id, RecordInvoice(
+        number="INV-1001", customer="C001", date=two_months_ago,
+        lines=(line("BOOK-1", "2", "12.50", "19"), line("MUG-1", "4", "8.00", "19", discount="2.00"),
+               line("WRAP", "1", "3.00", "19")),
+        payments=(PaymentRequest("card", cents("69.02")),)))
+    books.record_invoice(tenant_id, RecordInvoice(
+        number="INV-1002", customer="C002", date=last_month, prices_include_tax=True, location="WH2",
+        lines=(line("TSHIRT-1", "3", "19.99", "19"), line("MUG-1", "1", "9.60", "7")),
+        payments=(PaymentRequest("cash", cents("50.00")), PaymentRequest("card", cents("19.57")))))
+    books.record_invoice(tenant_id, RecordInvoice(
+        number="INV-1003", customer="C001", date=today,
+        lines=(line("BOOK-1", "5", "12.50", "19"), line("WRAP", "1", "3.00", "19"))))
+
+    ctx = Context(tenant_id=tenant_id, channel="cli")
+    quiet = _Quiet()
+    refunds.issue(ctx, IssueRefund(invoice="INV-1001", reason="Damaged in transit", posting_date=two_months_ago,
+                                   lines=(RefundLineRequest(line=1, quantity=q("1", "/q")),)), quiet)
+    refunds.issue(ctx, IssueRefund(invoice="INV-1002", reason="Wrong size", posting_date=last_month,
+                                   lines=(RefundLineRequest(line=1, quantity=q("1", "/q")),)), quiet)
+    refunds.issue(ctx, IssueRefund(invoice="INV-1002", reason="Customer changed mind", state="draft",
+                                   lines=(RefundLineRequest(line=2),)), quiet)
+    refunds.issue(ctx, IssueRefund(invoice="INV-1003", reason="Goodwill for late delivery",
+                                   lines=(RefundLineRequest(amount_minor=cents("5.00"), tax_rate=q("19", "/r"),
+                                                            description="Goodwill credit"),)), quiet)
+    books.close_periods(tenant_id, last_month.replace(day=1) - timedelta(days=1))
+    return {"tenant": DEMO_TENANT, "token": DEMO_TOKEN, "created": True, "tenant_id": tenant_id}
+
+
+def first_curl(base_url: str) -> str:
+    return (f"curl -s {base_url}/v1/invoices/INV-1001 -H 'Authorization: Bearer {DEMO_TOKEN}'")

@@ -1,0 +1,87 @@
+"""Commands: what a door asks for, already decoded into exact values. Every door builds these.
+
+Values here are parsed (scaled integers, dates) but not yet checked against the books: that is
+the planner's job (``refunds.plan_refund``), so the same rules apply whichever door was used.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class RefundLineRequest:
+    """One requested line. Names an invoice ``line`` (or a ``product`` matching exactly one line),
+    or neither with an ``amount`` (a free-amount line), or, when unlinked, a ``product``."""
+
+    line: int | None = None
+    product: str | None = None
+    quantity: int | None = None  # 1/10,000 units
+    unit_price: int | None = None  # 1/10,000 currency units
+    amount_minor: int | None = None  # tax-inclusive amount to give back
+    restock: bool | None = None
+    location: str | None = None
+    description: str | None = None
+    tax_rate: int | None = None  # free-amount and unlinked lines only
+
+
+@dataclass(frozen=True)
+class PaymentRequest:
+    method: str
+    amount_minor: int
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class IssueRefund:
+    """Issue a refund (a credit note), posted or as a draft. The one command every door builds."""
+
+    lines: tuple[RefundLineRequest, ...]
+    invoice: str | None = None
+    customer: str | None = None
+    currency: str | None = None
+    reason: str | None = None
+    state: str = "posted"  # "posted" | "draft"
+    posting_date: date | None = None
+    document_date: date | None = None
+    location: str | None = None
+    payments: tuple[PaymentRequest, ...] | None = None
+    metadata: dict = field(default_factory=dict, compare=False)
+    reference: str | None = None  # a door's own document reference (kept on the credit note)
+
+
+@dataclass(frozen=True)
+class Context:
+    """Who asked, through which door (R20). Not part of the command's meaning."""
+
+    tenant_id: int
+    channel: str = "native"
+    credential_id: int | None = None
+    request_id: str | None = None
+    request: dict | None = None  # the request as received, secrets removed
+    idempotency_key: str | None = None
+
+
+@dataclass(frozen=True)
+class InvoiceLineRequest:
+    quantity: int
+    unit_price: int
+    tax_rate: int
+    product: str | None = None
+    description: str | None = None
+    discount_minor: int = 0
+
+
+@dataclass(frozen=True)
+class RecordInvoice:
+    """Record a posted sale that refunds will point back to."""
+
+    number: str
+    customer: str
+    date: date
+    lines: tuple[InvoiceLineRequest, ...]
+    currency: str | None = None
+    prices_include_tax: bool | None = None
+    location: str | None = None
+    payments: tuple[PaymentRequest, ...] = ()

@@ -1,0 +1,103 @@
+"""Snapshots the rules read: the tenant's policy, an invoice as sold and refunded so far."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from .money import Currency
+
+PAYMENT_KINDS = ("cash", "card", "bank", "store_credit")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A tenant's rules: currency, tax mode, cash rounding (R5), unlinked refunds (R10), periods (R13)."""
+
+    currency: Currency
+    prices_include_tax: bool = False
+    cash_increment_minor: int = 0  # 5 = round cash to 0.05 (MYR); 0 or 1 = no cash rounding
+    cash_rounding_all_methods: bool = False  # False: only refunds paid wholly in cash are rounded
+    allow_unlinked_refunds: bool = False
+    closed_through: date | None = None  # every date up to and including this one is closed
+
+    def is_closed(self, day: date) -> bool:
+        return self.closed_through is not None and day <= self.closed_through
+
+
+@dataclass(frozen=True)
+class PaymentMethod:
+    code: str
+    kind: str  # one of PAYMENT_KINDS
+    account: str
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class InvoiceLine:
+    """One invoice line as sold (R8 snapshot) and refunded so far (running figures, R7)."""
+
+    line: int
+    product: str | None
+    description: str
+    quantity: int  # 1/10,000 units
+    unit_price: int  # 1/10,000 currency units, before discount
+    discount_minor: int
+    tax_rate: int  # 1/10,000 percent
+    net_minor: int
+    tax_minor: int
+    gross_minor: int
+    unit_cost: int = 0  # 1/10,000 currency units, the cost when sold
+    stock_tracked: bool = False
+    refunded_quantity: int = 0
+    refunded_gross_minor: int = 0
+    refunded_tax_minor: int = 0
+
+    @property
+    def refunded_net_minor(self) -> int:
+        return self.refunded_gross_minor - self.refunded_tax_minor
+
+    @property
+    def refundable_quantity(self) -> int:
+        return self.quantity - self.refunded_quantity
+
+    @property
+    def refundable_gross_minor(self) -> int:
+        return self.gross_minor - self.refunded_gross_minor
+
+    @property
+    def refundable_tax_minor(self) -> int:
+        return self.tax_minor - self.refunded_tax_minor
+
+
+@dataclass(frozen=True)
+class Invoice:
+    number: str
+    customer: str
+    currency: Currency
+    date: date
+    prices_include_tax: bool
+    location: str | None
+    lines: tuple[InvoiceLine, ...]
+    payments: tuple[tuple[str, int], ...] = ()  # (method code, amount_minor)
+    refunded_total_minor: int = 0  # gross of every posted, unvoided refund of this invoice
+
+    @property
+    def total_minor(self) -> int:
+        return sum(line.gross_minor for line in self.lines)
+
+    @property
+    def refundable_total_minor(self) -> int:
+        return self.total_minor - self.refunded_total_minor
+
+    def line_numbered(self, number: int) -> InvoiceLine | None:
+        if 1 <= number <= len(self.lines) and self.lines[number - 1].line == number:
+            return self.lines[number - 1]
+        return next((line for line in self.lines if line.line == number), None)
+
+
+@dataclass(frozen=True)
+class Product:
+    code: str
+    stock_tracked: bool
+    unit_cost: int = 0  # 1/10,000 currency units

@@ -1,0 +1,443 @@
+"""Plan a refund: decide every figure of a credit note from the invoice snapshot (R6-R11, R13).
+
+``plan_refund`` is pure: it reads snapshots and a command and returns a ``RefundPlan`` (or raises
+``RefundError`` with every violation it found, first by precedence). The store then applies the
+plan's cap increments with conditional updates, which is where concurrency is decided (R7).
+
+How a line's amounts are found (R8). For an invoice line sold as quantity Q with gross G and tax T,
+let E(n) = round(G x n / Q) be "the gross of the first n units" (and likewise for T). A refund of q
+units when r units were already refunded gets E(r + q) - E(r). These pieces telescope: however a
+line is split, refunds at the original price sum to exactly G (and T, and so net) when the last
+unit goes back, and no piece exceeds what remains. Worked numbers: 3 units sold for 10.00 in all,
+refunded one at a time: 3.33, then 6.67 - 3.33 = 3.34, then 10.00 - 6.67 = 3.33; total 10.00.
+
+At a lower unit price (R9) the piece is scaled by new price / original price, so the customer gets
+less and the line keeps the difference (a later full-price refund of the remaining units still
+gets only its own E-piece, never the shortfall of an earlier lower-price refund).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import date
+
+from . import money
+from .commands import IssueRefund, PaymentRequest, RefundLineRequest
+from .errors import Invalid, RefundError, Violation
+from .model import Invoice, InvoiceLine, PaymentMethod, Policy, Product
+
+
+@dataclass(frozen=True)
+class PlannedLine:
+    """One refund line with every figure decided."""
+
+    invoice_line: int | None  # the invoice line number, None for free-amount and unlinked lines
+    product: str | None
+    description: str
+    quantity: int  # 1/10,000 units (0 for amount-only lines)
+    unit_price: int | None  # 1/10,000 currency units, None for amount-only lines
+    tax_rate: int
+    net_minor: int
+    tax_minor: int
+    gross_minor: int
+    restock: bool
+    location: str | None
+    unit_cost: int = 0
+    cost_minor: int = 0
+
+    @property
+    def kind(self) -> str:
+        if self.invoice_line is not None:
+            return "line" if self.quantity else "amount"
+        return "unlinked" if self.product else "free_amount"
+
+
+@dataclass(frozen=True)
+class PlannedPayment:
+    method: str
+    kind: str
+    account: str
+    amount_minor: int
+    reference: str | None = None
+
+
+@dataclass(frozen=True)
+class RefundPlan:
+    lines: tuple[PlannedLine, ...]
+    payments: tuple[PlannedPayment, ...]
+    posting_date: date
+    document_date: date
+    rounding_minor: int
+
+    @property
+    def net_minor(self) -> int:
+        return sum(line.net_minor for line in self.lines)
+
+    @property
+    def tax_minor(self) -> int:
+        return sum(line.tax_minor for line in self.lines)
+
+    @property
+    def gross_minor(self) -> int:
+        return sum(line.gross_minor for line in self.lines)
+
+    @property
+    def total_minor(self) -> int:
+        """What is paid back: gross plus the cash rounding adjustment (R5)."""
+        return self.gross_minor + self.rounding_minor
+
+    def tax_summary(self) -> list[tuple[int, int, int]]:
+        """(rate, net, tax) per tax rate, ascending by rate: the e-invoice tax subtotals (R4)."""
+        rates: dict[int, list[int]] = {}
+        for line in self.lines:
+            figures = rates.setdefault(line.tax_rate, [0, 0])
+            figures[0] += line.net_minor
+            figures[1] += line.tax_minor
+        return [(rate, net, tax) for rate, (net, tax) in sorted(rates.items())]
+
+    def cap_increments(self) -> dict[int, tuple[int, int, int]]:
+        """Per invoice line number: (quantity, gross, tax) this refund adds to the refunded figures."""
+        increments: dict[int, tuple[int, int, int]] = {}
+        for line in self.lines:
+            if line.invoice_line is None:
+                continue
+            q, g, t = increments.get(line.invoice_line, (0, 0, 0))
+            increments[line.invoice_line] = (q + line.quantity, g + line.gross_minor, t + line.tax_minor)
+        return increments
+
+    def stock_returns(self) -> list[PlannedLine]:
+        return [line for line in self.lines if line.restock and line.quantity > 0]
+
+
+def plan_refund(
+    command: IssueRefund,
+    *,
+    policy: Policy,
+    invoice: Invoice | None,
+    customer: str | None,
+    methods: dict[str, PaymentMethod],
+    products: dict[str, Product],
+    today: date,
+    default_location: str | None = None,
+) -> RefundPlan:
+    """Decide every figure of the refund, or raise ``RefundError`` naming each broken rule."""
+    _check_shape(command)
+    _check_parties(command, policy=policy, invoice=invoice, customer=customer)
+    posting_date, document_date = _check_dates(command, policy=policy, invoice=invoice, today=today)
+    lines = _plan_lines(command, policy=policy, invoice=invoice, products=products,
+                        default_location=default_location)
+    rounding, payments = _plan_payments(command, policy=policy, invoice=invoice, methods=methods,
+                                        gross_minor=sum(line.gross_minor for line in lines))
+    return RefundPlan(tuple(lines), tuple(payments), posting_date, document_date, rounding)
+
+
+def _check_shape(command: IssueRefund) -> None:
+    """Malformed values every door must refuse the same way (validation_error)."""
+    bad: list[Violation] = []
+
+    def invalid(field: str, message: str) -> None:
+        bad.append(Violation(field, "validation_error", message))
+
+    if command.state not in ("posted", "draft"):
+        invalid("/state", "state must be \"posted\" or \"draft\"")
+    if not command.lines:
+        invalid("/lines", "a refund needs at least one line")
+    for i, line in enumerate(command.lines):
+        at = f"/lines/{i}"
+        if line.quantity is not None and line.quantity <= 0:
+            invalid(f"{at}/quantity", "quantity must be greater than zero")
+        if line.unit_price is not None and line.unit_price < 0:
+            invalid(f"{at}/unit_price", "unit_price must not be negative")
+        if line.amount_minor is not None and line.amount_minor <= 0:
+            invalid(f"{at}/amount", "amount must be greater than zero")
+        if line.unit_price is not None and line.amount_minor is not None:
+            invalid(f"{at}/amount", "give unit_price or amount, not both")
+        if line.line is not None and line.line <= 0:
+            invalid(f"{at}/line", "line numbers start at 1")
+        if line.line is None and line.product is None and line.amount_minor is None:
+            invalid(at, "a line needs an invoice line, a product or an amount")
+    for i, payment in enumerate(command.payments or ()):
+        if payment.amount_minor <= 0:
+            invalid(f"/payments/{i}/amount", "amount must be greater than zero")
+    if bad:
+        raise Invalid(bad)
+
+
+def _check_parties(command: IssueRefund, *, policy: Policy, invoice: Invoice | None,
+                   customer: str | None) -> None:
+    if invoice is None:
+        if not policy.allow_unlinked_refunds:
+            raise _error("unlinked_refunds_not_allowed", "/invoice",
+                         "this tenant does not allow refunds without an invoice")
+        if customer is None:
+            raise Invalid(Violation("/customer", "validation_error",
+                                    "a refund without an invoice must name its customer"))
+        for i, line in enumerate(command.lines):
+            if line.product is None:
+                raise Invalid(Violation(f"/lines/{i}/product", "validation_error",
+                                        "a refund without an invoice needs a product on each line"))
+            if line.quantity is None or line.unit_price is None:
+                field = "quantity" if line.quantity is None else "unit_price"
+                raise Invalid(Violation(f"/lines/{i}/{field}", "validation_error",
+                                        "a refund without an invoice needs quantity and unit_price"))
+    else:
+        if command.customer is not None and command.customer != invoice.customer:
+            raise _error("customer_mismatch", "/customer",
+                         "the invoice {invoice} belongs to another customer", invoice=invoice.number)
+    expected = invoice.currency.code if invoice else policy.currency.code
+    if command.currency is not None and command.currency != expected:
+        raise _error("currency_mismatch", "/currency",
+                     "the refund must be in {expected}, not {given}",
+                     expected=expected, given=command.currency)
+
+
+def _check_dates(command: IssueRefund, *, policy: Policy, invoice: Invoice | None,
+                 today: date) -> tuple[date, date]:
+    posting_date = command.posting_date or today
+    document_date = command.document_date or posting_date
+    if posting_date > today:
+        raise _error("posting_date_in_future", "/posting_date",
+                     "the posting date {day} is after today ({today})", day=posting_date, today=today)
+    if invoice is not None and posting_date < invoice.date:
+        raise _error("posting_date_before_invoice", "/posting_date",
+                     "the posting date {day} is before the invoice date {invoice_date}",
+                     day=posting_date, invoice_date=invoice.date)
+    if policy.is_closed(posting_date):
+        raise _error("period_closed", "/posting_date",
+                     "the accounting period of {day} is closed", day=posting_date)
+    return posting_date, document_date
+
+
+def _plan_lines(command: IssueRefund, *, policy: Policy, invoice: Invoice | None,
+                products: dict[str, Product], default_location: str | None) -> list[PlannedLine]:
+    planned: list[PlannedLine] = []
+    violations: list[Violation] = []
+    running: dict[int, InvoiceLine] = {}
+    for i, request in enumerate(command.lines):
+        try:
+            if invoice is None:
+                line = _unlinked_line(request, i, policy=policy, products=products,
+                                      location=request.location or command.location or default_location)
+            elif request.line is None and request.product is None:
+                line = _free_amount_line(request)
+            else:
+                sold = _resolve(invoice, request, i)
+                current = running.get(sold.line, sold)
+                line = _invoice_line_refund(
+                    request, current, i, cur=invoice.currency,
+                    location=request.location or invoice.location or command.location or default_location)
+                running[sold.line] = replace(
+                    current,
+                    refunded_quantity=current.refunded_quantity + line.quantity,
+                    refunded_gross_minor=current.refunded_gross_minor + line.gross_minor,
+                    refunded_tax_minor=current.refunded_tax_minor + line.tax_minor)
+            planned.append(line)
+        except RefundError as error:
+            violations.extend(error.violations)
+    if violations:
+        raise RefundError(violations)
+    if invoice is not None:
+        gross = sum(line.gross_minor for line in planned)
+        if gross > invoice.refundable_total_minor:
+            at = next((i for i, r in enumerate(command.lines) if r.line is None and r.product is None), 0)
+            raise _error("amount_exceeds_refundable", f"/lines/{at}/amount",
+                         "the refund ({amount}) exceeds what remains refundable on invoice "
+                         "{invoice} ({remaining})", amount=money.format_amount(gross, invoice.currency),
+                         invoice=invoice.number,
+                         remaining=money.format_amount(invoice.refundable_total_minor, invoice.currency))
+    return planned
+
+
+def _resolve(invoice: Invoice, request: RefundLineRequest, i: int) -> InvoiceLine:
+    if request.line is not None:
+        sold = invoice.line_numbered(request.line)
+        if sold is None:
+            raise _error("line_not_found", f"/lines/{i}/line",
+                         "invoice {invoice} has no line {line}", invoice=invoice.number, line=request.line)
+        if request.product is not None and sold.product != request.product:
+            raise _error("line_not_found", f"/lines/{i}/product",
+                         "line {line} of invoice {invoice} is not product {product}",
+                         line=request.line, invoice=invoice.number, product=request.product)
+        return sold
+    matches = [line for line in invoice.lines if line.product == request.product]
+    if not matches:
+        raise _error("line_not_found", f"/lines/{i}/product",
+                     "invoice {invoice} has no line for product {product}",
+                     invoice=invoice.number, product=request.product)
+    if len(matches) > 1:
+        raise _error("product_ambiguous", f"/lines/{i}/product",
+                     "product {product} is on {count} lines of invoice {invoice}: name the line",
+                     product=request.product, count=len(matches), invoice=invoice.number)
+    return matches[0]
+
+
+def _piece(total: int, before: int, after: int, sold: int) -> int:
+    """E(after) - E(before) with E(n) = round(total x n / sold): the telescoping share."""
+    return money.div_round(total * after, sold) - money.div_round(total * before, sold)
+
+
+def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, *,
+                         cur: money.Currency, location: str | None) -> PlannedLine:
+    at = f"/lines/{i}"
+    quantity = request.quantity
+    if quantity is None and request.amount_minor is None:
+        quantity = sold.refundable_quantity  # the whole remaining line
+        if quantity <= 0:
+            raise _error("quantity_exceeds_refundable", f"{at}/line",
+                         "line {line} is already fully refunded", line=sold.line)
+    if quantity is not None and quantity > sold.refundable_quantity:
+        raise _error("quantity_exceeds_refundable", f"{at}/quantity",
+                     "quantity {quantity} exceeds the {remaining} still refundable on line {line}",
+                     quantity=money.format_quantity(quantity),
+                     remaining=money.format_quantity(sold.refundable_quantity), line=sold.line)
+    price = sold.unit_price if request.unit_price is None else request.unit_price
+    if price > sold.unit_price:
+        raise _error("price_exceeds_original", f"{at}/unit_price",
+                     "unit price {price} exceeds the original {original}",
+                     price=money.format_quantity(price), original=money.format_quantity(sold.unit_price))
+
+    if quantity is None:  # amount only: a price adjustment on the line, no goods move
+        gross, tax = _amount_share(request.amount_minor, sold, f"{at}/amount", cur)
+        quantity = 0
+    else:
+        before, after = sold.refunded_quantity, sold.refunded_quantity + quantity
+        gross = _piece(sold.gross_minor, before, after, sold.quantity)
+        tax = _piece(sold.tax_minor, before, after, sold.quantity)
+        if price != sold.unit_price:
+            gross = money.div_round(gross * price, sold.unit_price) if sold.unit_price else 0
+            tax = min(money.div_round(tax * price, sold.unit_price) if sold.unit_price else 0, gross)
+        if request.amount_minor is not None:
+            if request.amount_minor > gross:
+                raise _error("price_exceeds_original", f"{at}/amount",
+                             "amount {amount} exceeds {full} for these units at the original price",
+                             amount=money.format_amount(request.amount_minor, cur),
+                             full=money.format_amount(gross, cur))
+            tax = money.div_round(request.amount_minor * tax, gross) if gross else 0
+            gross = request.amount_minor
+        gross, tax = _fit(gross, tax, sold)
+    restock = bool(sold.stock_tracked and quantity > 0 and request.restock is not False)
+    return PlannedLine(
+        invoice_line=sold.line, product=sold.product, description=request.description or sold.description,
+        quantity=quantity, unit_price=price if quantity else None, tax_rate=sold.tax_rate,
+        net_minor=gross - tax, tax_minor=tax, gross_minor=gross, restock=restock,
+        location=location if restock else None, unit_cost=sold.unit_cost,
+        cost_minor=money.extend(quantity, sold.unit_cost, cur) if restock else 0)
+
+
+def _amount_share(amount: int, sold: InvoiceLine, field: str, cur: money.Currency) -> tuple[int, int]:
+    """An amount against a line: its tax is the line's own tax share of it (R4, R8)."""
+    remaining = sold.refundable_gross_minor
+    if amount > remaining:
+        raise _error("amount_exceeds_refundable", field,
+                     "amount {amount} exceeds the {remaining} still refundable on line {line}",
+                     amount=money.format_amount(amount, cur),
+                     remaining=money.format_amount(remaining, cur), line=sold.line)
+    if amount == remaining:
+        return amount, sold.refundable_tax_minor
+    tax = money.div_round(amount * sold.tax_minor, sold.gross_minor) if sold.gross_minor else 0
+    return _fit(amount, tax, sold)
+
+
+def _fit(gross: int, tax: int, sold: InvoiceLine) -> tuple[int, int]:
+    """Clamp a piece so gross, tax and net each stay within what remains on the line (R7, R8)."""
+    remaining_net = sold.gross_minor - sold.tax_minor - sold.refunded_net_minor
+    gross = max(0, min(gross, sold.refundable_gross_minor))
+    tax = max(0, min(tax, sold.refundable_tax_minor, gross))
+    if gross - tax > remaining_net:
+        tax = gross - remaining_net
+    return gross, tax
+
+
+def _free_amount_line(request: RefundLineRequest) -> PlannedLine:
+    """A free amount (no invoice line): tax-inclusive at the given rate, no goods move."""
+    gross = request.amount_minor
+    rate = request.tax_rate or 0
+    tax = money.tax_included(gross, rate)
+    return PlannedLine(invoice_line=None, product=None, description=request.description or "Refund",
+                       quantity=0, unit_price=None, tax_rate=rate, net_minor=gross - tax,
+                       tax_minor=tax, gross_minor=gross, restock=False, location=None)
+
+
+def _unlinked_line(request: RefundLineRequest, i: int, *, policy: Policy,
+                   products: dict[str, Product], location: str | None) -> PlannedLine:
+    """A walk-in return without an invoice (R10): priced as requested, no cap to check."""
+    product = products.get(request.product)
+    if product is None:
+        raise _error("product_not_found", f"/lines/{i}/product",
+                     "product {product} does not exist", product=request.product)
+    rate = request.tax_rate or 0
+    extended = money.extend(request.quantity, request.unit_price, policy.currency)
+    if policy.prices_include_tax:
+        gross, tax = extended, money.tax_included(extended, rate)
+    else:
+        tax = money.tax_on(extended, rate)
+        gross = extended + tax
+    restock = product.stock_tracked and request.restock is not False
+    return PlannedLine(
+        invoice_line=None, product=product.code, description=request.description or product.code,
+        quantity=request.quantity, unit_price=request.unit_price, tax_rate=rate,
+        net_minor=gross - tax, tax_minor=tax, gross_minor=gross, restock=restock,
+        location=location if restock else None, unit_cost=product.unit_cost,
+        cost_minor=money.extend(request.quantity, product.unit_cost, policy.currency) if restock else 0)
+
+
+def _plan_payments(command: IssueRefund, *, policy: Policy, invoice: Invoice | None,
+                   methods: dict[str, PaymentMethod], gross_minor: int
+                   ) -> tuple[int, list[PlannedPayment]]:
+    """Who gets the money back, and how (R11), with cash rounding (R5)."""
+    cur = invoice.currency if invoice else policy.currency
+    if command.payments is not None:
+        chosen: list[tuple[PaymentMethod, PaymentRequest]] = []
+        unknown = []
+        for i, payment in enumerate(command.payments):
+            method = methods.get(payment.method)
+            if method is None or not method.active:
+                unknown.append(Violation(f"/payments/{i}/method", "unknown_payment_method",
+                                         "payment method {method} does not exist or is not active",
+                                         {"method": payment.method}))
+            else:
+                chosen.append((method, payment))
+        if unknown:
+            raise RefundError(unknown)
+        rounding = _cash_rounding(gross_minor, [m for m, _ in chosen], policy)
+        paid = sum(p.amount_minor for _, p in chosen)
+        if paid != gross_minor + rounding:
+            raise _error("payments_do_not_match_total", "/payments",
+                         "the payments sum to {paid} but the refund total is {total}",
+                         paid=money.format_amount(paid, cur),
+                         total=money.format_amount(gross_minor + rounding, cur))
+        return rounding, [PlannedPayment(m.code, m.kind, m.account, p.amount_minor, p.reference)
+                          for m, p in chosen]
+    weights = _default_payment_weights(policy=policy, invoice=invoice, methods=methods)
+    rounding = _cash_rounding(gross_minor, [m for m, _ in weights], policy)
+    parts = money.allocate(gross_minor + rounding, [w for _, w in weights])
+    return rounding, [PlannedPayment(m.code, m.kind, m.account, part)
+                      for (m, _), part in zip(weights, parts) if part]
+
+
+def _default_payment_weights(*, policy: Policy, invoice: Invoice | None,
+                             methods: dict[str, PaymentMethod]) -> list[tuple[PaymentMethod, int]]:
+    """No payment named: back to the invoice's own methods in proportion; else store credit
+    for an invoice that was not paid, or cash for a refund without an invoice."""
+    if invoice is not None:
+        paid = [(methods[code], amount) for code, amount in invoice.payments
+                if code in methods and amount > 0]
+        if paid:
+            return paid
+    fallback = "cash" if invoice is None else "store_credit"
+    method = methods.get(fallback) or next((m for m in methods.values() if m.active), None)
+    if method is None:
+        raise _error("unknown_payment_method", "/payments", "the tenant has no active payment method")
+    return [(method, 1)]
+
+
+def _cash_rounding(gross_minor: int, methods: list[PaymentMethod], policy: Policy) -> int:
+    if policy.cash_increment_minor <= 1 or not methods:
+        return 0
+    if not policy.cash_rounding_all_methods and any(m.kind != "cash" for m in methods):
+        return 0
+    return money.round_to_increment(gross_minor, policy.cash_increment_minor) - gross_minor
+
+
+def _error(code: str, field: str, message: str, **params) -> RefundError:
+    return RefundError(Violation(field, code, message, params))

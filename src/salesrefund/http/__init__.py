@@ -1,0 +1,1 @@
+"""HTTP: the app factory, auth, problem+json, the native API and (later) the seed dialects."""

@@ -1,0 +1,121 @@
+"""The app factory: one FastAPI app over one engine, with errors rendered as problem+json."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse
+from sqlalchemy import Engine, text
+
+from .. import __version__
+from ..domain.errors import RefundError, Violation
+from ..service.books import Books
+from ..service.refunds import RefundService, Settings
+from ..service.uow import Clock
+from . import native
+from .problems import PROBLEM, problem_body, problem_of
+
+log = logging.getLogger("salesrefund")
+
+
+def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings | None = None) -> FastAPI:
+    app = FastAPI(
+        title="salesrefund",
+        version=__version__,
+        description="Records refunds against sales exactly right: caps that hold under concurrency, "
+                    "exact decimal money, a balanced journal entry and stock return for every posted "
+                    "refund, exactly-once requests, strict tenant isolation.",
+    )
+    clock = clock or Clock()
+    app.state.engine = engine
+    app.state.refunds = RefundService(engine, clock, settings)
+    app.state.books = Books(engine, clock)
+    app.add_middleware(RequestIdMiddleware)
+    app.include_router(native.router)
+    _install_error_handlers(app)
+
+    @app.get("/healthz", tags=["operations"])
+    def healthz():
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        return {"status": "ok", "version": __version__, "database": engine.dialect.name}
+
+    return app
+
+
+class RequestIdMiddleware:
+    """Gives every request an id (``X-Request-ID``, echoed) for the audit record (R20)."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")[:64]
+        request_id = given if given.isprintable() and given else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def send_with_id(message):
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
+            await send(message)
+
+        await self.app(scope, receive, send_with_id)
+
+
+def _pointer(loc) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in ("body", "query", "path", "header"):
+        where, parts = parts[0], parts[1:]
+        if where == "header":
+            parts = ["headers"] + parts
+    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RefundError)
+    async def refund_error(request: Request, error: RefundError):
+        headers = {}
+        if getattr(error, "retry_after", None):
+            headers["Retry-After"] = str(error.retry_after)
+        if error.code == "unauthorized":
+            headers["WWW-Authenticate"] = "Bearer"
+        body = problem_of(error)
+        body["request_id"] = request.state.request_id
+        return JSONResponse(body, status_code=error.status, media_type=PROBLEM, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError):
+        violations = []
+        for item in error.errors():
+            field = _pointer(item.get("loc", ()))
+            kind = item.get("type", "")
+            message = "the request body is not valid JSON" if kind == "json_invalid" else item.get("msg", "invalid")
+            if kind == "extra_forbidden":
+                message = "unknown field; it is not part of this request"
+            violations.append(Violation(field, "validation_error", message))
+        violations = violations or [Violation("/", "validation_error", "invalid request")]
+        body = problem_body("validation_error", 422, violations[0].text(), violations, request.state.request_id)
+        return JSONResponse(body, status_code=422, media_type=PROBLEM)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException):
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "payload_too_large"}.get(
+            error.status_code, "http_error" if error.status_code < 500 else "server_error")
+        if error.status_code == 400:
+            code = "validation_error"
+        body = problem_body(code, error.status_code, str(error.detail), [Violation("/", code, str(error.detail))],
+                            request.state.request_id)
+        return JSONResponse(body, status_code=error.status_code, media_type=PROBLEM, headers=error.headers)
+
+    @app.exception_handler(Exception)
+    async def server_error(request: Request, error: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        body = problem_body("server_error", 500, "an unexpected error occurred; nothing was recorded",
+                            [Violation("/", "server_error", "unexpected error")], request.state.request_id)
+        return JSONResponse(body, status_code=500, media_type=PROBLEM)

@@ -1,0 +1,219 @@
+"""The native REST API (``/v1``): thin routes that build commands and call the services."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi.responses import JSONResponse
+from starlette.responses import Response as StarletteResponse
+
+from ..domain import money
+from ..domain.commands import Context
+from ..domain.errors import Invalid, Violation
+from ..service.tenants import Principal
+from . import schemas
+from .auth import require
+from .problems import ExactJSONRoute, NativeResponder, to_http
+
+router = APIRouter(prefix="/v1", route_class=ExactJSONRoute)
+responder = NativeResponder()
+
+Limit = Annotated[int, Query(ge=1, le=200, description="page size, 1 to 200")]
+Cursor = Annotated[str | None, Query(max_length=200, description="the `next` value of the previous page")]
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+
+
+def _services(request: Request):
+    return request.app.state.refunds, request.app.state.books
+
+
+def _context(request: Request, principal: Principal, key: str | None, body: dict | None = None) -> Context:
+    if key is not None and not key.strip():
+        raise Invalid(Violation("/headers/Idempotency-Key", "validation_error", "the Idempotency-Key is empty"))
+    return Context(tenant_id=principal.tenant_id, channel="native", credential_id=principal.credential_id,
+                   request_id=request.state.request_id, request=body, idempotency_key=key)
+
+
+def _created(view: dict) -> JSONResponse:
+    return JSONResponse(view, status_code=201)
+
+
+# -- master data ----------------------------------------------------------------------------
+
+@router.post("/customers", status_code=201, tags=["master data"])
+def create_customer(request: Request, body: schemas.CustomerIn,
+                    principal: Principal = require("masterdata:write")):
+    return _created(request.app.state.books.create_customer(principal.tenant_id, **body.model_dump()))
+
+
+@router.get("/customers/{code:path}", tags=["master data"])
+def get_customer(request: Request, code: str, principal: Principal = require("refund:read")):
+    return request.app.state.books.get_customer(principal.tenant_id, code)
+
+
+@router.post("/products", status_code=201, tags=["master data"])
+def create_product(request: Request, body: schemas.ProductIn, principal: Principal = require("masterdata:write")):
+    cost = money.parse_price(body.cost, "/cost") if body.cost is not None else 0
+    if cost < 0:
+        raise Invalid(Violation("/cost", "validation_error", "cost must not be negative"))
+    data = body.model_dump(exclude={"cost"})
+    return _created(request.app.state.books.create_product(principal.tenant_id, cost=cost, **data))
+
+
+@router.get("/products/{code:path}", tags=["master data"])
+def get_product(request: Request, code: str, principal: Principal = require("refund:read")):
+    return request.app.state.books.get_product(principal.tenant_id, code)
+
+
+@router.post("/locations", status_code=201, tags=["master data"])
+def create_location(request: Request, body: schemas.LocationIn, principal: Principal = require("masterdata:write")):
+    return _created(request.app.state.books.create_location(principal.tenant_id, **body.model_dump()))
+
+
+# -- invoices -------------------------------------------------------------------------------
+
+@router.post("/invoices", status_code=201, tags=["invoices"])
+def create_invoice(request: Request, body: schemas.InvoiceIn, principal: Principal = require("masterdata:write")):
+    command = schemas.record_invoice(body, principal.currency)
+    return _created(request.app.state.books.record_invoice(principal.tenant_id, command))
+
+
+@router.get("/invoices", tags=["invoices"])
+def list_invoices(request: Request, limit: Limit = 50, cursor: Cursor = None, customer: str | None = None,
+                  principal: Principal = require("refund:read")):
+    return request.app.state.books.list_invoices(principal.tenant_id, cursor=_cursor(cursor), limit=limit,
+                                                 customer=customer)
+
+
+@router.get("/invoices/{number:path}", tags=["invoices"])
+def get_invoice(request: Request, number: str, principal: Principal = require("refund:read")):
+    return request.app.state.books.get_invoice(principal.tenant_id, number)
+
+
+# -- refunds --------------------------------------------------------------------------------
+
+@router.post("/refunds/preview", tags=["refunds"])
+def preview_refund(request: Request, body: schemas.RefundIn, principal: Principal = require("refund:create")):
+    """Compute the refund exactly as creating it would, and write nothing."""
+    command = schemas.issue_refund(body, principal.currency)
+    return request.app.state.refunds.preview(_context(request, principal, None), command)
+
+
+@router.post("/refunds", status_code=201, tags=["refunds"])
+def create_refund(request: Request, body: schemas.RefundIn, idempotency_key: IdempotencyKey = None,
+                  principal: Principal = require("refund:create")):
+    """Issue a refund (a credit note), posted by default or as a draft.
+
+    With an `Idempotency-Key` a retry gets the stored response (`Idempotent-Replayed: true`)."""
+    command = schemas.issue_refund(body, principal.currency)
+    ctx = _context(request, principal, idempotency_key, body.model_dump(mode="json"))
+    return to_http(request.app.state.refunds.issue(ctx, command, responder))
+
+
+@router.get("/refunds", tags=["refunds"])
+def list_refunds(request: Request, limit: Limit = 50, cursor: Cursor = None, invoice: str | None = None,
+                 customer: str | None = None, state: Annotated[str | None, Query(pattern="^(draft|posted|voided)$")] = None,
+                 date_from: Annotated[date | None, Query(alias="from")] = None,
+                 date_to: Annotated[date | None, Query(alias="to")] = None,
+                 principal: Principal = require("refund:read")):
+    return request.app.state.books.list_refunds(
+        principal.tenant_id, cursor=_cursor(cursor), limit=limit, invoice=invoice, customer=customer,
+        state=state, date_from=date_from, date_to=date_to)
+
+
+@router.get("/refunds/{refund_id}", tags=["refunds"])
+def get_refund(request: Request, refund_id: str, principal: Principal = require("refund:read")):
+    return request.app.state.refunds.get(principal.tenant_id, refund_id)
+
+
+@router.post("/refunds/{refund_id}/post", tags=["refunds"])
+def post_refund(request: Request, refund_id: str, idempotency_key: IdempotencyKey = None,
+                principal: Principal = require("refund:post")):
+    ctx = _context(request, principal, idempotency_key)
+    return to_http(request.app.state.refunds.post(ctx, refund_id, responder))
+
+
+@router.post("/refunds/{refund_id}/void", tags=["refunds"])
+def void_refund(request: Request, refund_id: str, idempotency_key: IdempotencyKey = None,
+                body: Annotated[schemas.VoidIn | None, Body()] = None,
+                principal: Principal = require("refund:void")):
+    ctx = _context(request, principal, idempotency_key)
+    return to_http(request.app.state.refunds.void(ctx, refund_id, responder, body.reason if body else None))
+
+
+@router.patch("/refunds/{refund_id}", tags=["refunds"])
+def edit_refund(request: Request, refund_id: str, body: schemas.RefundPatch,
+                idempotency_key: IdempotencyKey = None, principal: Principal = require("refund:create")):
+    ctx = _context(request, principal, idempotency_key, body.model_dump(mode="json", exclude_unset=True))
+    changes = schemas.refund_changes(body, principal.currency)
+    return to_http(request.app.state.refunds.edit(ctx, refund_id, changes, responder))
+
+
+@router.delete("/refunds/{refund_id}", status_code=204, tags=["refunds"])
+def delete_refund(request: Request, refund_id: str, principal: Principal = require("refund:create")):
+    request.app.state.refunds.delete(_context(request, principal, None), refund_id)
+    return StarletteResponse(status_code=204)
+
+
+@router.get("/refunds/{refund_id}/journal", tags=["ledger"])
+def refund_journal(request: Request, refund_id: str, principal: Principal = require("refund:read")):
+    return request.app.state.books.refund_journal(principal.tenant_id, refund_id)
+
+
+@router.get("/refunds/{refund_id}/audit", tags=["refunds"])
+def refund_audit(request: Request, refund_id: str, principal: Principal = require("refund:read")):
+    return {"items": request.app.state.books.audit_trail(principal.tenant_id, refund_id), "next": None}
+
+
+# -- ledger, stock, periods -------------------------------------------------------------------
+
+@router.get("/journal", tags=["ledger"])
+def journal(request: Request, limit: Limit = 50, cursor: Cursor = None,
+            date_from: Annotated[date | None, Query(alias="from")] = None,
+            date_to: Annotated[date | None, Query(alias="to")] = None,
+            principal: Principal = require("refund:read")):
+    return request.app.state.books.journal(principal.tenant_id, cursor=_cursor(cursor), limit=limit,
+                                           date_from=date_from, date_to=date_to)
+
+
+@router.get("/ledger/trial-balance", tags=["ledger"])
+def trial_balance(request: Request, principal: Principal = require("refund:read")):
+    return request.app.state.books.trial_balance(principal.tenant_id)
+
+
+@router.get("/stock", tags=["stock"])
+def stock(request: Request, product: str | None = None, location: str | None = None,
+          principal: Principal = require("refund:read")):
+    return request.app.state.books.stock(principal.tenant_id, product=product, location=location)
+
+
+@router.get("/periods", tags=["periods"])
+def periods(request: Request, principal: Principal = require("refund:read")):
+    return request.app.state.books.periods(principal.tenant_id)
+
+
+@router.post("/periods/close", tags=["periods"])
+def close_periods(request: Request, body: schemas.PeriodCloseIn, principal: Principal = require("period:close")):
+    return request.app.state.books.close_periods(principal.tenant_id, body.through)
+
+
+@router.post("/periods/reopen", tags=["periods"])
+def reopen_periods(request: Request, body: Annotated[schemas.PeriodReopenIn | None, Body()] = None,
+                   principal: Principal = require("period:close")):
+    return request.app.state.books.reopen_periods(principal.tenant_id, body.reopen_from if body else None)
+
+
+def _cursor(cursor: str | None) -> str | None:
+    from ..service.views import decode_cursor
+    try:
+        decode_cursor(cursor)
+    except ValueError:
+        raise Invalid(Violation("/cursor", "validation_error", "cursor is not valid"))
+    return cursor
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex

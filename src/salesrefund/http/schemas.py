@@ -1,0 +1,188 @@
+"""Request bodies of the native API, and their conversion into commands.
+
+Money and quantities are published as decimal strings with a pattern (JSON numbers are accepted
+too and decoded exactly); they are parsed by ``domain.money`` so every door refuses the same
+values with the same message.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from ..domain import money
+from ..domain.commands import (
+    InvoiceLineRequest, IssueRefund, PaymentRequest, RecordInvoice, RefundLineRequest,
+)
+from ..domain.money import Currency
+
+DECIMAL_PATTERN = r"^[+-]?\d{1,13}(\.\d{1,4})?$"
+DecimalText = Annotated[
+    str | int | Decimal,
+    WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN, "examples": ["12.50"]}),
+]
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+Text = Annotated[str, Field(max_length=500)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CustomerIn(Strict):
+    code: Code
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    tax_number: Code | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    email: Annotated[str, Field(max_length=254)] | None = None
+
+
+class ProductIn(Strict):
+    code: Code
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+    barcodes: Annotated[list[Code], Field(max_length=50)] = []
+    unit: Annotated[str, Field(min_length=1, max_length=20)] = "unit"
+    stock_tracked: bool = False
+    cost: DecimalText | None = None
+
+
+class LocationIn(Strict):
+    code: Code
+    name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class PaymentIn(Strict):
+    method: Code
+    amount: DecimalText
+    reference: Annotated[str, Field(max_length=100)] | None = None
+
+
+class InvoiceLineIn(Strict):
+    product: Code | None = None
+    description: Text | None = None
+    quantity: DecimalText
+    unit_price: DecimalText
+    discount: DecimalText | None = None
+    tax_rate: DecimalText
+
+
+class InvoiceIn(Strict):
+    number: Code
+    customer: Code
+    date: date
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    prices_include_tax: bool | None = None
+    location: Code | None = None
+    lines: Annotated[list[InvoiceLineIn], Field(min_length=1, max_length=1000)]
+    payments: Annotated[list[PaymentIn], Field(max_length=20)] = []
+
+
+class RefundLineIn(Strict):
+    line: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    product: Code | None = None
+    quantity: DecimalText | None = None
+    unit_price: DecimalText | None = None
+    amount: DecimalText | None = None
+    restock: bool | None = None
+    location: Code | None = None
+    description: Text | None = None
+    tax_rate: DecimalText | None = None
+
+
+class RefundIn(Strict):
+    invoice: Code | None = None
+    customer: Code | None = None
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
+    reason: Text | None = None
+    state: Literal["posted", "draft"] = "posted"
+    posting_date: date | None = None
+    document_date: date | None = None
+    location: Code | None = None
+    lines: Annotated[list[RefundLineIn], Field(min_length=1, max_length=1000)]
+    payments: Annotated[list[PaymentIn], Field(max_length=20)] | None = None
+    metadata: Annotated[dict[str, Any], Field(max_length=50)] = {}
+
+
+class RefundPatch(Strict):
+    """Fields of a draft that may change; anything omitted stays as it was."""
+
+    reason: Text | None = None
+    posting_date: date | None = None
+    document_date: date | None = None
+    location: Code | None = None
+    lines: Annotated[list[RefundLineIn], Field(min_length=1, max_length=1000)] | None = None
+    payments: Annotated[list[PaymentIn], Field(max_length=20)] | None = None
+    metadata: Annotated[dict[str, Any], Field(max_length=50)] | None = None
+
+
+class VoidIn(Strict):
+    reason: Text | None = None
+
+
+class PeriodCloseIn(Strict):
+    through: date
+
+
+class PeriodReopenIn(Strict):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    reopen_from: date | None = Field(default=None, alias="from")
+
+
+# -- conversion into commands --------------------------------------------------------------------
+
+def _opt(parse, value, field: str, *args):
+    return None if value is None else parse(value, field, *args)
+
+
+def refund_lines(lines: list[RefundLineIn], cur: Currency, base: str = "/lines") -> tuple[RefundLineRequest, ...]:
+    return tuple(RefundLineRequest(
+        line=line.line, product=line.product,
+        quantity=_opt(money.parse_quantity, line.quantity, f"{base}/{i}/quantity"),
+        unit_price=_opt(money.parse_price, line.unit_price, f"{base}/{i}/unit_price"),
+        amount_minor=_opt(money.parse_amount, line.amount, f"{base}/{i}/amount", cur),
+        restock=line.restock, location=line.location, description=line.description,
+        tax_rate=_opt(money.parse_rate, line.tax_rate, f"{base}/{i}/tax_rate"),
+    ) for i, line in enumerate(lines))
+
+
+def payments(items: list[PaymentIn] | None, cur: Currency) -> tuple[PaymentRequest, ...] | None:
+    if items is None:
+        return None
+    return tuple(PaymentRequest(p.method, money.parse_amount(p.amount, f"/payments/{i}/amount", cur), p.reference)
+                 for i, p in enumerate(items))
+
+
+def issue_refund(body: RefundIn, cur: Currency) -> IssueRefund:
+    return IssueRefund(
+        lines=refund_lines(body.lines, cur), invoice=body.invoice, customer=body.customer,
+        currency=body.currency, reason=body.reason, state=body.state, posting_date=body.posting_date,
+        document_date=body.document_date, location=body.location, payments=payments(body.payments, cur),
+        metadata=body.metadata)
+
+
+def refund_changes(body: RefundPatch, cur: Currency) -> dict:
+    changes = body.model_dump(exclude_unset=True)
+    if "lines" in changes:
+        changes["lines"] = refund_lines(body.lines or [], cur)
+    if "payments" in changes:
+        changes["payments"] = payments(body.payments, cur)
+    if "metadata" in changes and changes["metadata"] is None:
+        changes["metadata"] = {}
+    return changes
+
+
+def record_invoice(body: InvoiceIn, cur: Currency) -> RecordInvoice:
+    return RecordInvoice(
+        number=body.number, customer=body.customer, date=body.date, currency=body.currency,
+        prices_include_tax=body.prices_include_tax, location=body.location,
+        lines=tuple(InvoiceLineRequest(
+            quantity=money.parse_quantity(line.quantity, f"/lines/{i}/quantity"),
+            unit_price=money.parse_price(line.unit_price, f"/lines/{i}/unit_price"),
+            tax_rate=money.parse_rate(line.tax_rate, f"/lines/{i}/tax_rate"),
+            product=line.product, description=line.description,
+            discount_minor=_opt(money.parse_amount, line.discount, f"/lines/{i}/discount", cur) or 0,
+        ) for i, line in enumerate(body.lines)),
+        payments=payments(body.payments, cur) or ())

@@ -1,0 +1,51 @@
+"""Exactly once (R17): fingerprints, stored responses and replays.
+
+Keys are per tenant. The fingerprint is computed from the decoded, canonical command (so
+``"1"``, ``1`` and ``"1.0"`` are the same request) plus the operation and the door. The key claim,
+the refund, its effects and the stored response commit in one transaction.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+
+from ..domain.errors import reject
+
+KEY_LIFETIME_HOURS = 72
+MAX_KEY_LENGTH = 255
+
+
+@dataclass(frozen=True)
+class Response:
+    """A rendered response, as sent and as stored for replays."""
+
+    status: int
+    content_type: str
+    body: str
+    replayed: bool = False
+
+
+def fingerprint(operation: str, channel: str, payload: object) -> str:
+    if dataclasses.is_dataclass(payload):
+        payload = dataclasses.asdict(payload)
+    canonical = json.dumps([operation, channel, payload], sort_keys=True, default=str,
+                           separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def replay_of(record, fingerprint_now: str) -> Response:
+    """The stored response for a replay, or ``idempotency_key_reused`` for another request."""
+    if record["fingerprint"] != fingerprint_now:
+        raise reject("idempotency_key_reused", "/Idempotency-Key",
+                     "this Idempotency-Key was already used for a different request")
+    return Response(record["status_code"], record["content_type"], record["body"], replayed=True)
+
+
+def key_in_use():
+    error = reject("idempotency_key_in_use", "/Idempotency-Key",
+                   "a request with this Idempotency-Key is still being processed; retry shortly")
+    error.retry_after = 1
+    return error

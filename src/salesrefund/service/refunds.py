@@ -1,0 +1,393 @@
+"""Refund use cases: issue (posted or draft), preview, post, void, edit and delete a draft.
+
+Every door calls these with the same ``IssueRefund`` command and a ``Responder`` that renders
+the result or the error in the door's own shape; with an idempotency key that rendered response
+is stored in the same transaction as the refund and replayed verbatim (R17).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+from datetime import date, timedelta, timezone
+from typing import Callable, Protocol
+
+from sqlalchemy import Engine, delete, select, update
+
+from ..domain import journal
+from ..domain.commands import Context, IssueRefund, PaymentRequest, RefundLineRequest
+from ..domain.errors import Invalid, RefundError, reject
+from ..domain.money import Currency
+from ..domain.refunds import RefundPlan, plan_refund
+from ..store import tables as t
+from ..store.repository import CapExceeded, TenantStore, policy_of
+from . import views
+from .idempotency import KEY_LIFETIME_HOURS, Response, fingerprint, key_in_use, replay_of
+from .uow import Clock, UnitOfWork
+
+DEFAULT_LOCATION = "main"
+
+
+class Responder(Protocol):
+    def success(self, view: dict, status: int) -> Response: ...
+    def failure(self, error: RefundError) -> Response: ...
+
+
+@dataclasses.dataclass
+class Settings:
+    unguarded_caps: bool = False  # test-only control: read-then-write without the database guard
+
+
+class RefundService:
+    def __init__(self, engine: Engine, clock: Clock | None = None, settings: Settings | None = None):
+        self.engine = engine
+        self.clock = clock or Clock()
+        self.settings = settings or Settings()
+
+    def uow(self, tenant_id: int, *, write: bool = True) -> UnitOfWork:
+        return UnitOfWork(self.engine, tenant_id, write=write)
+
+    # -- exactly once ---------------------------------------------------------------------
+    def once(self, ctx: Context, operation: str, payload: object, responder: Responder,
+             work: Callable[[UnitOfWork], tuple[dict, int]]) -> Response:
+        """Run ``work`` in one transaction; with a key, claim it and store the response there.
+
+        Business-rule rejections are stored and replayed; malformed requests (``Invalid``) are
+        not stored, so a corrected retry with the same key goes through.
+        """
+        key = ctx.idempotency_key
+        with self.uow(ctx.tenant_id) as uow:
+            if key is None:
+                view, status = work(uow)
+                uow.commit()
+                return responder.success(view, status)
+            print_ = fingerprint(operation, ctx.channel, payload)
+            if not uow.store.try_lock_key(key):
+                raise key_in_use()
+            record = uow.store.idempotency_record(key)
+            now = self.clock.now()
+            if record is not None and _aware(record["expires_at"]) > now:
+                return replay_of(record, print_)
+            if record is not None:
+                uow.conn.execute(delete(t.idempotency_keys).where(
+                    (t.idempotency_keys.c.tenant_id == ctx.tenant_id) & (t.idempotency_keys.c.key == key)))
+            savepoint = uow.savepoint()
+            try:
+                view, status = work(uow)
+                savepoint.commit()
+                response = responder.success(view, status)
+            except Invalid:
+                raise
+            except RefundError as error:
+                savepoint.rollback()
+                response = responder.failure(error)
+            uow.store.store_response(key, fingerprint=print_, status_code=response.status,
+                                     content_type=response.content_type, body=response.body, now=now,
+                                     expires_at=now + timedelta(hours=KEY_LIFETIME_HOURS))
+            uow.commit()
+            return response
+
+    # -- issue and preview ------------------------------------------------------------------
+    def issue(self, ctx: Context, command: IssueRefund, responder: Responder) -> Response:
+        stale = self._stale_basis(ctx, command) if self.settings.unguarded_caps else None
+        return self.once(ctx, "refund.issue", command, responder,
+                         lambda uow: (self._issue(uow, ctx, command, stale), 201))
+
+    def preview(self, ctx: Context, command: IssueRefund) -> dict:
+        with self.uow(ctx.tenant_id, write=False) as uow:
+            basis = self._basis(uow.store, command, posting=False)
+            plan = self._plan(basis, command)
+            return views.preview_view(plan, cur=basis.currency, invoice=command.invoice,
+                                      customer=basis.customer_code, state=command.state,
+                                      reason=command.reason)
+
+    def _issue(self, uow: UnitOfWork, ctx: Context, command: IssueRefund, stale: "Basis | None" = None) -> dict:
+        store = uow.store
+        posting = command.state == "posted"
+        basis = stale or self._basis(store, command, posting=posting)
+        plan = self._plan(basis, command)
+        now = self.clock.now()
+        refund_id = store.insert_row(
+            t.refunds, public_id=str(uuid.uuid4()), number=None, state="draft",
+            invoice_id=basis.invoice_id, customer_id=basis.customer_id, currency=basis.currency.code,
+            currency_exponent=basis.currency.exponent, reason=command.reason, reference=command.reference,
+            posting_date=plan.posting_date if posting else command.posting_date,
+            document_date=plan.document_date if posting else command.document_date,
+            location_id=basis.location_ids.get(command.location), unlinked=basis.invoice_id is None,
+            metadata_json=json.dumps(command.metadata or {}), command_json=encode_command(command),
+            channel=ctx.channel, credential_id=ctx.credential_id, request_id=ctx.request_id,
+            request_json=json.dumps(ctx.request, default=str) if ctx.request is not None else None,
+            created_at=now, **_totals(plan))
+        self._write_lines(store, refund_id, plan, basis)
+        if posting:
+            self._post(store, refund_id, plan, basis, command)
+        store.audit(refund_id=refund_id, action="create", channel=ctx.channel,
+                    credential_id=ctx.credential_id, request_id=ctx.request_id, now=now)
+        return views.refund_view(store, store._one(t.refunds, t.refunds.c.id == refund_id))
+
+    def _stale_basis(self, ctx: Context, command: IssueRefund) -> "Basis":
+        """Test-only control (``unguarded_caps``): the naive "read, then write" a guard prevents,
+        the snapshot read in its own earlier transaction."""
+        with self.uow(ctx.tenant_id, write=False) as uow:
+            return self._basis(uow.store, command, posting=False)
+
+    # -- the basis a plan is made from ----------------------------------------------------------
+    def _basis(self, store: TenantStore, command: IssueRefund, *, posting: bool) -> "Basis":
+        tenant = store.tenant(share_lock=posting)
+        policy = policy_of(tenant)
+        today = self.clock.today_in(tenant["timezone"])
+        invoice = snapshot = None
+        line_ids: dict[int, int] = {}
+        if command.invoice is not None:
+            invoice = store.invoice_row(command.invoice)
+            if invoice is None:
+                raise reject("invoice_not_found", "/invoice", "invoice {invoice} does not exist",
+                             invoice=command.invoice)
+            snapshot, line_ids = store.invoice_snapshot(invoice)
+            customer_id, customer_code = invoice["customer_id"], snapshot.customer
+        else:
+            customer = store.customer(command.customer) if command.customer is not None else None
+            if command.customer is not None and customer is None:
+                raise reject("customer_not_found", "/customer", "customer {customer} does not exist",
+                             customer=command.customer)
+            customer_id = customer["id"] if customer else None
+            customer_code = customer["code"] if customer else None
+        codes = [command.location, DEFAULT_LOCATION, snapshot.location if snapshot else None]
+        codes += [line.location for line in command.lines]
+        location_ids = store.ids_by_code(t.locations, codes)
+        for field, code in [("/location", command.location)] + [
+                (f"/lines/{i}/location", line.location) for i, line in enumerate(command.lines)]:
+            if code is not None and code not in location_ids:
+                raise reject("location_not_found", field, "location {location} does not exist", location=code)
+        products = store.products_for(line.product for line in command.lines) if invoice is None else {}
+        return Basis(policy=policy, today=today, invoice=snapshot, invoice_id=invoice["id"] if invoice else None,
+                     line_ids=line_ids, customer_id=customer_id, customer_code=customer_code,
+                     methods=store.payment_methods(), products=products, location_ids=location_ids,
+                     currency=snapshot.currency if snapshot else policy.currency)
+
+    def _plan(self, basis: "Basis", command: IssueRefund) -> RefundPlan:
+        return plan_refund(command, policy=basis.policy, invoice=basis.invoice, customer=basis.customer_code,
+                           methods=basis.methods, products=basis.products, today=basis.today,
+                           default_location=DEFAULT_LOCATION if DEFAULT_LOCATION in basis.location_ids else None)
+
+    # -- writing --------------------------------------------------------------------------------
+    def _write_lines(self, store: TenantStore, refund_id: int, plan: RefundPlan, basis: "Basis") -> None:
+        product_ids = store.ids_by_code(t.products, [line.product for line in plan.lines])
+        store.insert_rows(t.refund_lines, [{
+            "refund_id": refund_id, "line_no": i, "invoice_line_no": line.invoice_line,
+            "invoice_line_id": basis.line_ids.get(line.invoice_line) if line.invoice_line else None,
+            "product_id": product_ids.get(line.product), "description": line.description[:500],
+            "quantity": line.quantity, "unit_price": line.unit_price, "tax_rate": line.tax_rate,
+            "net_minor": line.net_minor, "tax_minor": line.tax_minor, "gross_minor": line.gross_minor,
+            "restock": line.restock, "location_id": basis.location_ids.get(line.location),
+            "unit_cost": line.unit_cost, "cost_minor": line.cost_minor,
+        } for i, line in enumerate(plan.lines, start=1)])
+        store.insert_rows(t.refund_payments, [{
+            "refund_id": refund_id, "method": p.method, "kind": p.kind, "amount_minor": p.amount_minor,
+            "reference": p.reference} for p in plan.payments])
+        store.insert_rows(t.refund_taxes, [{
+            "refund_id": refund_id, "tax_rate": rate, "net_minor": net, "tax_minor": tax}
+            for rate, net, tax in plan.tax_summary()])
+
+    def _post(self, store: TenantStore, refund_id: int, plan: RefundPlan, basis: "Basis",
+              command: IssueRefund) -> None:
+        """The effects of posting (R7, R14-R16), all in the caller's transaction."""
+        if basis.invoice_id is not None:
+            try:
+                store.raise_caps(basis.invoice_id, basis.line_ids, plan.cap_increments(), plan.gross_minor,
+                                 guarded=not self.settings.unguarded_caps)
+            except CapExceeded as exceeded:
+                raise _cap_error(exceeded, plan, command)
+        now = self.clock.now()
+        series = f"CN-{plan.posting_date.year}"
+        number = f"{series}-{store.next_number(series):06d}"
+        entry_id = store.write_entry(day=plan.posting_date, source_type="refund", source_id=refund_id,
+                                     memo=f"Credit note {number}", postings=journal.refund_entry(plan), now=now)
+        product_ids = store.ids_by_code(t.products, [line.product for line in plan.stock_returns()])
+        store.insert_rows(t.stock_moves, [{
+            "product_id": product_ids[line.product], "location_id": basis.location_ids[line.location],
+            "quantity": line.quantity, "unit_cost": line.unit_cost, "date": plan.posting_date,
+            "source_type": "refund", "source_id": refund_id} for line in plan.stock_returns()])
+        credit = sum(p.amount_minor for p in plan.payments if p.kind == "store_credit")
+        if credit:
+            store.adjust_customer_credit(basis.customer_id, credit)
+        store.conn.execute(update(t.refunds).where(t.refunds.c.id == refund_id).values(
+            state="posted", number=number, journal_entry_id=entry_id, posted_at=now,
+            posting_date=plan.posting_date, document_date=plan.document_date))
+
+    # -- post, void, edit, delete --------------------------------------------------------------
+    def post(self, ctx: Context, public_id: str, responder: Responder) -> Response:
+        def work(uow: UnitOfWork):
+            row = self._refund_row(uow.store, public_id, lock=True)
+            _require_state(row, "draft", "post")
+            command = decode_command(row["command_json"])
+            command = dataclasses.replace(command, state="posted")
+            basis = self._basis(uow.store, command, posting=True)
+            plan = self._plan(basis, command)
+            self._rewrite(uow.store, row["id"], plan, basis)
+            self._post(uow.store, row["id"], plan, basis, command)
+            self._audit(uow, ctx, row["id"], "post")
+            return views.refund_view(uow.store, self._refund_row(uow.store, public_id)), 200
+        return self.once(ctx, f"refund.post:{public_id}", {}, responder, work)
+
+    def void(self, ctx: Context, public_id: str, responder: Responder, reason: str | None = None) -> Response:
+        def work(uow: UnitOfWork):
+            store = uow.store
+            row = self._refund_row(store, public_id, lock=True)
+            _require_state(row, "posted", "void")
+            tenant = store.tenant(share_lock=True)
+            policy = policy_of(tenant)
+            today = self.clock.today_in(tenant["timezone"])
+            if policy.is_closed(today):
+                raise reject("period_closed", "/", "the accounting period of {day} is closed", day=today)
+            now = self.clock.now()
+            self._release(store, row)
+            entry_id = store.write_entry(
+                day=today, source_type="void", source_id=row["id"], memo=f"Void of credit note {row['number']}",
+                postings=journal.reversal(store.entry_postings(row["journal_entry_id"])), now=now)
+            store.conn.execute(update(t.refunds).where(t.refunds.c.id == row["id"]).values(
+                state="voided", voided_at=now, void_entry_id=entry_id))
+            self._audit(uow, ctx, row["id"], "void", {"reason": reason} if reason else None)
+            return views.refund_view(store, self._refund_row(store, public_id)), 200
+        return self.once(ctx, f"refund.void:{public_id}", {"reason": reason}, responder, work)
+
+    def _release(self, store: TenantStore, row) -> None:
+        """Undo a posted refund's caps, stock and store credit (the entry is reversed apart)."""
+        today = row["posting_date"]
+        lines = store.conn.execute(select(t.refund_lines).where(
+            store._where(t.refund_lines, t.refund_lines.c.refund_id == row["id"]))).mappings().all()
+        if row["invoice_id"] is not None:
+            increments: dict[int, tuple[int, int, int]] = {}
+            line_ids: dict[int, int] = {}
+            for line in lines:
+                if line["invoice_line_no"] is None:
+                    continue
+                q, g, x = increments.get(line["invoice_line_no"], (0, 0, 0))
+                increments[line["invoice_line_no"]] = (q + line["quantity"], g + line["gross_minor"],
+                                                       x + line["tax_minor"])
+                line_ids[line["invoice_line_no"]] = line["invoice_line_id"]
+            store.release_caps(row["invoice_id"], line_ids, increments, row["gross_minor"])
+        moves = store.conn.execute(select(t.stock_moves).where(store._where(
+            t.stock_moves, t.stock_moves.c.source_type == "refund", t.stock_moves.c.source_id == row["id"]
+        ))).mappings().all()
+        store.insert_rows(t.stock_moves, [{
+            "product_id": m["product_id"], "location_id": m["location_id"], "quantity": -m["quantity"],
+            "unit_cost": m["unit_cost"], "date": self.clock.now().date() if today is None else max(today, m["date"]),
+            "source_type": "void", "source_id": row["id"]} for m in moves])
+        credit = sum(p for (p,) in store.conn.execute(select(t.refund_payments.c.amount_minor).where(
+            store._where(t.refund_payments, t.refund_payments.c.refund_id == row["id"],
+                         t.refund_payments.c.kind == "store_credit"))).all())
+        if credit and not store.adjust_customer_credit(row["customer_id"], -credit):
+            raise reject("customer_balance_insufficient", "/",
+                         "the customer has already used the store credit this refund gave")
+
+    def edit(self, ctx: Context, public_id: str, changes: dict, responder: Responder) -> Response:
+        def work(uow: UnitOfWork):
+            row = self._refund_row(uow.store, public_id, lock=True)
+            _require_state(row, "draft", "edit")
+            command = dataclasses.replace(decode_command(row["command_json"]), **changes)
+            basis = self._basis(uow.store, command, posting=False)
+            plan = self._plan(basis, command)
+            self._rewrite(uow.store, row["id"], plan, basis)
+            uow.conn.execute(update(t.refunds).where(t.refunds.c.id == row["id"]).values(
+                command_json=encode_command(command), reason=command.reason,
+                posting_date=command.posting_date, document_date=command.document_date,
+                metadata_json=json.dumps(command.metadata or {}),
+                location_id=basis.location_ids.get(command.location)))
+            self._audit(uow, ctx, row["id"], "edit", {"fields": sorted(changes)})
+            return views.refund_view(uow.store, self._refund_row(uow.store, public_id)), 200
+        return self.once(ctx, f"refund.edit:{public_id}", changes, responder, work)
+
+    def delete(self, ctx: Context, public_id: str) -> None:
+        with self.uow(ctx.tenant_id) as uow:
+            row = self._refund_row(uow.store, public_id, lock=True)
+            _require_state(row, "draft", "delete")
+            for table in (t.refund_lines, t.refund_payments, t.refund_taxes):
+                uow.conn.execute(delete(table).where(uow.store._where(table, table.c.refund_id == row["id"])))
+            uow.conn.execute(delete(t.refunds).where(t.refunds.c.id == row["id"]))
+            self._audit(uow, ctx, row["id"], "delete", {"id": public_id, "command": row["command_json"]})
+            uow.commit()
+
+    def _rewrite(self, store: TenantStore, refund_id: int, plan: RefundPlan, basis: "Basis") -> None:
+        for table in (t.refund_lines, t.refund_payments, t.refund_taxes):
+            store.conn.execute(delete(table).where(store._where(table, table.c.refund_id == refund_id)))
+        self._write_lines(store, refund_id, plan, basis)
+        store.conn.execute(update(t.refunds).where(t.refunds.c.id == refund_id).values(**_totals(plan)))
+
+    def _refund_row(self, store: TenantStore, public_id: str, *, lock: bool = False):
+        stmt = select(t.refunds).where(store._where(t.refunds, t.refunds.c.public_id == public_id))
+        if lock and store.postgres:
+            stmt = stmt.with_for_update()
+        row = store.conn.execute(stmt).mappings().first()
+        if row is None:
+            raise reject("not_found", "/id", "refund {id} does not exist", id=public_id)
+        return row
+
+    def _audit(self, uow: UnitOfWork, ctx: Context, refund_id: int, action: str, payload=None) -> None:
+        uow.store.audit(refund_id=refund_id, action=action, channel=ctx.channel,
+                        credential_id=ctx.credential_id, request_id=ctx.request_id,
+                        now=self.clock.now(), payload=payload)
+
+    # -- reading --------------------------------------------------------------------------------
+    def get(self, tenant_id: int, public_id: str) -> dict:
+        with self.uow(tenant_id, write=False) as uow:
+            return views.refund_view(uow.store, self._refund_row(uow.store, public_id))
+
+
+@dataclasses.dataclass(frozen=True)
+class Basis:
+    """Everything a plan is made from, read in the plan's own transaction."""
+
+    policy: object
+    today: date
+    invoice: object
+    invoice_id: int | None
+    line_ids: dict
+    customer_id: int | None
+    customer_code: str | None
+    methods: dict
+    products: dict
+    location_ids: dict
+    currency: Currency
+
+
+def _totals(plan: RefundPlan) -> dict:
+    return {"net_minor": plan.net_minor, "tax_minor": plan.tax_minor, "gross_minor": plan.gross_minor,
+            "rounding_minor": plan.rounding_minor, "total_minor": plan.total_minor}
+
+
+def _require_state(row, state: str, action: str) -> None:
+    if row["state"] != state:
+        raise reject("invalid_state", "/state", "a {state} refund cannot be {action}ed; it must be {needed}",
+                     state=row["state"], action=action.rstrip("e"), needed=state)
+
+
+def _cap_error(exceeded: CapExceeded, plan: RefundPlan, command: IssueRefund) -> RefundError:
+    """Another refund took what this one needed between its read and its write: same errors as
+    the planner gives when it sees that up front."""
+    index = next((i for i, line in enumerate(plan.lines) if line.invoice_line == exceeded.line_no), 0)
+    if exceeded.line_no is not None and plan.lines[index].quantity:
+        return reject("quantity_exceeds_refundable", f"/lines/{index}/quantity",
+                      "quantity exceeds what is still refundable on line {line}", line=exceeded.line_no)
+    return reject("amount_exceeds_refundable", f"/lines/{index}/amount",
+                  "the refund exceeds what is still refundable on the invoice")
+
+
+def encode_command(command: IssueRefund) -> str:
+    return json.dumps(dataclasses.asdict(command), default=str)
+
+
+def decode_command(text: str) -> IssueRefund:
+    data = json.loads(text)
+    data["lines"] = tuple(RefundLineRequest(**line) for line in data["lines"])
+    if data.get("payments") is not None:
+        data["payments"] = tuple(PaymentRequest(**p) for p in data["payments"])
+    for key in ("posting_date", "document_date"):
+        if data.get(key):
+            data[key] = date.fromisoformat(data[key])
+    return IssueRefund(**data)
+
+
+def _aware(value):
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

@@ -1,0 +1,153 @@
+"""Tenants and credentials (R19). Tokens are shown once and stored only as SHA-256 hashes
+(they are 256-bit random, so a fast hash is enough: there is nothing to brute-force)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Engine, insert, select, update
+
+from ..domain import money
+from ..domain.errors import Invalid, Violation, reject
+from ..domain.journal import DEFAULT_CHART, ROLE_ACCOUNT
+from ..store import tables as t
+from .uow import Clock
+
+PERMISSIONS = ("refund:create", "refund:post", "refund:void", "refund:read", "masterdata:write",
+               "period:close", "admin")
+DEFAULT_TOKEN_PERMISSIONS = ("refund:create", "refund:read")
+DEFAULT_METHODS = (("cash", "Cash", "cash"), ("card", "Card", "card"), ("bank", "Bank transfer", "bank"),
+                   ("store_credit", "Store credit", "store_credit"))
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the tenant, the credential and what it may do."""
+
+    tenant_id: int
+    credential_id: int
+    permissions: frozenset[str]
+    currency: money.Currency  # the tenant's book currency: doors parse amounts with its exponent
+
+    def may(self, permission: str) -> bool:
+        return "admin" in self.permissions or permission in self.permissions
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_token() -> str:
+    return "sr_" + secrets.token_urlsafe(32)
+
+
+def create_tenant(engine: Engine, name: str, *, currency: str, country: str | None = None,
+                  timezone: str = "UTC", prices_include_tax: bool = False, cash_rounding: str | None = None,
+                  cash_rounding_all_methods: bool = False, allow_unlinked_refunds: bool = False,
+                  currency_exponent: int | None = None, token: str | None = None,
+                  clock: Clock | None = None) -> dict:
+    """A tenant with the default chart of accounts, payment methods, a ``main`` location, open
+    periods, and a first admin credential. Returns ``{tenant, id, token, ...}``."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    if not money.is_currency_code(currency):
+        raise Invalid(Violation("/currency", "validation_error", "currency must be an ISO 4217 code like EUR"))
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise Invalid(Violation("/timezone", "validation_error", "unknown time zone {tz}", {"tz": timezone}))
+    cur = money.currency(currency, currency_exponent)
+    increment = money.parse_amount(cash_rounding, "/cash_rounding", cur) if cash_rounding else 0
+    if increment < 0:
+        raise Invalid(Violation("/cash_rounding", "validation_error", "cash rounding must be positive"))
+    now = (clock or Clock()).now()
+    token = token or new_token()
+    with engine.begin() as conn:
+        if conn.execute(select(t.tenants.c.id).where(t.tenants.c.name == name)).first():
+            raise reject("duplicate", "/name", "tenant {name} already exists", name=name)
+        tenant_id = conn.execute(insert(t.tenants).values(
+            name=name, currency=cur.code, currency_exponent=cur.exponent, country=country, timezone=timezone,
+            prices_include_tax=prices_include_tax, cash_increment_minor=increment,
+            cash_rounding_all_methods=cash_rounding_all_methods,
+            allow_unlinked_refunds=allow_unlinked_refunds, closed_through=None, created_at=now,
+        )).inserted_primary_key[0]
+        conn.execute(insert(t.accounts), [{"tenant_id": tenant_id, "code": code, "name": label, "role": role}
+                                          for code, label, role in DEFAULT_CHART])
+        conn.execute(insert(t.payment_methods), [
+            {"tenant_id": tenant_id, "code": code, "name": label, "kind": kind,
+             "account_code": ROLE_ACCOUNT[kind], "active": True} for code, label, kind in DEFAULT_METHODS])
+        conn.execute(insert(t.locations).values(tenant_id=tenant_id, code="main", name="Main location"))
+        credential_id = _insert_credential(conn, tenant_id, "admin", token, ("admin",), now)
+    return {"tenant": name, "id": tenant_id, "currency": cur.code, "token": token,
+            "credential_id": credential_id}
+
+
+def tenant_id_by_name(engine: Engine, name: str) -> int:
+    with engine.connect() as conn:
+        row = conn.execute(select(t.tenants.c.id).where(t.tenants.c.name == name)).first()
+    if row is None:
+        raise reject("not_found", "/tenant", "tenant {name} does not exist", name=name)
+    return row[0]
+
+
+def create_token(engine: Engine, tenant: str, *, permissions: tuple[str, ...] = (), name: str = "token",
+                 token: str | None = None, expires_at: datetime | None = None, clock: Clock | None = None) -> dict:
+    permissions = tuple(permissions) or DEFAULT_TOKEN_PERMISSIONS
+    unknown = [p for p in permissions if p not in PERMISSIONS]
+    if unknown:
+        raise Invalid(Violation("/permission", "validation_error", "unknown permission {p}; known: {known}",
+                                {"p": unknown[0], "known": ", ".join(PERMISSIONS)}))
+    tenant_id = tenant_id_by_name(engine, tenant)
+    token = token or new_token()
+    with engine.begin() as conn:
+        credential_id = _insert_credential(conn, tenant_id, name, token, permissions,
+                                           (clock or Clock()).now(), expires_at)
+    return {"id": credential_id, "token": token, "tenant": tenant, "permissions": list(permissions)}
+
+
+def list_tokens(engine: Engine, tenant: str) -> list[dict]:
+    tenant_id = tenant_id_by_name(engine, tenant)
+    c = t.credentials.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(t.credentials).where(c.tenant_id == tenant_id).order_by(c.id)).mappings().all()
+    return [{"id": r["id"], "name": r["name"], "permissions": r["permissions"].split(),
+             "created_at": r["created_at"].isoformat(),
+             "expires_at": r["expires_at"].isoformat() if r["expires_at"] else None,
+             "revoked": r["revoked_at"] is not None} for r in rows]
+
+
+def revoke_token(engine: Engine, credential_id: int, clock: Clock | None = None) -> bool:
+    with engine.begin() as conn:
+        result = conn.execute(update(t.credentials).where(
+            (t.credentials.c.id == credential_id) & t.credentials.c.revoked_at.is_(None)
+        ).values(revoked_at=(clock or Clock()).now()))
+    return result.rowcount == 1
+
+
+def authenticate(engine: Engine, token: str, clock: Clock | None = None) -> Principal | None:
+    """The principal for a bearer token, or None when unknown, revoked or expired."""
+    if not token or len(token) > 512:
+        return None
+    c = t.credentials.c
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        row = conn.execute(select(c.id, c.tenant_id, c.permissions, c.expires_at, c.revoked_at,
+                                  t.tenants.c.currency, t.tenants.c.currency_exponent)
+                           .join(t.tenants, t.tenants.c.id == c.tenant_id)
+                           .where(c.token_hash == hash_token(token))).mappings().first()
+    if row is None or row["revoked_at"] is not None:
+        return None
+    if row["expires_at"] is not None:
+        expires = row["expires_at"] if row["expires_at"].tzinfo else row["expires_at"].replace(
+            tzinfo=(clock or Clock()).now().tzinfo)
+        if expires <= (clock or Clock()).now():
+            return None
+    return Principal(row["tenant_id"], row["id"], frozenset(row["permissions"].split()),
+                     money.Currency(row["currency"], row["currency_exponent"]))
+
+
+def _insert_credential(conn, tenant_id: int, name: str, token: str, permissions, now, expires_at=None) -> int:
+    return conn.execute(insert(t.credentials).values(
+        tenant_id=tenant_id, name=name, token_hash=hash_token(token), permissions=" ".join(permissions),
+        created_at=now, expires_at=expires_at)).inserted_primary_key[0]

@@ -1,0 +1,234 @@
+"""Read side: refunds, invoices, journal, stock and periods as the native API shows them.
+
+Money and quantities are rendered as exact decimal strings (R1): amounts with exactly the
+currency's decimals, quantities and rates without trailing zeros.
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import json
+from datetime import date, datetime, timezone
+
+from sqlalchemy import func, select
+
+from ..domain import money
+from ..domain.money import Currency, format_amount, format_quantity, format_rate
+from ..domain.refunds import RefundPlan
+from ..store import tables as t
+from ..store.repository import TenantStore
+
+MAX_PAGE = 200
+DEFAULT_PAGE = 50
+
+
+def encode_cursor(last_id: int) -> str:
+    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = int(base64.urlsafe_b64decode(padded.encode()).decode())
+    except (ValueError, UnicodeDecodeError):
+        raise ValueError("cursor is not valid")
+    if value < 0:
+        raise ValueError("cursor is not valid")
+    return value
+
+
+def page(items: list, ids: list[int], limit: int) -> dict:
+    more = len(items) > limit
+    return {"items": items[:limit], "next": encode_cursor(ids[limit - 1]) if more else None}
+
+
+def _iso(value) -> str | None:
+    """Dates as YYYY-MM-DD; times in UTC with their offset (SQLite hands them back naive)."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat() if value is not None else None
+
+
+# -- refunds ---------------------------------------------------------------------------------
+
+def refund_view(store: TenantStore, row) -> dict:
+    cur = Currency(row["currency"], row["currency_exponent"])
+    lines = store.conn.execute(
+        select(t.refund_lines).where(store._where(t.refund_lines, t.refund_lines.c.refund_id == row["id"]))
+        .order_by(t.refund_lines.c.line_no)).mappings().all()
+    payments = store.conn.execute(
+        select(t.refund_payments).where(store._where(t.refund_payments, t.refund_payments.c.refund_id == row["id"]))
+        .order_by(t.refund_payments.c.id)).mappings().all()
+    taxes = store.conn.execute(
+        select(t.refund_taxes).where(store._where(t.refund_taxes, t.refund_taxes.c.refund_id == row["id"]))
+        .order_by(t.refund_taxes.c.tax_rate)).mappings().all()
+    products = store.codes_by_id(t.products, [line["product_id"] for line in lines])
+    locations = store.codes_by_id(t.locations, [line["location_id"] for line in lines] + [row["location_id"]])
+    invoice = store._one(t.invoices, t.invoices.c.id == row["invoice_id"]) if row["invoice_id"] else None
+    customer = store.customer_by_id(row["customer_id"])
+    return {
+        "id": row["public_id"],
+        "number": row["number"],
+        "state": row["state"],
+        "invoice": invoice["number"] if invoice else None,
+        "customer": customer["code"],
+        "currency": row["currency"],
+        "reason": row["reason"],
+        "reference": row["reference"],
+        "unlinked": row["unlinked"],
+        "posting_date": _iso(row["posting_date"]),
+        "document_date": _iso(row["document_date"]),
+        "location": locations.get(row["location_id"]),
+        "lines": [_refund_line(line, cur, products, locations) for line in lines],
+        "taxes": [{"tax_rate": format_rate(x["tax_rate"]), "net": format_amount(x["net_minor"], cur),
+                   "tax": format_amount(x["tax_minor"], cur)} for x in taxes],
+        "net": format_amount(row["net_minor"], cur),
+        "tax": format_amount(row["tax_minor"], cur),
+        "gross": format_amount(row["gross_minor"], cur),
+        "rounding": format_amount(row["rounding_minor"], cur),
+        "total": format_amount(row["total_minor"], cur),
+        "payments": [{"method": p["method"], "amount": format_amount(p["amount_minor"], cur),
+                      "reference": p["reference"]} for p in payments],
+        "metadata": json.loads(row["metadata_json"] or "{}"),
+        "channel": row["channel"],
+        "created_at": _iso(row["created_at"]),
+        "posted_at": _iso(row["posted_at"]),
+        "voided_at": _iso(row["voided_at"]),
+    }
+
+
+def _refund_line(line, cur: Currency, products: dict, locations: dict) -> dict:
+    return {
+        "line": line["line_no"],
+        "invoice_line": line["invoice_line_no"],
+        "product": products.get(line["product_id"]),
+        "description": line["description"],
+        "quantity": format_quantity(line["quantity"]),
+        "unit_price": money.format_price(line["unit_price"], cur) if line["unit_price"] is not None else None,
+        "tax_rate": format_rate(line["tax_rate"]),
+        "net": format_amount(line["net_minor"], cur),
+        "tax": format_amount(line["tax_minor"], cur),
+        "gross": format_amount(line["gross_minor"], cur),
+        "restock": line["restock"],
+        "location": locations.get(line["location_id"]),
+    }
+
+
+def preview_view(plan: RefundPlan, *, cur: Currency, invoice: str | None, customer: str,
+                 state: str, reason: str | None) -> dict:
+    """What the refund would be, computed and not written."""
+    return {
+        "id": None, "number": None, "state": state, "invoice": invoice, "customer": customer,
+        "currency": cur.code, "reason": reason, "unlinked": invoice is None,
+        "posting_date": plan.posting_date.isoformat(), "document_date": plan.document_date.isoformat(),
+        "lines": [{
+            "line": i, "invoice_line": pl.invoice_line, "product": pl.product,
+            "description": pl.description, "quantity": format_quantity(pl.quantity),
+            "unit_price": money.format_price(pl.unit_price, cur) if pl.unit_price is not None else None,
+            "tax_rate": format_rate(pl.tax_rate), "net": format_amount(pl.net_minor, cur),
+            "tax": format_amount(pl.tax_minor, cur), "gross": format_amount(pl.gross_minor, cur),
+            "restock": pl.restock, "location": pl.location,
+        } for i, pl in enumerate(plan.lines, start=1)],
+        "taxes": [{"tax_rate": format_rate(r), "net": format_amount(n, cur), "tax": format_amount(x, cur)}
+                  for r, n, x in plan.tax_summary()],
+        "net": format_amount(plan.net_minor, cur), "tax": format_amount(plan.tax_minor, cur),
+        "gross": format_amount(plan.gross_minor, cur),
+        "rounding": format_amount(plan.rounding_minor, cur), "total": format_amount(plan.total_minor, cur),
+        "payments": [{"method": p.method, "amount": format_amount(p.amount_minor, cur),
+                      "reference": p.reference} for p in plan.payments],
+    }
+
+
+# -- invoices --------------------------------------------------------------------------------
+
+def invoice_view(store: TenantStore, row) -> dict:
+    snapshot, _ = store.invoice_snapshot(row)
+    cur = snapshot.currency
+    return {
+        "number": row["number"],
+        "customer": snapshot.customer,
+        "date": row["date"].isoformat(),
+        "currency": cur.code,
+        "prices_include_tax": row["prices_include_tax"],
+        "location": snapshot.location,
+        "lines": [{
+            "line": line.line, "product": line.product, "description": line.description,
+            "quantity": format_quantity(line.quantity), "unit_price": money.format_price(line.unit_price, cur),
+            "discount": format_amount(line.discount_minor, cur), "tax_rate": format_rate(line.tax_rate),
+            "net": format_amount(line.net_minor, cur), "tax": format_amount(line.tax_minor, cur),
+            "gross": format_amount(line.gross_minor, cur),
+            "refunded_quantity": format_quantity(line.refunded_quantity),
+            "refunded_amount": format_amount(line.refunded_gross_minor, cur),
+            "refundable_quantity": format_quantity(line.refundable_quantity),
+            "refundable_amount": format_amount(line.refundable_gross_minor, cur),
+        } for line in snapshot.lines],
+        "payments": [{"method": m, "amount": format_amount(a, cur)} for m, a in snapshot.payments],
+        "net": format_amount(row["net_minor"], cur),
+        "tax": format_amount(row["tax_minor"], cur),
+        "total": format_amount(row["total_minor"], cur),
+        "refunded_total": format_amount(row["refunded_total_minor"], cur),
+        "refundable_total": format_amount(row["total_minor"] - row["refunded_total_minor"], cur),
+    }
+
+
+# -- journal, ledger, stock, periods -----------------------------------------------------------
+
+def entries_view(store: TenantStore, entries, cur: Currency) -> list[dict]:
+    entries = list(entries)
+    ids = [e["id"] for e in entries]
+    lines: dict[int, list[dict]] = {i: [] for i in ids}
+    if ids:
+        jl = t.journal_lines.c
+        for r in store.conn.execute(select(t.journal_lines).where(
+                store._where(t.journal_lines, jl.entry_id.in_(ids))).order_by(jl.id)).mappings():
+            lines[r["entry_id"]].append({"account": r["account_code"],
+                                         "debit": format_amount(r["debit_minor"], cur),
+                                         "credit": format_amount(r["credit_minor"], cur)})
+    return [{"id": e["id"], "date": e["date"].isoformat(), "source": e["source_type"],
+             "memo": e["memo"], "lines": lines[e["id"]]} for e in entries]
+
+
+def trial_balance(store: TenantStore, cur: Currency) -> dict:
+    jl = t.journal_lines.c
+    rows = store.conn.execute(
+        select(jl.account_code, func.sum(jl.debit_minor), func.sum(jl.credit_minor))
+        .where(store._where(t.journal_lines)).group_by(jl.account_code).order_by(jl.account_code)).all()
+    names = dict(store.conn.execute(select(t.accounts.c.code, t.accounts.c.name)
+                                    .where(store._where(t.accounts))).all())
+    accounts = []
+    for code, debit, credit in rows:
+        debit, credit = int(debit or 0), int(credit or 0)
+        accounts.append({"account": code, "name": names.get(code, code),
+                         "debit": format_amount(debit, cur), "credit": format_amount(credit, cur),
+                         "balance": format_amount(debit - credit, cur)})
+    total_debit = sum(int(r[1] or 0) for r in rows)
+    total_credit = sum(int(r[2] or 0) for r in rows)
+    return {"currency": cur.code, "accounts": accounts,
+            "total_debit": format_amount(total_debit, cur), "total_credit": format_amount(total_credit, cur)}
+
+
+def periods_view(first: date, today: date, closed_through: date | None) -> dict:
+    """Monthly periods from the first business month through the current one."""
+    items = []
+    year, month = first.year, first.month
+    while (year, month) <= (today.year, today.month):
+        start = date(year, month, 1)
+        end = date(year, month, calendar.monthrange(year, month)[1])
+        if closed_through is not None and closed_through >= end:
+            status = "closed"
+        elif closed_through is not None and closed_through >= start:
+            status = "partially_closed"
+        else:
+            status = "open"
+        items.append({"period": f"{year:04d}-{month:02d}", "start": start.isoformat(),
+                      "end": end.isoformat(), "status": status})
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return {"items": items, "next": None,
+            "closed_through": closed_through.isoformat() if closed_through else None}
+
+
+def quantity_text(quantity: int) -> str:
+    return money.format_quantity(quantity)

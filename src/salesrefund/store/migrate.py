@@ -1,0 +1,25 @@
+"""Run the Alembic migrations (the same ones on SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+def alembic_config(connection=None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine, revision: str = "head") -> None:
+    with engine.connect() as connection:
+        connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+        command.upgrade(alembic_config(connection), revision)
+        connection.commit()

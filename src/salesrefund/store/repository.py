@@ -1,0 +1,296 @@
+"""The tenant-scoped store: the one place that scopes every query by tenant (R19).
+
+A ``TenantStore`` wraps a connection inside a unit of work and a tenant id; callers never write a
+``tenant_id`` filter themselves. It turns rows into domain snapshots and writes a plan's effects.
+Caps are raised with one conditional UPDATE per invoice line (R7): zero rows updated means another
+refund got there first, and the refund is rejected.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Iterable
+
+from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..domain import money
+from ..domain.journal import Posting
+from ..domain.model import Invoice, InvoiceLine, PaymentMethod, Policy, Product
+from . import tables as t
+
+
+class CapExceeded(Exception):
+    """A conditional cap update matched no row: (invoice line number or None for the invoice)."""
+
+    def __init__(self, line_no: int | None):
+        super().__init__(line_no)
+        self.line_no = line_no
+
+
+class TenantStore:
+    def __init__(self, conn: Connection, tenant_id: int):
+        self.conn = conn
+        self.tenant_id = tenant_id
+
+    # -- helpers --------------------------------------------------------------------------
+    def _where(self, table, *conditions):
+        return and_(table.c.tenant_id == self.tenant_id, *conditions)
+
+    def _one(self, table, *conditions, columns=None):
+        stmt = select(*(columns or [table])).where(self._where(table, *conditions))
+        return self.conn.execute(stmt).mappings().first()
+
+    def _insert(self, table, **values) -> int:
+        result = self.conn.execute(insert(table).values(tenant_id=self.tenant_id, **values))
+        return result.inserted_primary_key[0]
+
+    def _insert_many(self, table, rows: list[dict]) -> None:
+        if rows:
+            self.conn.execute(insert(table), [{"tenant_id": self.tenant_id, **row} for row in rows])
+
+    @property
+    def postgres(self) -> bool:
+        return self.conn.dialect.name == "postgresql"
+
+    # -- tenant ---------------------------------------------------------------------------
+    def tenant(self, *, share_lock: bool = False):
+        """The tenant row. With ``share_lock`` a posting holds the period check against a
+        concurrent close (R13): on PostgreSQL FOR SHARE; SQLite writers are serialized anyway."""
+        stmt = select(t.tenants).where(t.tenants.c.id == self.tenant_id)
+        if share_lock and self.postgres:
+            stmt = stmt.with_for_update(read=True)
+        return self.conn.execute(stmt).mappings().one()
+
+    def policy(self, *, share_lock: bool = False) -> Policy:
+        row = self.tenant(share_lock=share_lock)
+        return policy_of(row)
+
+    def set_closed_through(self, day: date | None) -> None:
+        self.conn.execute(update(t.tenants).where(t.tenants.c.id == self.tenant_id)
+                          .values(closed_through=day))
+
+    # -- master data ------------------------------------------------------------------------
+    def customer(self, code: str):
+        return self._one(t.customers, t.customers.c.code == code)
+
+    def customer_by_id(self, customer_id: int):
+        return self._one(t.customers, t.customers.c.id == customer_id)
+
+    def customer_by_tax_number(self, tax_number: str):
+        return self._one(t.customers, t.customers.c.tax_number == tax_number)
+
+    def product(self, code: str):
+        return self._one(t.products, t.products.c.code == code)
+
+    def product_by_barcode(self, barcode: str):
+        row = self._one(t.product_barcodes, t.product_barcodes.c.barcode == barcode)
+        return self._one(t.products, t.products.c.id == row["product_id"]) if row else None
+
+    def barcodes(self, product_id: int) -> list[str]:
+        stmt = (select(t.product_barcodes.c.barcode)
+                .where(self._where(t.product_barcodes, t.product_barcodes.c.product_id == product_id))
+                .order_by(t.product_barcodes.c.id))
+        return list(self.conn.execute(stmt).scalars())
+
+    def location(self, code: str):
+        return self._one(t.locations, t.locations.c.code == code)
+
+    def codes_by_id(self, table, ids: Iterable[int | None]) -> dict[int, str]:
+        ids = {i for i in ids if i is not None}
+        if not ids:
+            return {}
+        stmt = select(table.c.id, table.c.code).where(self._where(table, table.c.id.in_(ids)))
+        return dict(self.conn.execute(stmt).all())
+
+    def ids_by_code(self, table, codes: Iterable[str | None]) -> dict[str, int]:
+        codes = {c for c in codes if c is not None}
+        if not codes:
+            return {}
+        stmt = select(table.c.code, table.c.id).where(self._where(table, table.c.code.in_(codes)))
+        return dict(self.conn.execute(stmt).all())
+
+    def payment_methods(self) -> dict[str, PaymentMethod]:
+        rows = self.conn.execute(select(t.payment_methods).where(self._where(t.payment_methods))).mappings()
+        return {r["code"]: PaymentMethod(r["code"], r["kind"], r["account_code"], r["active"]) for r in rows}
+
+    def products_for(self, codes: Iterable[str | None]) -> dict[str, Product]:
+        codes = {c for c in codes if c}
+        if not codes:
+            return {}
+        stmt = select(t.products).where(self._where(t.products, t.products.c.code.in_(codes)))
+        return {r["code"]: Product(r["code"], r["stock_tracked"], r["unit_cost"])
+                for r in self.conn.execute(stmt).mappings()}
+
+    def insert_row(self, table, **values) -> int:
+        return self._insert(table, **values)
+
+    def insert_rows(self, table, rows: list[dict]) -> None:
+        self._insert_many(table, rows)
+
+    def adjust_customer_credit(self, customer_id: int, delta_minor: int) -> bool:
+        """Raise or lower store credit; lowering below zero matches no row and returns False."""
+        c = t.customers.c
+        stmt = (update(t.customers).where(self._where(t.customers, c.id == customer_id,
+                                                      c.credit_balance_minor + delta_minor >= 0))
+                .values(credit_balance_minor=c.credit_balance_minor + delta_minor))
+        return self.conn.execute(stmt).rowcount == 1
+
+    # -- invoices ---------------------------------------------------------------------------
+    def invoice_row(self, number: str):
+        return self._one(t.invoices, t.invoices.c.number == number)
+
+    def invoice_snapshot(self, invoice) -> tuple[Invoice, dict[int, int]]:
+        """The invoice as a domain snapshot, and its line numbers' row ids."""
+        lines = self.conn.execute(
+            select(t.invoice_lines, t.products.c.code.label("product_code"))
+            .outerjoin(t.products, t.products.c.id == t.invoice_lines.c.product_id)
+            .where(self._where(t.invoice_lines, t.invoice_lines.c.invoice_id == invoice["id"]))
+            .order_by(t.invoice_lines.c.line_no)).mappings().all()
+        payments = self.conn.execute(
+            select(t.invoice_payments.c.method, t.invoice_payments.c.amount_minor)
+            .where(self._where(t.invoice_payments, t.invoice_payments.c.invoice_id == invoice["id"]))
+            .order_by(t.invoice_payments.c.id)).all()
+        customer = self.customer_by_id(invoice["customer_id"])
+        location = self.codes_by_id(t.locations, [invoice["location_id"]]).get(invoice["location_id"])
+        snapshot = Invoice(
+            number=invoice["number"], customer=customer["code"],
+            currency=money.Currency(invoice["currency"], invoice["currency_exponent"]),
+            date=invoice["date"], prices_include_tax=invoice["prices_include_tax"], location=location,
+            lines=tuple(invoice_line_of(r) for r in lines),
+            payments=tuple((m, a) for m, a in payments),
+            refunded_total_minor=invoice["refunded_total_minor"])
+        return snapshot, {r["line_no"]: r["id"] for r in lines}
+
+    def raise_caps(self, invoice_id: int, line_ids: dict[int, int],
+                   increments: dict[int, tuple[int, int, int]], gross_minor: int,
+                   *, guarded: bool = True) -> None:
+        """Add a refund's figures to the running refunded figures, each in one conditional UPDATE
+        (R7). ``guarded=False`` exists only for the test that proves the guard is needed."""
+        c = t.invoice_lines.c
+        for line_no, (q, g, tx) in sorted(increments.items()):
+            conditions = [c.id == line_ids[line_no]]
+            if guarded:
+                conditions += [c.refunded_quantity + q <= c.quantity,
+                               c.refunded_gross_minor + g <= c.gross_minor,
+                               c.refunded_tax_minor + tx <= c.tax_minor,
+                               (c.refunded_gross_minor - c.refunded_tax_minor) + (g - tx) <= c.net_minor]
+            stmt = (update(t.invoice_lines).where(self._where(t.invoice_lines, *conditions))
+                    .values(refunded_quantity=c.refunded_quantity + q,
+                            refunded_gross_minor=c.refunded_gross_minor + g,
+                            refunded_tax_minor=c.refunded_tax_minor + tx))
+            if self.conn.execute(stmt).rowcount != 1:
+                raise CapExceeded(line_no)
+        i = t.invoices.c
+        conditions = [i.id == invoice_id]
+        if guarded:
+            conditions.append(i.refunded_total_minor + gross_minor <= i.total_minor)
+        stmt = (update(t.invoices).where(self._where(t.invoices, *conditions))
+                .values(refunded_total_minor=i.refunded_total_minor + gross_minor))
+        if self.conn.execute(stmt).rowcount != 1:
+            raise CapExceeded(None)
+
+    def release_caps(self, invoice_id: int, line_ids: dict[int, int],
+                     increments: dict[int, tuple[int, int, int]], gross_minor: int) -> None:
+        """Undo ``raise_caps`` for a voided refund (the CHECK constraints keep it >= 0)."""
+        c = t.invoice_lines.c
+        for line_no, (q, g, tx) in sorted(increments.items()):
+            self.conn.execute(update(t.invoice_lines)
+                              .where(self._where(t.invoice_lines, c.id == line_ids[line_no]))
+                              .values(refunded_quantity=c.refunded_quantity - q,
+                                      refunded_gross_minor=c.refunded_gross_minor - g,
+                                      refunded_tax_minor=c.refunded_tax_minor - tx))
+        i = t.invoices.c
+        self.conn.execute(update(t.invoices).where(self._where(t.invoices, i.id == invoice_id))
+                          .values(refunded_total_minor=i.refunded_total_minor - gross_minor))
+
+    # -- journal and stock -------------------------------------------------------------------
+    def write_entry(self, *, day: date, source_type: str, source_id: int, memo: str,
+                    postings: Iterable[Posting], now: datetime) -> int:
+        entry_id = self._insert(t.journal_entries, date=day, source_type=source_type,
+                                source_id=source_id, memo=memo[:200], created_at=now)
+        self._insert_many(t.journal_lines, [
+            {"entry_id": entry_id, "account_code": p.account, "debit_minor": p.debit_minor,
+             "credit_minor": p.credit_minor} for p in postings])
+        return entry_id
+
+    def entry_postings(self, entry_id: int) -> list[Posting]:
+        jl = t.journal_lines.c
+        rows = self.conn.execute(select(jl.account_code, jl.debit_minor, jl.credit_minor)
+                                 .where(self._where(t.journal_lines, jl.entry_id == entry_id))
+                                 .order_by(jl.id)).all()
+        return [Posting(a, d, c) for a, d, c in rows]
+
+    def next_number(self, series: str) -> int:
+        """The next number of a series, inside the caller's transaction: a rollback returns it,
+        so posted documents stay gapless (R16)."""
+        build = postgresql.insert if self.postgres else sqlite.insert
+        stmt = build(t.sequences).values(tenant_id=self.tenant_id, series=series, last_value=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[t.sequences.c.tenant_id, t.sequences.c.series],
+            set_={"last_value": t.sequences.c.last_value + 1},
+        ).returning(t.sequences.c.last_value)
+        return self.conn.execute(stmt).scalar_one()
+
+    def stock_on_hand(self, product_id: int | None = None, location_id: int | None = None):
+        m = t.stock_moves.c
+        conditions = []
+        if product_id is not None:
+            conditions.append(m.product_id == product_id)
+        if location_id is not None:
+            conditions.append(m.location_id == location_id)
+        stmt = (select(t.products.c.code, t.locations.c.code, func.sum(m.quantity))
+                .join(t.products, t.products.c.id == m.product_id)
+                .join(t.locations, t.locations.c.id == m.location_id)
+                .where(self._where(t.stock_moves, *conditions))
+                .group_by(t.products.c.code, t.locations.c.code)
+                .order_by(t.products.c.code, t.locations.c.code))
+        return self.conn.execute(stmt).all()
+
+    # -- idempotency (R17) -------------------------------------------------------------------
+    def idempotency_record(self, key: str):
+        stmt = select(t.idempotency_keys).where(
+            and_(t.idempotency_keys.c.tenant_id == self.tenant_id, t.idempotency_keys.c.key == key))
+        return self.conn.execute(stmt).mappings().first()
+
+    def store_response(self, key: str, *, fingerprint: str, status_code: int, content_type: str,
+                       body: str, now: datetime, expires_at: datetime) -> None:
+        self.conn.execute(insert(t.idempotency_keys).values(
+            tenant_id=self.tenant_id, key=key, fingerprint=fingerprint, status_code=status_code,
+            content_type=content_type, body=body, created_at=now, expires_at=expires_at))
+
+    def try_lock_key(self, key: str) -> bool:
+        """PostgreSQL: take a transaction-scoped advisory lock on the key, or learn it is busy.
+        SQLite: writers are already serialized by BEGIN IMMEDIATE."""
+        if not self.postgres:
+            return True
+        from sqlalchemy import text
+        stmt = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))")
+        return bool(self.conn.execute(stmt, {"k": f"{self.tenant_id}:{key}"}).scalar())
+
+    def audit(self, *, refund_id: int | None, action: str, channel: str, credential_id: int | None,
+              request_id: str | None, now: datetime, payload: dict | None = None) -> None:
+        self._insert(t.audit_events, refund_id=refund_id, action=action, channel=channel,
+                     credential_id=credential_id, request_id=request_id, at=now,
+                     payload_json=json.dumps(payload, default=str) if payload is not None else None)
+
+
+def policy_of(row) -> Policy:
+    return Policy(
+        currency=money.Currency(row["currency"], row["currency_exponent"]),
+        prices_include_tax=row["prices_include_tax"],
+        cash_increment_minor=row["cash_increment_minor"],
+        cash_rounding_all_methods=row["cash_rounding_all_methods"],
+        allow_unlinked_refunds=row["allow_unlinked_refunds"],
+        closed_through=row["closed_through"])
+
+
+def invoice_line_of(r) -> InvoiceLine:
+    return InvoiceLine(
+        line=r["line_no"], product=r["product_code"], description=r["description"],
+        quantity=r["quantity"], unit_price=r["unit_price"], discount_minor=r["discount_minor"],
+        tax_rate=r["tax_rate"], net_minor=r["net_minor"], tax_minor=r["tax_minor"],
+        gross_minor=r["gross_minor"], unit_cost=r["unit_cost"], stock_tracked=r["stock_tracked"],
+        refunded_quantity=r["refunded_quantity"], refunded_gross_minor=r["refunded_gross_minor"],
+        refunded_tax_minor=r["refunded_tax_minor"])

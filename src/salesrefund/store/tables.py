@@ -1,0 +1,298 @@
+"""Tables. Every row carries its tenant (R19); money is integer minor units, quantities, unit
+prices and costs are integers in 1/10,000, tax rates integers in 1/10,000 percent (R2): sums are
+identical on SQLite and PostgreSQL. The column suffix names the unit (``_minor``, scaled otherwise).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
+    MetaData, String, Table, Text, UniqueConstraint,
+)
+
+metadata = MetaData(naming_convention={
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+})
+
+Id = BigInteger().with_variant(Integer, "sqlite")  # SQLite autoincrements only INTEGER keys
+
+
+def _id() -> Column:
+    return Column("id", Id, primary_key=True, autoincrement=True)
+
+
+def _tenant() -> Column:
+    return Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False)
+
+
+def _money(name: str, default: int | None = 0) -> Column:
+    return Column(name, BigInteger, nullable=False, server_default=None if default is None else str(default))
+
+
+tenants = Table(
+    "tenants", metadata, _id(),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("currency", String(3), nullable=False),
+    Column("currency_exponent", Integer, nullable=False),
+    Column("country", String(2)),
+    Column("timezone", String(64), nullable=False),
+    Column("prices_include_tax", Boolean, nullable=False),
+    Column("cash_increment_minor", Integer, nullable=False, server_default="0"),
+    Column("cash_rounding_all_methods", Boolean, nullable=False, server_default="0"),
+    Column("allow_unlinked_refunds", Boolean, nullable=False),
+    Column("closed_through", Date),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+credentials = Table(
+    "credentials", metadata, _id(), _tenant(),
+    Column("name", String(100), nullable=False),
+    Column("token_hash", String(64), nullable=False, unique=True),
+    Column("permissions", Text, nullable=False),  # space-separated
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True)),
+    Column("revoked_at", DateTime(timezone=True)),
+)
+
+accounts = Table(
+    "accounts", metadata, _id(), _tenant(),
+    Column("code", String(20), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("role", String(30)),
+    UniqueConstraint("tenant_id", "code"),
+)
+
+payment_methods = Table(
+    "payment_methods", metadata, _id(), _tenant(),
+    Column("code", String(40), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("account_code", String(20), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    UniqueConstraint("tenant_id", "code"),
+)
+
+locations = Table(
+    "locations", metadata, _id(), _tenant(),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    UniqueConstraint("tenant_id", "code"),
+)
+
+customers = Table(
+    "customers", metadata, _id(), _tenant(),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("tax_number", String(64)),
+    Column("currency", String(3)),
+    Column("email", String(254)),
+    _money("credit_balance_minor"),  # store credit owed to the customer (R11)
+    UniqueConstraint("tenant_id", "code"),
+    CheckConstraint("credit_balance_minor >= 0", name="credit_not_negative"),
+)
+Index("ix_customers_tax_number", customers.c.tenant_id, customers.c.tax_number)
+
+products = Table(
+    "products", metadata, _id(), _tenant(),
+    Column("code", String(64), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("unit", String(20), nullable=False, server_default="unit"),
+    Column("stock_tracked", Boolean, nullable=False),
+    Column("unit_cost", BigInteger, nullable=False, server_default="0"),
+    UniqueConstraint("tenant_id", "code"),
+)
+
+product_barcodes = Table(
+    "product_barcodes", metadata, _id(), _tenant(),
+    Column("product_id", Id, ForeignKey("products.id"), nullable=False),
+    Column("barcode", String(64), nullable=False),
+    UniqueConstraint("tenant_id", "barcode"),
+)
+
+journal_entries = Table(
+    "journal_entries", metadata, _id(), _tenant(),
+    Column("date", Date, nullable=False),
+    Column("source_type", String(20), nullable=False),  # invoice | refund | void
+    Column("source_id", Id, nullable=False),
+    Column("memo", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_journal_entries_date", journal_entries.c.tenant_id, journal_entries.c.date)
+
+journal_lines = Table(
+    "journal_lines", metadata, _id(), _tenant(),
+    Column("entry_id", Id, ForeignKey("journal_entries.id"), nullable=False, index=True),
+    Column("account_code", String(20), nullable=False),
+    _money("debit_minor"),
+    _money("credit_minor"),
+    CheckConstraint("debit_minor >= 0 AND credit_minor >= 0 AND (debit_minor = 0 OR credit_minor = 0)",
+                    name="one_side"),
+)
+
+invoices = Table(
+    "invoices", metadata, _id(), _tenant(),
+    Column("number", String(64), nullable=False),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("date", Date, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("currency_exponent", Integer, nullable=False),
+    Column("prices_include_tax", Boolean, nullable=False),
+    Column("location_id", Id, ForeignKey("locations.id")),
+    _money("net_minor"), _money("tax_minor"), _money("total_minor"),
+    _money("refunded_total_minor"),
+    Column("journal_entry_id", Id, ForeignKey("journal_entries.id")),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "number"),
+    CheckConstraint("refunded_total_minor >= 0 AND refunded_total_minor <= total_minor",
+                    name="refunded_within_total"),
+)
+
+invoice_lines = Table(
+    "invoice_lines", metadata, _id(), _tenant(),
+    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("product_id", Id, ForeignKey("products.id")),
+    Column("description", String(500), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("unit_price", BigInteger, nullable=False),
+    _money("discount_minor"),
+    Column("tax_rate", BigInteger, nullable=False),
+    _money("net_minor"), _money("tax_minor"), _money("gross_minor"),
+    Column("unit_cost", BigInteger, nullable=False, server_default="0"),
+    Column("stock_tracked", Boolean, nullable=False),
+    Column("refunded_quantity", BigInteger, nullable=False, server_default="0"),
+    _money("refunded_gross_minor"),
+    _money("refunded_tax_minor"),
+    UniqueConstraint("invoice_id", "line_no"),
+    # R7: refunded <= sold, checked by the database on every write.
+    CheckConstraint("refunded_quantity >= 0 AND refunded_quantity <= quantity", name="quantity_cap"),
+    CheckConstraint("refunded_gross_minor >= 0 AND refunded_gross_minor <= gross_minor", name="gross_cap"),
+    CheckConstraint("refunded_tax_minor >= 0 AND refunded_tax_minor <= tax_minor", name="tax_cap"),
+    CheckConstraint("refunded_gross_minor - refunded_tax_minor <= net_minor", name="net_cap"),
+    CheckConstraint("net_minor + tax_minor = gross_minor", name="net_plus_tax"),
+)
+
+invoice_payments = Table(
+    "invoice_payments", metadata, _id(), _tenant(),
+    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False, index=True),
+    Column("method", String(40), nullable=False),
+    _money("amount_minor"),
+)
+
+refunds = Table(
+    "refunds", metadata, _id(), _tenant(),
+    Column("public_id", String(36), nullable=False, unique=True),
+    Column("number", String(40)),
+    Column("state", String(10), nullable=False),
+    Column("invoice_id", Id, ForeignKey("invoices.id")),
+    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("currency_exponent", Integer, nullable=False),
+    Column("reason", String(500)),
+    Column("reference", String(100)),
+    Column("posting_date", Date),
+    Column("document_date", Date),
+    Column("location_id", Id, ForeignKey("locations.id")),
+    _money("net_minor"), _money("tax_minor"), _money("gross_minor"),
+    _money("rounding_minor"), _money("total_minor"),
+    Column("unlinked", Boolean, nullable=False),
+    Column("metadata_json", Text, nullable=False, server_default="{}"),
+    Column("command_json", Text, nullable=False),  # the decoded command (drafts re-plan from it)
+    Column("channel", String(20), nullable=False),
+    Column("credential_id", Id),
+    Column("request_id", String(64)),
+    Column("request_json", Text),  # the request as received, secrets removed (R20)
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("posted_at", DateTime(timezone=True)),
+    Column("voided_at", DateTime(timezone=True)),
+    Column("journal_entry_id", Id, ForeignKey("journal_entries.id")),
+    Column("void_entry_id", Id, ForeignKey("journal_entries.id")),
+    UniqueConstraint("tenant_id", "number"),
+    CheckConstraint("state IN ('draft', 'posted', 'voided')", name="state"),
+    CheckConstraint("net_minor + tax_minor = gross_minor", name="net_plus_tax"),
+    CheckConstraint("gross_minor + rounding_minor = total_minor", name="total"),
+)
+Index("ix_refunds_invoice", refunds.c.tenant_id, refunds.c.invoice_id)
+Index("ix_refunds_tenant_id", refunds.c.tenant_id, refunds.c.id)
+
+refund_lines = Table(
+    "refund_lines", metadata, _id(), _tenant(),
+    Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("invoice_line_id", Id, ForeignKey("invoice_lines.id")),
+    Column("invoice_line_no", Integer),
+    Column("product_id", Id, ForeignKey("products.id")),
+    Column("description", String(500), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("unit_price", BigInteger),
+    Column("tax_rate", BigInteger, nullable=False),
+    _money("net_minor"), _money("tax_minor"), _money("gross_minor"),
+    Column("restock", Boolean, nullable=False),
+    Column("location_id", Id, ForeignKey("locations.id")),
+    Column("unit_cost", BigInteger, nullable=False, server_default="0"),
+    _money("cost_minor"),
+    CheckConstraint("net_minor + tax_minor = gross_minor", name="net_plus_tax"),
+)
+
+refund_payments = Table(
+    "refund_payments", metadata, _id(), _tenant(),
+    Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False, index=True),
+    Column("method", String(40), nullable=False),
+    Column("kind", String(20), nullable=False),
+    _money("amount_minor"),
+    Column("reference", String(100)),
+)
+
+refund_taxes = Table(
+    "refund_taxes", metadata, _id(), _tenant(),
+    Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False, index=True),
+    Column("tax_rate", BigInteger, nullable=False),
+    _money("net_minor"), _money("tax_minor"),
+)
+
+stock_moves = Table(
+    "stock_moves", metadata, _id(), _tenant(),
+    Column("product_id", Id, ForeignKey("products.id"), nullable=False),
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
+    Column("quantity", BigInteger, nullable=False),  # signed: + into the location, - out
+    Column("unit_cost", BigInteger, nullable=False),
+    Column("date", Date, nullable=False),
+    Column("source_type", String(20), nullable=False),
+    Column("source_id", Id, nullable=False),
+)
+Index("ix_stock_moves_product", stock_moves.c.tenant_id, stock_moves.c.product_id, stock_moves.c.location_id)
+
+sequences = Table(
+    "sequences", metadata,
+    Column("tenant_id", Id, ForeignKey("tenants.id"), primary_key=True),
+    Column("series", String(40), primary_key=True),
+    Column("last_value", BigInteger, nullable=False),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("tenant_id", Id, ForeignKey("tenants.id"), primary_key=True),
+    Column("key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("content_type", String(100), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+)
+
+audit_events = Table(
+    "audit_events", metadata, _id(), _tenant(),
+    Column("refund_id", Id),
+    Column("action", String(20), nullable=False),
+    Column("channel", String(20), nullable=False),
+    Column("credential_id", Id),
+    Column("request_id", String(64)),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("payload_json", Text),
+)
+Index("ix_audit_events_refund", audit_events.c.tenant_id, audit_events.c.refund_id)
