@@ -55,6 +55,11 @@ def load_demo(engine: Engine, clock: Clock | None = None) -> dict:
     books.create_product(tenant_id, code="TSHIRT-1", name="T-shirt", stock_tracked=True, cost=p("4.00", "/cost"))
     books.create_product(tenant_id, code="WRAP", name="Gift wrapping (service)", stock_tracked=False)
 
+    opening = two_months_ago.replace(day=1)
+    for product, location, quantity in (("BOOK-1", "main", "40"), ("MUG-1", "main", "60"), ("MUG-1", "WH2", "20"),
+                                        ("TSHIRT-1", "WH2", "30")):
+        books.receive_stock(tenant_id, product=product, location=location, quantity=q(quantity, "/q"), day=opening)
+
     def line(product, quantity, price, rate, discount="0"):
         return InvoiceLineRequest(quantity=q(quantity, "/q"), unit_price=p(price, "/p"), tax_rate=q(rate, "/r"),
                                   product=product, discount_minor=money.parse_amount(discount, "/d", money.currency("EUR")))

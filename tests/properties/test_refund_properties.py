@@ -227,6 +227,7 @@ def test_partial_refunds_sum_exactly_to_the_invoice(data, generated):
         for piece in plan.lines:   # full-price pieces stay within one minor unit of the exact share
             sold = invoice.line_numbered(piece.invoice_line)
             assert abs(piece.gross_minor * sold.quantity - sold.gross_minor * piece.quantity) <= sold.quantity
+            assert abs(piece.tax_minor * sold.quantity - sold.tax_minor * piece.quantity) <= sold.quantity
         plans.append(plan)
         invoice = post(invoice, plan)
     else:

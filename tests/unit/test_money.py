@@ -200,6 +200,7 @@ def test_to_decimal_accepts(value, expected):
     ("12.50", 125_000), (12, 120_000), (Decimal("1.10"), 11_000), ("1.10000", 11_000),
     ("1.1000000000", 11_000), ("0.0001", 1), ("3", 30_000), (Decimal("2.5000"), 25_000),
     ("0", 0), ("0.00000", 0), ("9999999999999.9999", 99_999_999_999_999_999),
+    (Decimal("0E+999999"), 0), (Decimal("0E-999999"), 0), (Decimal("-0"), 0),
 ])
 def test_parse_quantity(value, expected):
     assert money.parse_quantity(value, "/lines/0/quantity") == expected

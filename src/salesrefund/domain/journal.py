@@ -25,6 +25,7 @@ DEFAULT_CHART: tuple[tuple[str, str, str], ...] = (
     ("1200", "Inventory", "inventory"),
     ("2100", "Tax payable", "tax"),
     ("2200", "Customer credit", "store_credit"),
+    ("3000", "Opening balance equity", "equity"),
     ("4000", "Sales", "sales"),
     ("4100", "Sales returns", "sales_returns"),
     ("5000", "Cost of goods sold", "cogs"),
@@ -99,6 +100,12 @@ def sale_entry(*, net_minor: int, tax_minor: int, cost_minor: int,
         Posting(acc["inventory"], credit_minor=cost_minor),
     ]
     return entry(postings)
+
+
+def receipt_entry(cost_minor: int, accounts: dict[str, str] | None = None) -> tuple[Posting, ...]:
+    """Goods received into stock at cost: Dr inventory, Cr opening balance equity."""
+    acc = {**ROLE_ACCOUNT, **(accounts or {})}
+    return entry([Posting(acc["inventory"], debit_minor=cost_minor), Posting(acc["equity"], credit_minor=cost_minor)])
 
 
 def reversal(postings: Iterable[Posting]) -> tuple[Posting, ...]:

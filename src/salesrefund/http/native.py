@@ -190,6 +190,14 @@ def stock(request: Request, product: str | None = None, location: str | None = N
     return request.app.state.books.stock(principal.tenant_id, product=product, location=location)
 
 
+@router.post("/stock/receipts", status_code=201, tags=["stock"])
+def receive_stock(request: Request, body: schemas.StockReceiptIn, principal: Principal = require("masterdata:write")):
+    """Goods received into a location (opening stock, deliveries) at the product's cost."""
+    quantity = money.parse_quantity(body.quantity, "/quantity")
+    return _created(request.app.state.books.receive_stock(
+        principal.tenant_id, product=body.product, quantity=quantity, location=body.location, day=body.date))
+
+
 @router.get("/periods", tags=["periods"])
 def periods(request: Request, principal: Principal = require("refund:read")):
     return request.app.state.books.periods(principal.tenant_id)

@@ -7,6 +7,7 @@ values with the same message.
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -52,6 +53,13 @@ class ProductIn(Strict):
 class LocationIn(Strict):
     code: Code
     name: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class StockReceiptIn(Strict):
+    product: Code
+    quantity: DecimalText
+    location: Code | None = None
+    date: dt.date | None = None  # the receipt date; today when omitted
 
 
 class PaymentIn(Strict):

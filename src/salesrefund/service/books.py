@@ -88,6 +88,41 @@ class Books:
             uow.commit()
         return {"code": code, "name": name}
 
+    def receive_stock(self, tenant_id: int, *, product: str, quantity: int, location: str | None = None,
+                      day: date | None = None) -> dict:
+        """Goods received (opening stock, a delivery): a stock move in at the product's cost and
+        its entry (Dr inventory, Cr opening balance equity)."""
+        if quantity <= 0:
+            raise Invalid(Violation("/quantity", "validation_error", "quantity must be greater than zero"))
+        with self.uow(tenant_id) as uow:
+            store = uow.store
+            tenant = store.tenant(share_lock=True)
+            policy = policy_of(tenant)
+            day = day or self.clock.today_in(tenant["timezone"])
+            row = store.product(product)
+            if row is None:
+                raise reject("product_not_found", "/product", "product {code} does not exist", code=product)
+            if not row["stock_tracked"]:
+                raise Invalid(Violation("/product", "validation_error", "product {code} is not stock-tracked",
+                                        {"code": product}))
+            place = store.location(location or "main")
+            if place is None:
+                raise reject("location_not_found", "/location", "location {code} does not exist", code=location)
+            if day > self.clock.today_in(tenant["timezone"]):
+                raise reject("posting_date_in_future", "/date", "the date {day} is after today", day=day)
+            if policy.is_closed(day):
+                raise reject("period_closed", "/date", "the accounting period of {day} is closed", day=day)
+            move_id = store.insert_row(t.stock_moves, product_id=row["id"], location_id=place["id"],
+                                       quantity=quantity, unit_cost=row["unit_cost"], date=day,
+                                       source_type="receipt", source_id=0)
+            cost = money.extend(quantity, row["unit_cost"], policy.currency)
+            if cost:
+                store.write_entry(day=day, source_type="receipt", source_id=move_id, memo=f"Stock receipt {product}",
+                                  postings=journal.receipt_entry(cost), now=self.clock.now())
+            uow.commit()
+        return {"product": product, "location": place["code"], "quantity": money.format_quantity(quantity),
+                "date": day.isoformat()}
+
     def _unique(self, store: TenantStore, table, code: str) -> None:
         if store._one(table, table.c.code == code, columns=[table.c.id]) is not None:
             raise reject("duplicate", "/code", "{code} already exists", code=code)
