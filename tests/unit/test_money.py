@@ -148,11 +148,6 @@ def test_amount_refuses_more_decimals_than_the_currency_has(value, cur):
     assert cur.code in info.value.first.text()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: scaled() tests the decimals with Decimal.normalize() and converts with scaleb(), both "
-    "under the default 28-digit context, so a value with more than 28 significant digits is "
-    "silently rounded instead of refused: parse_quantity('1.000000000000000000000000000000000001') "
-    "returns 10000 and parse_quantity('0.99999999999999999999999999999') returns 10000"))
 @pytest.mark.parametrize("value", [
     "1.000000000000000000000000000000000001",      # 36 decimals, under the 40-char limit
     "0.99999999999999999999999999999",             # 29 nines: rounds up to one whole unit
@@ -162,9 +157,6 @@ def test_quantity_refuses_long_decimals_beyond_context_precision(value):
     refused(money.parse_quantity, value)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: same 28-digit context rounding in scaled(): parse_amount('12.000000000000000000000000000001', "
-    "SAR) returns 1200 instead of refusing 30 decimals"))
 def test_amount_refuses_long_decimals_beyond_context_precision():
     with pytest.raises(Invalid):
         money.parse_amount("12.000000000000000000000000000001", "/lines/0/amount", SAR)

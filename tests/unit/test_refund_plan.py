@@ -636,11 +636,6 @@ def test_no_payment_method_at_all():
     assert (error.code, error.first.field) == ("unknown_payment_method", "/payments")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG: _default_payment_weights uses the invoice's original methods without checking "
-    "PaymentMethod.active (explicit payments do check it), so a default refund of an invoice paid "
-    "by a now-inactive card is planned onto that inactive method (R11: methods must exist and be "
-    "active)"))
 def test_default_payments_never_use_an_inactive_method():
     methods = {**METHODS, "card": replace(METHODS["card"], active=False)}
     inv = invoice(THIRTY, payments=(("card", "30.00"),))
@@ -846,21 +841,11 @@ def test_line_violations_are_collected_and_sorted():
     ]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (precedence, R18): within one request line the quantity cap is checked and raised before "
-    "the price, so a line with quantity 4 of 3 AND unit_price above the original reports "
-    "quantity_exceeds_refundable, while errors.PRECEDENCE puts price_exceeds_original first (and the "
-    "same two problems on two separate lines do report price_exceeds_original first)"))
 def test_one_line_with_two_problems_reports_by_precedence():
     error = rejected(refund(line(1, quantity="4", unit_price="10.01")), PRECEDENCE_INVOICE)
     assert error.code == "price_exceeds_original"
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "BUG (precedence, R18): for an unlinked refund, product existence is checked in _plan_lines, "
-    "after _check_parties/_check_dates have already raised, so an unknown product together with a "
-    "future posting date reports posting_date_in_future (rank 12) instead of product_not_found "
-    "(rank 6); likewise with currency_mismatch"))
 @pytest.mark.parametrize("extra", [{"posting_date": TODAY + timedelta(days=1)}, {"currency": "USD"}])
 def test_unlinked_unknown_product_precedes_later_codes(extra):
     cmd = unlinked(line(product="KIWI", quantity="1", unit_price="5.00"), **extra)

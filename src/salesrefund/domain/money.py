@@ -13,7 +13,7 @@ Scales used everywhere (names carry their unit):
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import NamedTuple, Sequence
 
 from .errors import Invalid, Violation
@@ -31,7 +31,7 @@ ISO_EXPONENTS: dict[str, int] = {
     "UGX": 0, "UYI": 0, "UYW": 4, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
 }
 _CURRENCY_CODE = re.compile(r"^[A-Z]{3}$")
-_DECIMAL_TEXT = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
+_DECIMAL_TEXT = re.compile(r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$")
 
 
 class Currency(NamedTuple):
@@ -89,15 +89,22 @@ def to_decimal(value: object, field: str) -> Decimal:
 
 
 def scaled(value: object, field: str, places: int, what: str = "value") -> int:
-    """``to_decimal`` then exactly ``value * 10**places`` as an int; more decimals are refused."""
+    """``to_decimal`` then exactly ``value * 10**places`` as an int; more decimals are refused.
+
+    Works on the decimal's digits, not through a decimal context, so a value with more than 28
+    significant digits is refused or converted exactly, never silently rounded.
+    """
     number = to_decimal(value, field)
-    if number and number.normalize().as_tuple().exponent < -places:
+    sign, digits, exponent = number.as_tuple()
+    while len(digits) > 1 and digits[-1] == 0:
+        digits, exponent = digits[:-1], exponent + 1
+    if digits == (0,):
+        return 0
+    if exponent < -places:
         noun = f"{places} decimal" + ("s" if places != 1 else "")
         raise _bad(field, f"allows at most {noun} for this {what}")
-    try:
-        return int(number.scaleb(places))
-    except InvalidOperation:  # pragma: no cover - guarded by the magnitude check
-        raise _bad(field, "is not a representable number")
+    units = int("".join(map(str, digits))) * 10 ** (exponent + places)
+    return -units if sign else units
 
 
 def parse_quantity(value: object, field: str) -> int:

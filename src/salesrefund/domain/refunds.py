@@ -5,11 +5,17 @@
 plan's cap increments with conditional updates, which is where concurrency is decided (R7).
 
 How a line's amounts are found (R8). For an invoice line sold as quantity Q with gross G and tax T,
-let E(n) = round(G x n / Q) be "the gross of the first n units" (and likewise for T). A refund of q
-units when r units were already refunded gets E(r + q) - E(r). These pieces telescope: however a
-line is split, refunds at the original price sum to exactly G (and T, and so net) when the last
-unit goes back, and no piece exceeds what remains. Worked numbers: 3 units sold for 10.00 in all,
-refunded one at a time: 3.33, then 6.67 - 3.33 = 3.34, then 10.00 - 6.67 = 3.33; total 10.00.
+let E(n) = round(G x n / Q) be "the gross of the first n units". A refund of q units when r units
+were already refunded gets gross E(r + q) - E(r). These pieces telescope: however a line is split,
+refunds at the original price sum to exactly G when the last unit goes back, and no piece exceeds
+what remains. Worked numbers: 3 units sold for 10.00 in all, refunded one at a time: 3.33, then
+6.67 - 3.33 = 3.34, then 10.00 - 6.67 = 3.33; total 10.00.
+
+Tax follows the gross: after any refund, the line's refunded tax is round(T x refunded gross / G),
+so each piece's tax is the difference of two such values and its net is gross - tax. Both are
+monotone in the gross, so no piece is negative or above what remains, and the line's refunds sum
+exactly to its gross, tax and net (R8). 34.50 (net 30.00 + tax 4.50) refunded as 11.50 three times:
+tax 1.50, 1.50, 1.50.
 
 At a lower unit price (R9) the piece is scaled by new price / original price, so the customer gets
 less and the line keeps the difference (a later full-price refund of the remaining units still
@@ -122,7 +128,7 @@ def plan_refund(
 ) -> RefundPlan:
     """Decide every figure of the refund, or raise ``RefundError`` naming each broken rule."""
     _check_shape(command)
-    _check_parties(command, policy=policy, invoice=invoice, customer=customer)
+    _check_parties(command, policy=policy, invoice=invoice, customer=customer, products=products)
     posting_date, document_date = _check_dates(command, policy=policy, invoice=invoice, today=today)
     lines = _plan_lines(command, policy=policy, invoice=invoice, products=products,
                         default_location=default_location)
@@ -164,7 +170,7 @@ def _check_shape(command: IssueRefund) -> None:
 
 
 def _check_parties(command: IssueRefund, *, policy: Policy, invoice: Invoice | None,
-                   customer: str | None) -> None:
+                   customer: str | None, products: dict[str, Product]) -> None:
     if invoice is None:
         if not policy.allow_unlinked_refunds:
             raise _error("unlinked_refunds_not_allowed", "/invoice",
@@ -180,6 +186,11 @@ def _check_parties(command: IssueRefund, *, policy: Policy, invoice: Invoice | N
                 field = "quantity" if line.quantity is None else "unit_price"
                 raise Invalid(Violation(f"/lines/{i}/{field}", "validation_error",
                                         "a refund without an invoice needs quantity and unit_price"))
+        missing = [Violation(f"/lines/{i}/product", "product_not_found", "product {product} does not exist",
+                             {"product": line.product})
+                   for i, line in enumerate(command.lines) if line.product not in products]
+        if missing:
+            raise RefundError(missing)
     else:
         if command.customer is not None and command.customer != invoice.customer:
             raise _error("customer_mismatch", "/customer",
@@ -285,36 +296,39 @@ def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, 
         if quantity <= 0:
             raise _error("quantity_exceeds_refundable", f"{at}/line",
                          "line {line} is already fully refunded", line=sold.line)
-    if quantity is not None and quantity > sold.refundable_quantity:
-        raise _error("quantity_exceeds_refundable", f"{at}/quantity",
-                     "quantity {quantity} exceeds the {remaining} still refundable on line {line}",
-                     quantity=money.format_quantity(quantity),
-                     remaining=money.format_quantity(sold.refundable_quantity), line=sold.line)
     price = sold.unit_price if request.unit_price is None else request.unit_price
     if price > sold.unit_price:
         raise _error("price_exceeds_original", f"{at}/unit_price",
                      "unit price {price} exceeds the original {original}",
                      price=money.format_quantity(price), original=money.format_quantity(sold.unit_price))
+    if quantity is not None and quantity > sold.refundable_quantity:
+        raise _error("quantity_exceeds_refundable", f"{at}/quantity",
+                     "quantity {quantity} exceeds the {remaining} still refundable on line {line}",
+                     quantity=money.format_quantity(quantity),
+                     remaining=money.format_quantity(sold.refundable_quantity), line=sold.line)
 
     if quantity is None:  # amount only: a price adjustment on the line, no goods move
-        gross, tax = _amount_share(request.amount_minor, sold, f"{at}/amount", cur)
+        gross = request.amount_minor
         quantity = 0
+        if gross > sold.refundable_gross_minor:
+            raise _error("amount_exceeds_refundable", f"{at}/amount",
+                         "amount {amount} exceeds the {remaining} still refundable on line {line}",
+                         amount=money.format_amount(gross, cur),
+                         remaining=money.format_amount(sold.refundable_gross_minor, cur), line=sold.line)
     else:
         before, after = sold.refunded_quantity, sold.refunded_quantity + quantity
         gross = _piece(sold.gross_minor, before, after, sold.quantity)
-        tax = _piece(sold.tax_minor, before, after, sold.quantity)
         if price != sold.unit_price:
             gross = money.div_round(gross * price, sold.unit_price) if sold.unit_price else 0
-            tax = min(money.div_round(tax * price, sold.unit_price) if sold.unit_price else 0, gross)
         if request.amount_minor is not None:
             if request.amount_minor > gross:
                 raise _error("price_exceeds_original", f"{at}/amount",
                              "amount {amount} exceeds {full} for these units at the original price",
                              amount=money.format_amount(request.amount_minor, cur),
                              full=money.format_amount(gross, cur))
-            tax = money.div_round(request.amount_minor * tax, gross) if gross else 0
             gross = request.amount_minor
-        gross, tax = _fit(gross, tax, sold)
+        gross = min(gross, sold.refundable_gross_minor)
+    tax = _tax_share(sold, gross)
     restock = bool(sold.stock_tracked and quantity > 0 and request.restock is not False)
     return PlannedLine(
         invoice_line=sold.line, product=sold.product, description=request.description or sold.description,
@@ -324,28 +338,15 @@ def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, 
         cost_minor=money.extend(quantity, sold.unit_cost, cur) if restock else 0)
 
 
-def _amount_share(amount: int, sold: InvoiceLine, field: str, cur: money.Currency) -> tuple[int, int]:
-    """An amount against a line: its tax is the line's own tax share of it (R4, R8)."""
-    remaining = sold.refundable_gross_minor
-    if amount > remaining:
-        raise _error("amount_exceeds_refundable", field,
-                     "amount {amount} exceeds the {remaining} still refundable on line {line}",
-                     amount=money.format_amount(amount, cur),
-                     remaining=money.format_amount(remaining, cur), line=sold.line)
-    if amount == remaining:
-        return amount, sold.refundable_tax_minor
-    tax = money.div_round(amount * sold.tax_minor, sold.gross_minor) if sold.gross_minor else 0
-    return _fit(amount, tax, sold)
-
-
-def _fit(gross: int, tax: int, sold: InvoiceLine) -> tuple[int, int]:
-    """Clamp a piece so gross, tax and net each stay within what remains on the line (R7, R8)."""
-    remaining_net = sold.gross_minor - sold.tax_minor - sold.refunded_net_minor
-    gross = max(0, min(gross, sold.refundable_gross_minor))
-    tax = max(0, min(tax, sold.refundable_tax_minor, gross))
-    if gross - tax > remaining_net:
-        tax = gross - remaining_net
-    return gross, tax
+def _tax_share(sold: InvoiceLine, gross: int) -> int:
+    """The tax inside ``gross`` more of the line: tax follows the cumulative gross refunded,
+    ``refunded_tax = round(T x refunded_gross / G)``. Tax and net pieces are then never negative,
+    never above what remains, and exactly the line's tax and net once its gross is all refunded.
+    """
+    if sold.gross_minor == 0:
+        return 0
+    after = money.div_round(sold.tax_minor * (sold.refunded_gross_minor + gross), sold.gross_minor)
+    return max(0, min(after - sold.refunded_tax_minor, sold.refundable_tax_minor, gross))
 
 
 def _free_amount_line(request: RefundLineRequest) -> PlannedLine:
@@ -421,11 +422,13 @@ def _default_payment_weights(*, policy: Policy, invoice: Invoice | None,
     for an invoice that was not paid, or cash for a refund without an invoice."""
     if invoice is not None:
         paid = [(methods[code], amount) for code, amount in invoice.payments
-                if code in methods and amount > 0]
+                if code in methods and methods[code].active and amount > 0]
         if paid:
             return paid
     fallback = "cash" if invoice is None else "store_credit"
-    method = methods.get(fallback) or next((m for m in methods.values() if m.active), None)
+    method = methods.get(fallback)
+    if method is None or not method.active:
+        method = next((m for m in methods.values() if m.active), None)
     if method is None:
         raise _error("unknown_payment_method", "/payments", "the tenant has no active payment method")
     return [(method, 1)]

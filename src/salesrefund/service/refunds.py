@@ -140,7 +140,7 @@ class RefundService:
         invoice = snapshot = None
         line_ids: dict[int, int] = {}
         if command.invoice is not None:
-            invoice = store.invoice_row(command.invoice)
+            invoice = store.invoice_row(command.invoice, lock=posting)
             if invoice is None:
                 raise reject("invoice_not_found", "/invoice", "invoice {invoice} does not exist",
                              invoice=command.invoice)
@@ -258,6 +258,7 @@ class RefundService:
         lines = store.conn.execute(select(t.refund_lines).where(
             store._where(t.refund_lines, t.refund_lines.c.refund_id == row["id"]))).mappings().all()
         if row["invoice_id"] is not None:
+            store.lock_invoice(row["invoice_id"])
             increments: dict[int, tuple[int, int, int]] = {}
             line_ids: dict[int, int] = {}
             for line in lines:

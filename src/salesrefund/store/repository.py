@@ -138,8 +138,19 @@ class TenantStore:
         return self.conn.execute(stmt).rowcount == 1
 
     # -- invoices ---------------------------------------------------------------------------
-    def invoice_row(self, number: str):
-        return self._one(t.invoices, t.invoices.c.number == number)
+    def invoice_row(self, number: str, *, lock: bool = False):
+        """The invoice; with ``lock`` (posting on PostgreSQL) its row is locked so the snapshot the
+        plan is made from stays current until commit. SQLite writers are serialized already."""
+        stmt = select(t.invoices).where(self._where(t.invoices, t.invoices.c.number == number))
+        if lock and self.postgres:
+            stmt = stmt.with_for_update()
+        return self.conn.execute(stmt).mappings().first()
+
+    def lock_invoice(self, invoice_id: int) -> None:
+        """Serialize with refunds of the same invoice (PostgreSQL; SQLite is serialized already)."""
+        if self.postgres:
+            self.conn.execute(select(t.invoices.c.id).where(self._where(t.invoices, t.invoices.c.id == invoice_id))
+                              .with_for_update())
 
     def invoice_snapshot(self, invoice) -> tuple[Invoice, dict[int, int]]:
         """The invoice as a domain snapshot, and its line numbers' row ids."""
