@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-
 from e2e_harness import Api, ServerProcess, setup_master_data
 
 

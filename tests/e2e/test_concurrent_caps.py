@@ -13,8 +13,14 @@ import uuid
 from dataclasses import dataclass
 
 import pytest
-
-from e2e_harness import Api, InvoiceMonitor, Report, check_refund_invariants, fire, make_invoice
+from e2e_harness import (
+    Api,
+    InvoiceMonitor,
+    Report,
+    check_refund_invariants,
+    fire,
+    make_invoice,
+)
 
 CLIENTS = 16
 ATTEMPTS_PER_CLIENT = 3
@@ -115,14 +121,20 @@ def test_unguarded_control_breaks_the_invariants(control_server, name):
     has broken yet."""
     broken = 0
     rounds = 0
+    totals = {"attempts": 0, "201": 0, "422": 0, "5xx": 0, "no_answer": 0, "state_violations": 0}
     examples: list[str] = []
     for round_no in range(CONTROL_MAX_ROUNDS):
         rounds += 1
         report, _ = run_scenario(control_server, name, seed=1000 + round_no)
+        for k, v in (("attempts", report.attempts), ("201", report.created), ("422", report.rejected),
+                     ("5xx", report.server_errors), ("no_answer", report.transport_errors),
+                     ("state_violations", len(report.state_violations))):
+            totals[k] += v
         if report.violations:
             broken += 1
-            examples += report.violations[:3]
+            examples += report.violations[:1] + report.state_violations[:2]
         if rounds >= CONTROL_MIN_ROUNDS and broken:
             break
-    print(f"\n[control {name}] broke in {broken} of {rounds} rounds; e.g.:\n  " + "\n  ".join(examples[:6]))
+    print(f"\n[control {name}] broke in {broken} of {rounds} rounds; totals {totals}; e.g.:\n  "
+          + "\n  ".join(e[:160] for e in examples[:6]))
     assert broken >= 1, f"the unguarded control kept every invariant in {rounds} rounds: no race observed"

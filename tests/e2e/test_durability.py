@@ -11,8 +11,14 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 
 import httpx
-
-from e2e_harness import REQUEST_TIMEOUT, fire, list_refunds, make_invoice, post_outcome, trial_balance_violations
+from e2e_harness import (
+    REQUEST_TIMEOUT,
+    fire,
+    list_refunds,
+    make_invoice,
+    post_outcome,
+    trial_balance_violations,
+)
 
 SEQUENTIAL = 5
 BURST_CLIENTS = 16

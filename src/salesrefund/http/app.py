@@ -40,7 +40,7 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
 
     @app.get("/healthz", tags=["operations"])
     def healthz():
-        with engine.connect() as conn:
+        with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
             conn.execute(text("SELECT 1"))
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
