@@ -85,7 +85,8 @@ def tenant_create(name: str, currency: Annotated[str, typer.Option(help="ISO 421
     """Create a tenant with its chart of accounts, payment methods and first admin token."""
     from .service.tenants import create_tenant
     try:
-        created = create_tenant(_engine(db), name, currency=currency.upper(), country=country, timezone=timezone,
+        created = create_tenant(_engine(db), name, currency=currency.upper(),
+                                country=country.upper() if country else None, timezone=timezone,
                                 prices_include_tax=prices_include_tax, cash_rounding=cash_rounding,
                                 cash_rounding_all_methods=cash_rounding_all_methods,
                                 allow_unlinked_refunds=allow_unlinked_refunds, currency_exponent=currency_exponent)

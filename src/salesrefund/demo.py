@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+import uuid
+from datetime import timedelta
 
 from sqlalchemy import Engine
 
@@ -11,7 +12,7 @@ from .domain.commands import Context, InvoiceLineRequest, IssueRefund, PaymentRe
 from .domain.errors import RefundError
 from .service.books import Books
 from .service.refunds import RefundService
-from .service.tenants import create_tenant, tenant_id_by_name
+from .service.tenants import create_tenant, publish_tenant, purge_tenant, tenant_id_by_name, tenant_ids_named_like
 from .service.uow import Clock
 
 DEMO_TENANT = "demo"
@@ -35,9 +36,22 @@ def load_demo(engine: Engine, clock: Clock | None = None) -> dict:
         return {"tenant": DEMO_TENANT, "token": DEMO_TOKEN, "created": False, "tenant_id": tenant_id}
     except RefundError:
         pass
-    created = create_tenant(engine, DEMO_TENANT, currency="EUR", country="DE", timezone="Europe/Berlin",
-                            token=DEMO_TOKEN, clock=clock)
-    tenant_id = created["id"]
+    # Built under a temporary name and renamed in one last transaction, so an interrupted load
+    # never leaves a half-made "demo" behind; its leftovers are purged and the next run starts afresh.
+    for leftover in tenant_ids_named_like(engine, f"{DEMO_TENANT}-loading-%"):
+        purge_tenant(engine, leftover)
+    created = create_tenant(engine, f"{DEMO_TENANT}-loading-{uuid.uuid4().hex[:12]}", currency="EUR",
+                            country="DE", timezone="Europe/Berlin", clock=clock)
+    try:
+        _load_books(engine, created["id"], clock)
+    except BaseException:
+        purge_tenant(engine, created["id"])
+        raise
+    publish_tenant(engine, created["id"], DEMO_TENANT, DEMO_TOKEN, clock)
+    return {"tenant": DEMO_TENANT, "token": DEMO_TOKEN, "created": True, "tenant_id": created["id"]}
+
+
+def _load_books(engine: Engine, tenant_id: int, clock: Clock) -> None:
     books, refunds = Books(engine, clock), RefundService(engine, clock)
     today = clock.today_in("Europe/Berlin")
     first_of_month = today.replace(day=1)
@@ -92,7 +106,6 @@ def load_demo(engine: Engine, clock: Clock | None = None) -> dict:
                                    lines=(RefundLineRequest(amount_minor=cents("5.00"), tax_rate=q("19", "/r"),
                                                             description="Goodwill credit"),)), quiet)
     books.close_periods(tenant_id, last_month.replace(day=1) - timedelta(days=1))
-    return {"tenant": DEMO_TENANT, "token": DEMO_TOKEN, "created": True, "tenant_id": tenant_id}
 
 
 def first_curl(base_url: str) -> str:

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
+
 import pytest
 from fastapi.testclient import TestClient
 
 from cli_support import Cli, count_rows
 from salesrefund.config import ENV_DATABASE_URL
-from salesrefund.demo import DEMO_TOKEN
+from salesrefund.bootstrap import engine_for
+from salesrefund.demo import DEMO_TOKEN, load_demo
 from salesrefund.http.app import create_app
+from salesrefund.service.books import Books
+from salesrefund.service.uow import Clock
 from salesrefund.store.engine import make_engine
 
 
@@ -146,3 +152,55 @@ def test_the_demo_draft_can_be_posted(tmp_path, cli):
         assert tb["total_debit"] == tb["total_credit"]
     finally:
         engine.dispose()
+
+
+class _At(Clock):
+    def __init__(self, now: datetime):
+        self.current = now
+
+    def now(self) -> datetime:
+        return self.current
+
+
+@pytest.mark.parametrize("now", [
+    datetime(2027, 1, 1, 9, tzinfo=timezone.utc),      # new year: the closed month is last November
+    datetime(2026, 3, 31, 9, tzinfo=timezone.utc),     # long month after a short one
+    datetime(2028, 2, 29, 9, tzinfo=timezone.utc),     # leap day
+    datetime(2026, 12, 31, 23, 30, tzinfo=timezone.utc),  # already 1 January in Berlin
+], ids=str)
+def test_demo_loads_on_awkward_days(tmp_path, now):
+    engine = engine_for(f"sqlite:///{tmp_path / 'dated.db'}")
+    try:
+        clock = _At(now)
+        assert load_demo(engine, clock)["created"] is True
+        client = TestClient(create_app(engine, clock=clock), raise_server_exceptions=False)
+        headers = {"Authorization": f"Bearer {DEMO_TOKEN}"}
+        periods = client.get("/v1/periods", headers=headers).json()["items"]
+        assert [p["status"] for p in periods] == ["closed", "open", "open"]
+        assert periods[-1]["period"] == now.astimezone(ZoneInfo("Europe/Berlin")).strftime("%Y-%m")
+        assert len(client.get("/v1/refunds", headers=headers).json()["items"]) == 4
+    finally:
+        engine.dispose()
+
+
+def test_an_interrupted_demo_load_is_completed_or_rolled_back(tmp_path, cli, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'interrupted.db'}"
+    original = Books.record_invoice
+    calls = []
+
+    def failing_second_invoice(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk full")  # stands in for a crash, Ctrl-C or a lock timeout
+        return original(self, *args, **kwargs)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(Books, "record_invoice", failing_second_invoice)
+        assert cli("demo", "--db", url).exit_code != 0
+    cli.json("demo", "--db", url)
+    engine = make_engine(url)
+    try:
+        rows = count_rows(engine)
+    finally:
+        engine.dispose()
+    assert rows["invoices"] == 3 and rows["refunds"] == 4, rows

@@ -116,3 +116,24 @@ def test_bad_options_are_refused(cli, db_url, db, args, field):
     cli.failed_cleanly(result)
     assert field in result.stderr
     assert tenant_rows(db, "badopt") == []
+
+
+@pytest.mark.parametrize("args", [
+    pytest.param(["--currency-exponent", "-1"], id="negative_exponent"),
+    pytest.param(["--currency-exponent", "9"], id="huge_exponent"),
+    pytest.param(["--country", "DEU"], id="country_alpha3"),
+])
+def test_out_of_range_options_are_refused(cli, db_url, db, args):
+    result = cli("tenant", "create", "oddopt", "--currency", "EUR", *args, "--db", db_url)
+    cli.failed_cleanly(result)
+    assert tenant_rows(db, "oddopt") == []
+
+
+@pytest.mark.parametrize("name", [
+    pytest.param("", id="empty"),
+    pytest.param("x" * 101, id="too_long"),
+])
+def test_bad_tenant_names_are_refused(cli, db_url, db, name):
+    result = cli("tenant", "create", name, "--currency", "EUR", "--db", db_url)
+    cli.failed_cleanly(result)
+    assert tenant_rows(db) == []

@@ -41,7 +41,10 @@ def pragmas(conn) -> dict:
 
 
 def test_every_connection_has_the_safety_pragmas(sqlite_engine):
-    with sqlite_engine.connect() as a, sqlite_engine.connect() as b:  # two pooled DBAPI connections
+    deferred = {"sqlite_begin": "DEFERRED"}  # two writers at once would (rightly) wait for each other
+    with sqlite_engine.connect().execution_options(**deferred) as a, \
+            sqlite_engine.connect().execution_options(**deferred) as b:  # two pooled DBAPI connections
+        assert a.connection.dbapi_connection is not b.connection.dbapi_connection
         for conn in (a, b):
             got = pragmas(conn)
             assert got["journal_mode"].lower() == "wal"

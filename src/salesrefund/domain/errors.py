@@ -106,7 +106,7 @@ class RefundError(Exception):
         return status_of(self.code)
 
 
-def reject(code: str, field: str, message: str, **params) -> RefundError:
+def reject(code: str, field: str, message: str, /, **params) -> RefundError:
     """Build a single-violation error: ``raise reject("line_not_found", "/lines/0/line", ...)``."""
     return RefundError(Violation(field, code, message, params))
 

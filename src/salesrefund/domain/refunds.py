@@ -442,5 +442,5 @@ def _cash_rounding(gross_minor: int, methods: list[PaymentMethod], policy: Polic
     return money.round_to_increment(gross_minor, policy.cash_increment_minor) - gross_minor
 
 
-def _error(code: str, field: str, message: str, **params) -> RefundError:
+def _error(code: str, field: str, message: str, /, **params) -> RefundError:
     return RefundError(Violation(field, code, message, params))

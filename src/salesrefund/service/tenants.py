@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -52,6 +53,13 @@ def create_tenant(engine: Engine, name: str, *, currency: str, country: str | No
     """A tenant with the default chart of accounts, payment methods, a ``main`` location, open
     periods, and a first admin credential. Returns ``{tenant, id, token, ...}``."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+    if not isinstance(name, str) or not 1 <= len(name.strip()) <= 100 or name != name.strip():
+        raise Invalid(Violation("/name", "validation_error",
+                                "a tenant name has 1 to 100 characters, without surrounding spaces"))
+    if country is not None and not re.fullmatch(r"[A-Z]{2}", country):
+        raise Invalid(Violation("/country", "validation_error", "country must be an ISO 3166 code like DE"))
+    if currency_exponent is not None and not 0 <= currency_exponent <= 4:
+        raise Invalid(Violation("/currency_exponent", "validation_error", "the currency exponent is 0 to 4"))
     if not money.is_currency_code(currency):
         raise Invalid(Violation("/currency", "validation_error", "currency must be an ISO 4217 code like EUR"))
     try:
@@ -82,6 +90,28 @@ def create_tenant(engine: Engine, name: str, *, currency: str, country: str | No
         credential_id = _insert_credential(conn, tenant_id, "admin", token, ("admin",), now)
     return {"tenant": name, "id": tenant_id, "currency": cur.code, "token": token,
             "credential_id": credential_id}
+
+
+def publish_tenant(engine: Engine, tenant_id: int, name: str, token: str, clock: Clock | None = None) -> None:
+    """Give a fully loaded tenant its public name and an admin token, in one transaction."""
+    with engine.begin() as conn:
+        conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(name=name))
+        _insert_credential(conn, tenant_id, "admin", token, ("admin",), (clock or Clock()).now())
+
+
+def purge_tenant(engine: Engine, tenant_id: int) -> None:
+    """Delete every row of a tenant (used only for an interrupted demo load, never for real books)."""
+    with engine.begin() as conn:
+        for table in reversed(t.metadata.sorted_tables):
+            if table is t.tenants:
+                conn.execute(t.tenants.delete().where(t.tenants.c.id == tenant_id))
+            elif "tenant_id" in table.c:
+                conn.execute(table.delete().where(table.c.tenant_id == tenant_id))
+
+
+def tenant_ids_named_like(engine: Engine, pattern: str) -> list[int]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(t.tenants.c.id).where(t.tenants.c.name.like(pattern))).scalars())
 
 
 def tenant_id_by_name(engine: Engine, name: str) -> int:
