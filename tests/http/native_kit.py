@@ -62,14 +62,12 @@ def refund(api, lines: list[dict], invoice: str | None = "INV-1", *, key: str | 
 
 
 def state(api, invoice: str | None = "INV-1") -> dict:
-    """Everything a refund can change: invoice figures, trial balance, stock, refunds, journal,
-    periods and the customers' store credit."""
+    """What a refund can change: the invoice's refunded figures, the trial balance (every journal
+    entry moves its totals), stock on hand, the refund list and the customer's store credit."""
     snapshot = {
         "trial_balance": ok(api.get("/v1/ledger/trial-balance")),
         "stock": ok(api.get("/v1/stock")),
         "refunds": ok(api.get("/v1/refunds", limit=200)),
-        "journal": ok(api.get("/v1/journal", limit=200)),
-        "periods": ok(api.get("/v1/periods")),
     }
     if invoice is not None:
         inv = ok(api.get(f"/v1/invoices/{invoice}"))

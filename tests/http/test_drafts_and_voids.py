@@ -12,6 +12,7 @@ from native_kit import (assert_balanced, assert_balanced_entry, balances, entry_
 def test_a_draft_has_no_cap_ledger_or_stock_effect(books):
     api = books["api"]
     before = state(api)
+    journal_before = ok(api.get("/v1/journal"))
     draft = refund(api, [{"line": 1, "quantity": "3"}], state="draft")
     assert (draft["state"], draft["number"], draft["posted_at"]) == ("draft", None, None)
     # the figures are computed already
@@ -20,7 +21,7 @@ def test_a_draft_has_no_cap_ledger_or_stock_effect(books):
     assert after["invoice"] == before["invoice"]
     assert after["trial_balance"] == before["trial_balance"]
     assert after["stock"] == before["stock"]
-    assert after["journal"] == before["journal"]
+    assert ok(api.get("/v1/journal")) == journal_before
     assert ok(api.get(f"/v1/refunds/{draft['id']}/journal")) == {"items": [], "next": None}
     # the draft does not hold the quantity: a posted refund may take all of it
     refund(api, [{"line": 1, "quantity": "3"}])
@@ -156,7 +157,7 @@ def test_void_twice_or_void_a_draft_is_invalid_state(books):
     draft = refund(api, [{"line": 2, "quantity": "1"}], state="draft")
     problem(api.post(f"/v1/refunds/{draft['id']}/void"), 422, "invalid_state", "/state")
     after = state(api)
-    assert after["invoice"] == before["invoice"] and after["journal"] == before["journal"]
+    assert after["invoice"] == before["invoice"] and after["trial_balance"] == before["trial_balance"]
 
 
 def test_void_when_todays_period_is_closed(books, clock):

@@ -68,8 +68,6 @@ def test_same_key_different_body_is_refused_and_writes_nothing(books, other):
     assert replayed(again) and again.json() == first
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: idempotency_key_reused names the field '/Idempotency-Key' while every "
-                                       "other header error (empty key, auth) uses '/headers/...'")
 def test_idempotency_key_reused_points_at_the_header(books):
     api = books["api"]
     ok(api.post("/v1/refunds", BODY, key="k-3"), 201)

@@ -33,7 +33,7 @@ def test_products_and_locations(books):
 @pytest.mark.parametrize("path, body, code, field", [
     ("/v1/customers", {"code": "", "name": "x"}, "validation_error", "/code"),
     ("/v1/customers", {"code": "C9"}, "validation_error", "/name"),
-    ("/v1/customers", {"code": "C9", "name": "x", "currency": "eur"}, "validation_error", "/currency"),
+    pytest.param("/v1/customers", {"code": "C9", "name": "x", "currency": "eur"}, "validation_error", "/currency"),
     ("/v1/customers", {"code": "C9", "name": "x", "currency": "USD"}, "currency_mismatch", "/currency"),
     ("/v1/customers", {"code": "C9", "name": "x", "credit_balance": "100.00"}, "validation_error", "/credit_balance"),
     ("/v1/products", {"code": "P9", "name": "x", "cost": "-1"}, "validation_error", "/cost"),
@@ -44,8 +44,9 @@ def test_products_and_locations(books):
 def test_master_data_errors(books, path, body, code, field):
     api = books["api"]
     problem(api.post(path, body), 422, code, field)
-    problem(api.get("/v1/customers/C9"), 404, "not_found")
-    problem(api.get("/v1/products/P9"), 404, "not_found")
+    # nothing was written: the code is still free
+    code_value = body["code"] or "C9"
+    ok(api.post(path, {"code": code_value, "name": "Now valid"}), 201)
 
 
 INVOICE = {"number": "INV-2", "customer": "C1", "date": "2026-06-10",

@@ -44,11 +44,20 @@ def test_r14_tax_inclusive_refund_paid_in_cash():
 
 
 def test_store_credit_credits_the_customer_account():
-    inv = invoice(R14_INVOICE)   # not paid: the default is store credit
-    assert_entry(refund_entry(plan(refund(line(1)), inv)), """
+    inv = invoice(R14_INVOICE)
+    assert_entry(refund_entry(plan(refund(line(1), payments=(pay("store_credit", "115.00"),)), inv)), """
         4100 Sales returns      100.00        -
         2100 Tax payable         15.00        -
         2200 Customer credit         -   115.00
+    """)
+
+
+def test_a_credit_note_on_an_unpaid_invoice_lowers_the_receivable():
+    inv = invoice(R14_INVOICE)   # not paid: the default credits what the customer owes
+    assert_entry(refund_entry(plan(refund(line(1)), inv)), """
+        4100 Sales returns      100.00        -
+        2100 Tax payable         15.00        -
+        1100 Accounts receivable     -   115.00
     """)
     explicit = plan(refund(line(1), payments=(pay("cash", "15.00"), pay("store_credit", "100.00"))), inv)
     assert_entry(refund_entry(explicit), """

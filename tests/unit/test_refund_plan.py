@@ -626,13 +626,20 @@ def test_default_payments_skip_methods_the_tenant_does_not_have():
     assert paid(plan(refund(line(1, quantity="1")), inv)) == [("card", "card", "1010", "10.00")]
 
 
-def test_default_payment_for_an_unpaid_invoice_is_store_credit():
+def test_default_payment_for_an_unpaid_invoice_lowers_the_receivable():
     p = plan(refund(line(1, quantity="1")), invoice(THIRTY))
-    assert paid(p) == [("store_credit", "store_credit", "2200", "10.00")]
+    assert paid(p) == [("receivable", "receivable", "1100", "10.00")]
+
+
+def test_default_payment_for_a_partly_paid_invoice_splits_paid_and_unpaid_in_proportion():
+    inv = invoice(THIRTY, payments=(("cash", "10.00"),))   # 30.00 sold, 10.00 paid in cash
+    p = plan(refund(line(1, quantity="1")), inv)           # 10.00 back: 1/3 cash, 2/3 receivable
+    assert paid(p) == [("cash", "cash", "1000", "3.33"), ("receivable", "receivable", "1100", "6.67")]
 
 
 def test_no_payment_method_at_all():
-    error = rejected(refund(line(1)), invoice(THIRTY), methods={})
+    paid_by_card = invoice(THIRTY, payments=(("card", "30.00"),))
+    error = rejected(refund(line(1)), paid_by_card, methods={})
     assert (error.code, error.first.field) == ("unknown_payment_method", "/payments")
 
 

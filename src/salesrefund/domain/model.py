@@ -8,6 +8,7 @@ from datetime import date
 from .money import Currency
 
 PAYMENT_KINDS = ("cash", "card", "bank", "store_credit")
+RECEIVABLE_ACCOUNT = "1100"  # what an unpaid invoice left the customer owing
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,9 @@ class PaymentMethod:
     kind: str  # one of PAYMENT_KINDS
     account: str
     active: bool = True
+
+
+RECEIVABLE = PaymentMethod("receivable", "receivable", RECEIVABLE_ACCOUNT)
 
 
 @dataclass(frozen=True)

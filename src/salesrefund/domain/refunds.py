@@ -30,7 +30,7 @@ from datetime import date
 from . import money
 from .commands import IssueRefund, PaymentRequest, RefundLineRequest
 from .errors import Invalid, RefundError, Violation
-from .model import Invoice, InvoiceLine, PaymentMethod, Policy, Product
+from .model import RECEIVABLE, Invoice, InvoiceLine, PaymentMethod, Policy, Product
 
 
 @dataclass(frozen=True)
@@ -290,6 +290,9 @@ def _piece(total: int, before: int, after: int, sold: int) -> int:
 def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, *,
                          cur: money.Currency, location: str | None) -> PlannedLine:
     at = f"/lines/{i}"
+    if request.tax_rate is not None:
+        raise Invalid(Violation(f"{at}/tax_rate", "validation_error",
+                                "tax_rate comes from the invoice line; give it only on free-amount lines"))
     quantity = request.quantity
     if quantity is None and request.amount_minor is None:
         quantity = sold.refundable_quantity  # the whole remaining line
@@ -418,11 +421,15 @@ def _plan_payments(command: IssueRefund, *, policy: Policy, invoice: Invoice | N
 
 def _default_payment_weights(*, policy: Policy, invoice: Invoice | None,
                              methods: dict[str, PaymentMethod]) -> list[tuple[PaymentMethod, int]]:
-    """No payment named: back to the invoice's own methods in proportion; else store credit
-    for an invoice that was not paid, or cash for a refund without an invoice."""
+    """No payment named: back to the invoice's own methods in proportion, the part it left unpaid
+    to the customer's receivable (a credit note lowers what they owe); cash for a refund without
+    an invoice."""
     if invoice is not None:
         paid = [(methods[code], amount) for code, amount in invoice.payments
                 if code in methods and methods[code].active and amount > 0]
+        unpaid = invoice.total_minor - sum(amount for code, amount in invoice.payments)
+        if unpaid > 0:
+            paid.append((RECEIVABLE, unpaid))
         if paid:
             return paid
     fallback = "cash" if invoice is None else "store_credit"

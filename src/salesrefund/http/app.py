@@ -32,6 +32,7 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     )
     clock = clock or Clock()
     app.state.engine = engine
+    app.state.clock = clock
     app.state.refunds = RefundService(engine, clock, settings)
     app.state.books = Books(engine, clock)
     app.add_middleware(RequestIdMiddleware)
@@ -93,12 +94,14 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def validation_error(request: Request, error: RequestValidationError):
         violations = []
         for item in error.errors():
-            field = _pointer(item.get("loc", ()))
             kind = item.get("type", "")
-            message = "the request body is not valid JSON" if kind == "json_invalid" else item.get("msg", "invalid")
-            if kind == "extra_forbidden":
+            field = "/" if kind == "json_invalid" else _pointer(item.get("loc", ()))
+            message = item.get("msg", "invalid")
+            if kind == "json_invalid":
+                message = f"the request body is not valid JSON ({item.get('ctx', {}).get('error', 'syntax error')})"
+            elif kind == "extra_forbidden":
                 message = "unknown field; it is not part of this request"
-            violations.append(Violation(field, "validation_error", message))
+            violations.append(Violation(field, "validation_error", "{detail}", {"detail": message}))
         violations = violations or [Violation("/", "validation_error", "invalid request")]
         body = problem_body("validation_error", 422, violations[0].text(), violations, request.state.request_id)
         return JSONResponse(body, status_code=422, media_type=PROBLEM)

@@ -18,21 +18,31 @@ def bearer_token(request: Request) -> str | None:
 
 def principal_for(request: Request) -> Principal:
     token = bearer_token(request)
-    principal = authenticate(request.app.state.engine, token) if token else None
+    principal = authenticate(request.app.state.engine, token, request.app.state.clock) if token else None
     if principal is None:
         raise reject("unauthorized", "/headers/Authorization",
                      "a valid bearer token is required" if token else "the Authorization header is missing")
     return principal
 
 
+def authorize(request: Request, permission: str) -> Principal:
+    """The caller's principal, which must hold ``permission`` (or admin); kept on the request."""
+    principal = getattr(request.state, "principal", None) or principal_for(request)
+    if not principal.may(permission):
+        raise reject("forbidden", "/headers/Authorization",
+                     "this credential lacks the {permission} permission", permission=permission)
+    request.state.principal = principal
+    return principal
+
+
 def require(permission: str):
-    """A dependency: the caller's principal, which must hold ``permission`` (or admin)."""
+    """A dependency: the caller's principal, which must hold ``permission`` (or admin).
+
+    Routes of ``ExactJSONRoute`` run it before reading the body, so 401 and 403 come before any
+    validation error (R18's precedence)."""
 
     def dependency(request: Request) -> Principal:
-        principal = principal_for(request)
-        if not principal.may(permission):
-            raise reject("forbidden", "/headers/Authorization",
-                         "this credential lacks the {permission} permission", permission=permission)
-        return principal
+        return authorize(request, permission)
 
+    dependency.permission = permission
     return Depends(dependency)

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date
-from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, WithJsonSchema
 
 from ..domain import money
 from ..domain.commands import (
@@ -22,7 +21,7 @@ from ..domain.money import Currency
 
 DECIMAL_PATTERN = r"^[+-]?\d{1,13}(\.\d{1,4})?$"
 DecimalText = Annotated[
-    str | int | Decimal,
+    Any,  # passed through untouched: domain.money parses it (str, int or exact Decimal; never bool/float)
     WithJsonSchema({"type": "string", "pattern": DECIMAL_PATTERN, "examples": ["12.50"]}),
 ]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
@@ -89,7 +88,7 @@ class InvoiceIn(Strict):
 
 
 class RefundLineIn(Strict):
-    line: Annotated[int, Field(ge=1, le=100_000)] | None = None
+    line: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
     product: Code | None = None
     quantity: DecimalText | None = None
     unit_price: DecimalText | None = None

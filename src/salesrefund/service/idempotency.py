@@ -39,13 +39,13 @@ def fingerprint(operation: str, channel: str, payload: object) -> str:
 def replay_of(record, fingerprint_now: str) -> Response:
     """The stored response for a replay, or ``idempotency_key_reused`` for another request."""
     if record["fingerprint"] != fingerprint_now:
-        raise reject("idempotency_key_reused", "/Idempotency-Key",
+        raise reject("idempotency_key_reused", "/headers/Idempotency-Key",
                      "this Idempotency-Key was already used for a different request")
     return Response(record["status_code"], record["content_type"], record["body"], replayed=True)
 
 
 def key_in_use():
-    error = reject("idempotency_key_in_use", "/Idempotency-Key",
+    error = reject("idempotency_key_in_use", "/headers/Idempotency-Key",
                    "a request with this Idempotency-Key is still being processed; retry shortly")
     error.retry_after = 1
     return error
