@@ -147,14 +147,14 @@ def test_tax_inclusive_invoice_and_its_refunds(make_tenant, api_for):
     assert (invoice["net"], invoice["tax"], invoice["total"]) == ("17.37", "2.61", "19.98")
 
     first = refund(api, [{"line": 1, "quantity": "1"}], invoice="S-1")
-    # gross 9.99; tax round(2.61 / 2) = round(1.305) = 1.31 half up; net 8.68
-    assert (first["net"], first["tax"], first["gross"], first["total"]) == ("8.68", "1.31", "9.99", "9.99")
+    # gross 9.99, and R4 on the credit-note line: tax round(9.99 x 15 / 115) = round(1.3030) = 1.30; net 8.69
+    assert (first["net"], first["tax"], first["gross"], first["total"]) == ("8.69", "1.30", "9.99", "9.99")
     entry = ok(api.get(f"/v1/refunds/{first['id']}/journal"))["items"][0]
-    assert entry_lines(entry) == sorted([("4100", "8.68", "0.00"), ("2100", "1.31", "0.00"), ("1000", "0.00", "9.99")])
+    assert entry_lines(entry) == sorted([("4100", "8.69", "0.00"), ("2100", "1.30", "0.00"), ("1000", "0.00", "9.99")])
 
     second = refund(api, [{"line": 1, "quantity": "1"}], invoice="S-1")
-    # the remainder: tax 2.61 - 1.31 = 1.30, net 17.37 - 8.68 = 8.69
-    assert (second["net"], second["tax"], second["gross"]) == ("8.69", "1.30", "9.99")
+    # the last unit takes the remainder (R8): tax 2.61 - 1.30 = 1.31, net 17.37 - 8.69 = 8.68
+    assert (second["net"], second["tax"], second["gross"]) == ("8.68", "1.31", "9.99")
     assert line_figures(ok(api.get("/v1/invoices/S-1")), 1) == ("2", "19.98", "0", "0.00")
     assert_balanced(ok(api.get("/v1/ledger/trial-balance")))
 

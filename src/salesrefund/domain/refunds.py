@@ -4,18 +4,16 @@
 ``RefundError`` with every violation it found, first by precedence). The store then applies the
 plan's cap increments with conditional updates, which is where concurrency is decided (R7).
 
-How a line's amounts are found (R8). For an invoice line sold as quantity Q with gross G and tax T,
-let E(n) = round(G x n / Q) be "the gross of the first n units". A refund of q units when r units
-were already refunded gets gross E(r + q) - E(r). These pieces telescope: however a line is split,
-refunds at the original price sum to exactly G when the last unit goes back, and no piece exceeds
-what remains. Worked numbers: 3 units sold for 10.00 in all, refunded one at a time: 3.33, then
-6.67 - 3.33 = 3.34, then 10.00 - 6.67 = 3.33; total 10.00.
-
-Tax follows the gross: after any refund, the line's refunded tax is round(T x refunded gross / G),
-so each piece's tax is the difference of two such values and its net is gross - tax. Both are
-monotone in the gross, so no piece is negative or above what remains, and the line's refunds sum
-exactly to its gross, tax and net (R8). 34.50 (net 30.00 + tax 4.50) refunded as 11.50 three times:
-tax 1.50, 1.50, 1.50.
+How a line's amounts are found (R8). A credit-note line is figured like an invoice line (R4):
+its base (the gross when the invoice's prices include tax, else the net) and then its tax. For a
+line sold as quantity Q with base B, let E(n) = round(B x n / Q) be "the base of the first n
+units". A refund of q units when r units were already refunded gets base E(r + q) - E(r); its tax
+is round(base x rate) (exclusive) or round(base x rate / (1 + rate)) (inclusive). These bases
+telescope, and the refund that brings the line to its sold quantity at the original price takes
+exactly what remains (gross, tax and net), so however a line is split its refunds sum exactly to
+it; every piece is clamped to what remains, so none exceeds it by even one minor unit.
+Worked numbers: 2 x 49.99 excl. 8.25 % (net 99.98, tax 8.25) refunded one at a time: 49.99 + 4.12,
+then the rest, 49.99 + 4.13. 3 units for 10.00 incl. tax: gross 3.33, 3.34, 3.33.
 
 At a lower unit price (R9) the piece is scaled by new price / original price, so the customer gets
 less and the line keeps the difference (a later full-price refund of the remaining units still
@@ -235,7 +233,7 @@ def _plan_lines(command: IssueRefund, *, policy: Policy, invoice: Invoice | None
                 sold = _resolve(invoice, request, i)
                 current = running.get(sold.line, sold)
                 line = _invoice_line_refund(
-                    request, current, i, cur=invoice.currency,
+                    request, current, i, cur=invoice.currency, inclusive=invoice.prices_include_tax,
                     location=request.location or invoice.location or command.location or default_location)
                 running[sold.line] = replace(
                     current,
@@ -287,8 +285,8 @@ def _piece(total: int, before: int, after: int, sold: int) -> int:
     return money.div_round(total * after, sold) - money.div_round(total * before, sold)
 
 
-def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, *,
-                         cur: money.Currency, location: str | None) -> PlannedLine:
+def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, *, cur: money.Currency,
+                         inclusive: bool, location: str | None) -> PlannedLine:
     at = f"/lines/{i}"
     if request.tax_rate is not None:
         raise Invalid(Violation(f"{at}/tax_rate", "validation_error",
@@ -309,29 +307,23 @@ def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, 
                      "quantity {quantity} exceeds the {remaining} still refundable on line {line}",
                      quantity=money.format_quantity(quantity),
                      remaining=money.format_quantity(sold.refundable_quantity), line=sold.line)
-
     if quantity is None:  # amount only: a price adjustment on the line, no goods move
-        gross = request.amount_minor
         quantity = 0
-        if gross > sold.refundable_gross_minor:
+        if request.amount_minor > sold.refundable_gross_minor:
             raise _error("amount_exceeds_refundable", f"{at}/amount",
                          "amount {amount} exceeds the {remaining} still refundable on line {line}",
-                         amount=money.format_amount(gross, cur),
+                         amount=money.format_amount(request.amount_minor, cur),
                          remaining=money.format_amount(sold.refundable_gross_minor, cur), line=sold.line)
+        gross, tax = _amount_piece(sold, request.amount_minor)
     else:
-        before, after = sold.refunded_quantity, sold.refunded_quantity + quantity
-        gross = _piece(sold.gross_minor, before, after, sold.quantity)
-        if price != sold.unit_price:
-            gross = money.div_round(gross * price, sold.unit_price) if sold.unit_price else 0
+        gross, tax = _quantity_piece(sold, quantity, price, inclusive)
         if request.amount_minor is not None:
             if request.amount_minor > gross:
                 raise _error("price_exceeds_original", f"{at}/amount",
                              "amount {amount} exceeds {full} for these units at the original price",
                              amount=money.format_amount(request.amount_minor, cur),
                              full=money.format_amount(gross, cur))
-            gross = request.amount_minor
-        gross = min(gross, sold.refundable_gross_minor)
-    tax = _tax_share(sold, gross)
+            gross, tax = _amount_piece(sold, request.amount_minor)
     restock = bool(sold.stock_tracked and quantity > 0 and request.restock is not False)
     return PlannedLine(
         invoice_line=sold.line, product=sold.product, description=request.description or sold.description,
@@ -341,15 +333,41 @@ def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, 
         cost_minor=money.extend(quantity, sold.unit_cost, cur) if restock else 0)
 
 
-def _tax_share(sold: InvoiceLine, gross: int) -> int:
-    """The tax inside ``gross`` more of the line: tax follows the cumulative gross refunded,
-    ``refunded_tax = round(T x refunded_gross / G)``. Tax and net pieces are then never negative,
-    never above what remains, and exactly the line's tax and net once its gross is all refunded.
-    """
-    if sold.gross_minor == 0:
-        return 0
-    after = money.div_round(sold.tax_minor * (sold.refunded_gross_minor + gross), sold.gross_minor)
-    return max(0, min(after - sold.refunded_tax_minor, sold.refundable_tax_minor, gross))
+def _quantity_piece(sold: InvoiceLine, quantity: int, price: int, inclusive: bool) -> tuple[int, int]:
+    """(gross, tax) for ``quantity`` units at ``price``: the line's base (gross if its prices
+    include tax, else net) telescopes, the piece's tax is R4's on that base, and the last unit of a
+    line refunded at full price takes exactly what remains (R8)."""
+    before, after = sold.refunded_quantity, sold.refunded_quantity + quantity
+    base_total = sold.gross_minor if inclusive else sold.net_minor
+    base_refunded = sold.refunded_gross_minor if inclusive else sold.refunded_net_minor
+    base = _piece(base_total, before, after, sold.quantity)
+    if after == sold.quantity and price == sold.unit_price and base == base_total - base_refunded:
+        return sold.refundable_gross_minor, sold.refundable_tax_minor
+    if price != sold.unit_price:
+        base = money.div_round(base * price, sold.unit_price) if sold.unit_price else 0
+    if inclusive:
+        gross, tax = base, money.tax_included(base, sold.tax_rate)
+    else:
+        tax = money.tax_on(base, sold.tax_rate)
+        gross = base + tax
+    return _within_remaining(sold, gross, tax)
+
+
+def _amount_piece(sold: InvoiceLine, gross: int) -> tuple[int, int]:
+    """(gross, tax) for a tax-inclusive amount of the line; all that remains takes its exact tax."""
+    if gross == sold.refundable_gross_minor:
+        return gross, sold.refundable_tax_minor
+    return _within_remaining(sold, gross, money.tax_included(gross, sold.tax_rate))
+
+
+def _within_remaining(sold: InvoiceLine, gross: int, tax: int) -> tuple[int, int]:
+    """Clamp a piece so its gross, tax and net each stay within what remains on the line (R7)."""
+    remaining_net = sold.net_minor - sold.refunded_net_minor
+    gross = max(0, min(gross, sold.refundable_gross_minor))
+    tax = max(0, min(tax, sold.refundable_tax_minor, gross))
+    if gross - tax > remaining_net:
+        tax = gross - remaining_net
+    return gross, tax
 
 
 def _free_amount_line(request: RefundLineRequest) -> PlannedLine:
