@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import timedelta
 
 from sqlalchemy import Engine
@@ -12,7 +11,8 @@ from .domain.commands import Context, InvoiceLineRequest, IssueRefund, PaymentRe
 from .domain.errors import RefundError
 from .service.books import Books
 from .service.refunds import RefundService
-from .service.tenants import create_tenant, publish_tenant, purge_tenant, tenant_id_by_name, tenant_ids_named_like
+from .seeds import load_seed_tenants, load_tenant_once
+from .service.tenants import tenant_id_by_name
 from .service.uow import Clock
 
 DEMO_TENANT = "demo"
@@ -30,25 +30,14 @@ class _Quiet:
 
 
 def load_demo(engine: Engine, clock: Clock | None = None) -> dict:
+    """The native demo tenant and one tenant per seed door, each loaded once (idempotent)."""
     clock = clock or Clock()
-    try:
-        tenant_id = tenant_id_by_name(engine, DEMO_TENANT)
-        return {"tenant": DEMO_TENANT, "token": DEMO_TOKEN, "created": False, "tenant_id": tenant_id}
-    except RefundError:
-        pass
-    # Built under a temporary name and renamed in one last transaction, so an interrupted load
-    # never leaves a half-made "demo" behind; its leftovers are purged and the next run starts afresh.
-    for leftover in tenant_ids_named_like(engine, f"{DEMO_TENANT}-loading-%"):
-        purge_tenant(engine, leftover)
-    created = create_tenant(engine, f"{DEMO_TENANT}-loading-{uuid.uuid4().hex[:12]}", currency="EUR",
-                            country="DE", timezone="Europe/Berlin", clock=clock)
-    try:
-        _load_books(engine, created["id"], clock)
-    except BaseException:
-        purge_tenant(engine, created["id"])
-        raise
-    publish_tenant(engine, created["id"], DEMO_TENANT, DEMO_TOKEN, clock)
-    return {"tenant": DEMO_TENANT, "token": DEMO_TOKEN, "created": True, "tenant_id": created["id"]}
+    created = load_tenant_once(engine, DEMO_TENANT, token=DEMO_TOKEN, clock=clock,
+                               build=lambda tenant_id, _name: _load_books(engine, tenant_id, clock),
+                               currency="EUR", country="DE", timezone="Europe/Berlin")
+    seeds = load_seed_tenants(engine, clock)
+    return {"tenant": DEMO_TENANT, "token": DEMO_TOKEN, "created": created,
+            "tenant_id": tenant_id_by_name(engine, DEMO_TENANT), "seeds": seeds}
 
 
 def _load_books(engine: Engine, tenant_id: int, clock: Clock) -> None:

@@ -34,6 +34,26 @@ class PaymentRequest:
 
 
 @dataclass(frozen=True)
+class ExpectedLine:
+    """A client's own figures for one line (SnR2U): quantity x unit price, discount, line total."""
+
+    extended_minor: int | None = None  # round(unit price x quantity)
+    discount_minor: int = 0
+    total_minor: int | None = None  # extended - discount: what the line refunds
+
+
+@dataclass(frozen=True)
+class ExpectedTotals:
+    """What the client computed; the planner checks each figure against its own and names the
+    first that differs (``total_mismatch``)."""
+
+    lines: tuple[ExpectedLine, ...] = ()
+    net_minor: int | None = None  # sum of the line totals, before cash rounding
+    rounding_minor: int | None = None  # the cash rounding adjustment
+    total_minor: int | None = None  # net + rounding
+
+
+@dataclass(frozen=True)
 class IssueRefund:
     """Issue a refund (a credit note), posted or as a draft. The one command every door builds."""
 
@@ -49,6 +69,9 @@ class IssueRefund:
     payments: tuple[PaymentRequest, ...] | None = None
     metadata: dict = field(default_factory=dict, compare=False)
     reference: str | None = None  # a door's own document reference (kept on the credit note)
+    pos: str | None = None  # the point of sale the refund is made at (its session must be open)
+    pos_session: str | None = None
+    expected: ExpectedTotals | None = None  # the client's own totals, to verify
 
 
 @dataclass(frozen=True)
@@ -60,7 +83,13 @@ class Context:
     credential_id: int | None = None
     request_id: str | None = None
     request: dict | None = None  # the request as received, secrets removed
-    idempotency_key: str | None = None
+    idempotency_key: str | None = None  # the Idempotency-Key header
+    natural_keys: tuple[tuple[str, str], ...] = ()  # (field, key): a door's own unique references
+
+    def keys(self) -> list[tuple[str, str]]:
+        """Every key that makes this request exactly-once, with the field that carries it."""
+        header = [("/headers/Idempotency-Key", self.idempotency_key)] if self.idempotency_key else []
+        return header + list(self.natural_keys)
 
 
 @dataclass(frozen=True)

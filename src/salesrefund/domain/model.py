@@ -105,3 +105,13 @@ class Product:
     code: str
     stock_tracked: bool
     unit_cost: int = 0  # 1/10,000 currency units
+
+
+@dataclass(frozen=True)
+class Till:
+    """A point-of-sale session: refunds at a till need its session open."""
+
+    pos: str
+    session: str
+    state: str  # open | closed
+    location: str

@@ -28,7 +28,7 @@ from datetime import date
 from . import money
 from .commands import IssueRefund, PaymentRequest, RefundLineRequest
 from .errors import Invalid, RefundError, Violation
-from .model import RECEIVABLE, Invoice, InvoiceLine, PaymentMethod, Policy, Product
+from .model import RECEIVABLE, Invoice, InvoiceLine, PaymentMethod, Policy, Product, Till
 
 
 @dataclass(frozen=True)
@@ -123,16 +123,60 @@ def plan_refund(
     products: dict[str, Product],
     today: date,
     default_location: str | None = None,
+    till: Till | None = None,
 ) -> RefundPlan:
     """Decide every figure of the refund, or raise ``RefundError`` naming each broken rule."""
     _check_shape(command)
+    _check_till(command, till)
     _check_parties(command, policy=policy, invoice=invoice, customer=customer, products=products)
     posting_date, document_date = _check_dates(command, policy=policy, invoice=invoice, today=today)
     lines = _plan_lines(command, policy=policy, invoice=invoice, products=products,
                         default_location=default_location)
     rounding, payments = _plan_payments(command, policy=policy, invoice=invoice, methods=methods,
                                         gross_minor=sum(line.gross_minor for line in lines))
-    return RefundPlan(tuple(lines), tuple(payments), posting_date, document_date, rounding)
+    plan = RefundPlan(tuple(lines), tuple(payments), posting_date, document_date, rounding)
+    if command.expected is not None:
+        _check_expected(command, plan, invoice.currency if invoice else policy.currency)
+    return plan
+
+
+def _check_till(command: IssueRefund, till: Till | None) -> None:
+    """A refund at a point of sale needs that till's session, and the session open."""
+    if command.pos_session is None and command.pos is None:
+        return
+    if till is None:
+        raise _error("pos_session_not_found", "/pos_session",
+                     "point of sale {pos} has no session {session}", pos=command.pos, session=command.pos_session)
+    if till.state != "open":
+        raise _error("pos_session_closed", "/pos_session",
+                     "session {session} of point of sale {pos} is closed", session=till.session, pos=till.pos)
+
+
+def _check_expected(command: IssueRefund, plan: RefundPlan, cur: money.Currency) -> None:
+    """The client's own arithmetic and totals against ours: the first figure that differs."""
+    expected = command.expected
+    for i, (request, line, mine) in enumerate(zip(command.lines, expected.lines, plan.lines)):
+        at = f"/expected/lines/{i}"
+        if line.extended_minor is not None and request.quantity is not None and request.unit_price is not None:
+            _same(line.extended_minor, money.extend(request.quantity, request.unit_price, cur), f"{at}/extended",
+                  "unit price x quantity", cur)
+            if line.total_minor is not None:
+                _same(line.total_minor, line.extended_minor - line.discount_minor, f"{at}/total",
+                      "the line total (gross - discount)", cur)
+        if line.total_minor is not None:
+            _same(line.total_minor, mine.gross_minor, f"{at}/total", "the line total", cur)
+    if expected.net_minor is not None:
+        _same(expected.net_minor, plan.gross_minor, "/expected/net", "the net amount", cur)
+    if expected.rounding_minor is not None:
+        _same(expected.rounding_minor, plan.rounding_minor, "/expected/rounding", "the cash rounding", cur)
+    if expected.total_minor is not None:
+        _same(expected.total_minor, plan.total_minor, "/expected/total", "the final amount", cur)
+
+
+def _same(given: int, computed: int, field: str, what: str, cur: money.Currency) -> None:
+    if given != computed:
+        raise _error("total_mismatch", field, "{what} is {computed}, not {given}", what=what,
+                     computed=money.format_amount(computed, cur), given=money.format_amount(given, cur))
 
 
 def _check_shape(command: IssueRefund) -> None:

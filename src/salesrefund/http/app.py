@@ -16,7 +16,7 @@ from ..domain.errors import RefundError, Violation
 from ..service.books import Books
 from ..service.refunds import RefundService, Settings
 from ..service.uow import Clock
-from . import native
+from . import dialects, native
 from .problems import PROBLEM, problem_body, problem_of
 
 log = logging.getLogger("salesrefund")
@@ -37,6 +37,8 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     app.state.books = Books(engine, clock)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(native.router)
+    for router in dialects.routers():
+        app.include_router(router)
     _install_error_handlers(app)
 
     @app.get("/healthz", tags=["operations"])

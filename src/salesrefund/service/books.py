@@ -11,6 +11,7 @@ from ..domain import journal, money
 from ..domain.commands import RecordInvoice
 from ..domain.errors import Invalid, Violation, reject
 from ..domain.invoices import SoldLine, check_sold_lines, line_figures
+from ..domain.model import PAYMENT_KINDS
 from ..store import tables as t
 from ..store.repository import TenantStore, policy_of
 from . import views
@@ -122,6 +123,33 @@ class Books:
             uow.commit()
         return {"product": product, "location": place["code"], "quantity": money.format_quantity(quantity),
                 "date": day.isoformat()}
+
+    def create_payment_method(self, tenant_id: int, *, code: str, name: str, kind: str) -> dict:
+        """A payment method of one of the kinds cash, card, bank, store_credit (its account follows)."""
+        if kind not in PAYMENT_KINDS:
+            raise Invalid(Violation("/kind", "validation_error", "kind must be one of {kinds}",
+                                    {"kinds": ", ".join(PAYMENT_KINDS)}))
+        with self.uow(tenant_id) as uow:
+            self._unique(uow.store, t.payment_methods, code)
+            uow.store.insert_row(t.payment_methods, code=code, name=name, kind=kind,
+                                 account_code=journal.ROLE_ACCOUNT[kind], active=True)
+            uow.commit()
+        return {"code": code, "name": name, "kind": kind}
+
+    def set_till(self, tenant_id: int, *, pos: str, session: str, location: str = "main",
+                 state: str = "open") -> None:
+        """Open (or record) a point-of-sale session at a location; ``state="closed"`` closes it."""
+        with self.uow(tenant_id) as uow:
+            store = uow.store
+            place = store.location(location)
+            if place is None:
+                raise reject("location_not_found", "/location", "location {code} does not exist", code=location)
+            p = t.pos_sessions.c
+            updated = store.conn.execute(t.pos_sessions.update().where(store._where(
+                t.pos_sessions, p.pos == pos, p.session == session)).values(state=state, location_id=place["id"]))
+            if updated.rowcount == 0:
+                store.insert_row(t.pos_sessions, pos=pos, session=session, location_id=place["id"], state=state)
+            uow.commit()
 
     def _unique(self, store: TenantStore, table, code: str) -> None:
         if store._one(table, table.c.code == code, columns=[table.c.id]) is not None:

@@ -36,16 +36,19 @@ def fingerprint(operation: str, channel: str, payload: object) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def replay_of(record, fingerprint_now: str) -> Response:
-    """The stored response for a replay, or ``idempotency_key_reused`` for another request."""
-    if record["fingerprint"] != fingerprint_now:
-        raise reject("idempotency_key_reused", "/headers/Idempotency-Key",
-                     "this Idempotency-Key was already used for a different request")
+def replay_of(records: list[tuple[str, dict]], fingerprint_now: str) -> Response:
+    """The stored response for a replay, or ``idempotency_key_reused`` naming the first key that
+    was used for a different request. ``records`` are (field, stored record) pairs."""
+    for field, record in records:
+        if record["fingerprint"] != fingerprint_now:
+            raise reject("idempotency_key_reused", field,
+                         "this key was already used for a different request")
+    record = records[0][1]
     return Response(record["status_code"], record["content_type"], record["body"], replayed=True)
 
 
-def key_in_use():
-    error = reject("idempotency_key_in_use", "/headers/Idempotency-Key",
-                   "a request with this Idempotency-Key is still being processed; retry shortly")
+def key_in_use(field: str):
+    error = reject("idempotency_key_in_use", field,
+                   "a request with this key is still being processed; retry shortly")
     error.retry_after = 1
     return error

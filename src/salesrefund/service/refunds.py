@@ -16,7 +16,9 @@ from typing import Callable, Protocol
 from sqlalchemy import Engine, delete, select, update
 
 from ..domain import journal
-from ..domain.commands import Context, IssueRefund, PaymentRequest, RefundLineRequest
+from ..domain.commands import (
+    Context, ExpectedLine, ExpectedTotals, IssueRefund, PaymentRequest, RefundLineRequest,
+)
 from ..domain.errors import Invalid, RefundError, reject
 from ..domain.money import Currency
 from ..domain.refunds import RefundPlan, plan_refund
@@ -56,22 +58,25 @@ class RefundService:
         Business-rule rejections are stored and replayed; malformed requests (``Invalid``) are
         not stored, so a corrected retry with the same key goes through.
         """
-        key = ctx.idempotency_key
+        keys = ctx.keys()
         with self.uow(ctx.tenant_id) as uow:
-            if key is None:
+            if not keys:
                 view, status = work(uow)
                 uow.commit()
                 return responder.success(view, status)
             print_ = fingerprint(operation, ctx.channel, payload)
-            if not uow.store.try_lock_key(key):
-                raise key_in_use()
-            record = uow.store.idempotency_record(key)
             now = self.clock.now()
-            if record is not None and _aware(record["expires_at"]) > now:
-                return replay_of(record, print_)
-            if record is not None:
-                uow.conn.execute(delete(t.idempotency_keys).where(
-                    (t.idempotency_keys.c.tenant_id == ctx.tenant_id) & (t.idempotency_keys.c.key == key)))
+            stored = []
+            for field, key in keys:
+                if not uow.store.try_lock_key(key):
+                    raise key_in_use(field)
+                record = uow.store.idempotency_record(key)
+                if record is not None and _aware(record["expires_at"]) <= now:
+                    uow.store.forget_key(key)
+                elif record is not None:
+                    stored.append((field, record))
+            if stored:
+                return replay_of(stored, print_)
             savepoint = uow.savepoint()
             try:
                 view, status = work(uow)
@@ -82,9 +87,10 @@ class RefundService:
             except RefundError as error:
                 savepoint.rollback()
                 response = responder.failure(error)
-            uow.store.store_response(key, fingerprint=print_, status_code=response.status,
-                                     content_type=response.content_type, body=response.body, now=now,
-                                     expires_at=now + timedelta(hours=KEY_LIFETIME_HOURS))
+            for _, key in keys:
+                uow.store.store_response(key, fingerprint=print_, status_code=response.status,
+                                         content_type=response.content_type, body=response.body, now=now,
+                                         expires_at=now + timedelta(hours=KEY_LIFETIME_HOURS))
             uow.commit()
             return response
 
@@ -114,7 +120,7 @@ class RefundService:
             currency_exponent=basis.currency.exponent, reason=command.reason, reference=command.reference,
             posting_date=plan.posting_date if posting else command.posting_date,
             document_date=plan.document_date if posting else command.document_date,
-            location_id=basis.location_ids.get(command.location), unlinked=basis.invoice_id is None,
+            location_id=basis.location_ids.get(basis.location), unlinked=basis.invoice_id is None,
             metadata_json=json.dumps(command.metadata or {}), command_json=encode_command(command),
             channel=ctx.channel, credential_id=ctx.credential_id, request_id=ctx.request_id,
             request_json=json.dumps(ctx.request, default=str) if ctx.request is not None else None,
@@ -153,7 +159,12 @@ class RefundService:
                              customer=command.customer)
             customer_id = customer["id"] if customer else None
             customer_code = customer["code"] if customer else None
-        codes = [command.location, DEFAULT_LOCATION, snapshot.location if snapshot else None]
+        till = store.till(command.pos, command.pos_session) if command.pos or command.pos_session else None
+        if till is not None and command.location is None:
+            command_location = till.location
+        else:
+            command_location = command.location
+        codes = [command_location, DEFAULT_LOCATION, snapshot.location if snapshot else None]
         codes += [line.location for line in command.lines]
         location_ids = store.ids_by_code(t.locations, codes)
         for field, code in [("/location", command.location)] + [
@@ -164,12 +175,16 @@ class RefundService:
         return Basis(policy=policy, today=today, invoice=snapshot, invoice_id=invoice["id"] if invoice else None,
                      line_ids=line_ids, customer_id=customer_id, customer_code=customer_code,
                      methods=store.payment_methods(), products=products, location_ids=location_ids,
-                     currency=snapshot.currency if snapshot else policy.currency)
+                     currency=snapshot.currency if snapshot else policy.currency, till=till,
+                     location=command_location)
 
     def _plan(self, basis: "Basis", command: IssueRefund) -> RefundPlan:
+        if basis.location != command.location:  # a till's location stands in for the request's
+            command = dataclasses.replace(command, location=basis.location)
         return plan_refund(command, policy=basis.policy, invoice=basis.invoice, customer=basis.customer_code,
                            methods=basis.methods, products=basis.products, today=basis.today,
-                           default_location=DEFAULT_LOCATION if DEFAULT_LOCATION in basis.location_ids else None)
+                           default_location=DEFAULT_LOCATION if DEFAULT_LOCATION in basis.location_ids else None,
+                           till=basis.till)
 
     # -- writing --------------------------------------------------------------------------------
     def _write_lines(self, store: TenantStore, refund_id: int, plan: RefundPlan, basis: "Basis") -> None:
@@ -351,6 +366,8 @@ class Basis:
     products: dict
     location_ids: dict
     currency: Currency
+    till: object = None
+    location: str | None = None  # the request's location, or its till's
 
 
 def _totals(plan: RefundPlan) -> dict:
@@ -387,6 +404,10 @@ def decode_command(text: str) -> IssueRefund:
     for key in ("posting_date", "document_date"):
         if data.get(key):
             data[key] = date.fromisoformat(data[key])
+    if data.get("expected") is not None:
+        expected = data["expected"]
+        expected["lines"] = tuple(ExpectedLine(**line) for line in expected["lines"])
+        data["expected"] = ExpectedTotals(**expected)
     return IssueRefund(**data)
 
 

@@ -71,6 +71,7 @@ def refund_view(store: TenantStore, row) -> dict:
     customer = store.customer_by_id(row["customer_id"])
     return {
         "id": row["public_id"],
+        "kind": row["kind"],
         "number": row["number"],
         "state": row["state"],
         "invoice": invoice["number"] if invoice else None,

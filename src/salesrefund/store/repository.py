@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import money
 from ..domain.journal import Posting
-from ..domain.model import Invoice, InvoiceLine, PaymentMethod, Policy, Product
+from ..domain.model import Invoice, InvoiceLine, PaymentMethod, Policy, Product, Till
 from . import tables as t
 
 
@@ -110,6 +110,15 @@ class TenantStore:
             return {}
         stmt = select(table.c.code, table.c.id).where(self._where(table, table.c.code.in_(codes)))
         return dict(self.conn.execute(stmt).all())
+
+    def till(self, pos: str | None, session: str | None):
+        """The point-of-sale session as a domain ``Till``, or None when there is no such session."""
+        p = t.pos_sessions.c
+        row = self.conn.execute(
+            select(p.pos, p.session, p.state, t.locations.c.code)
+            .join(t.locations, t.locations.c.id == p.location_id)
+            .where(self._where(t.pos_sessions, p.pos == (pos or ""), p.session == (session or "")))).first()
+        return Till(*row) if row else None
 
     def payment_methods(self) -> dict[str, PaymentMethod]:
         rows = self.conn.execute(select(t.payment_methods).where(self._where(t.payment_methods))).mappings()
@@ -264,6 +273,10 @@ class TenantStore:
         stmt = select(t.idempotency_keys).where(
             and_(t.idempotency_keys.c.tenant_id == self.tenant_id, t.idempotency_keys.c.key == key))
         return self.conn.execute(stmt).mappings().first()
+
+    def forget_key(self, key: str) -> None:
+        k = t.idempotency_keys.c
+        self.conn.execute(t.idempotency_keys.delete().where(and_(k.tenant_id == self.tenant_id, k.key == key)))
 
     def store_response(self, key: str, *, fingerprint: str, status_code: int, content_type: str,
                        body: str, now: datetime, expires_at: datetime) -> None:

@@ -186,6 +186,7 @@ invoice_payments = Table(
 refunds = Table(
     "refunds", metadata, _id(), _tenant(),
     Column("public_id", String(36), nullable=False, unique=True),
+    Column("kind", String(10), nullable=False, server_default="refund"),  # refund | payout (CRM.COM)
     Column("number", String(40)),
     Column("state", String(10), nullable=False),
     Column("invoice_id", Id, ForeignKey("invoices.id")),
@@ -296,3 +297,34 @@ audit_events = Table(
     Column("payload_json", Text),
 )
 Index("ix_audit_events_refund", audit_events.c.tenant_id, audit_events.c.refund_id)
+
+# -- the doors (seed dialects) ------------------------------------------------------------------
+
+door_credentials = Table(
+    "door_credentials", metadata, _id(), _tenant(),
+    Column("door", String(20), nullable=False),  # internom | vodo | crmcom | beansbooks | snr2u
+    Column("login", String(200), nullable=False),  # the door's own key id: apikey, username, auth_uid
+    Column("secret_hash", String(200), nullable=False),  # hash of the door's secret (see service.doors)
+    Column("credential_id", Id, ForeignKey("credentials.id"), nullable=False),  # permissions, revocation
+    Column("settings_json", Text, nullable=False, server_default="{}"),  # door-specific configuration
+    UniqueConstraint("door", "login"),
+)
+
+door_sessions = Table(
+    "door_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False),
+    Column("door_credential_id", Id, ForeignKey("door_credentials.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=False),
+)
+
+pos_sessions = Table(
+    "pos_sessions", metadata, _id(), _tenant(),
+    Column("pos", String(40), nullable=False),  # the point of sale (Vodo pos_id)
+    Column("session", String(40), nullable=False),  # the till session (Vodo pos_session_id)
+    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
+    Column("state", String(10), nullable=False),  # open | closed
+    UniqueConstraint("tenant_id", "pos", "session"),
+    CheckConstraint("state IN ('open', 'closed')", name="state"),
+)

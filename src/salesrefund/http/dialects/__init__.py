@@ -1,2 +1,22 @@
-"""The five seed dialects (issue 3): each turns its request into the same ``IssueRefund`` command
-and renders the result or error in its own document's shape. No business rule lives here."""
+"""The five seed dialects: each turns its request into the same ``IssueRefund`` command and renders
+the result or error in its own document's shape. No business rule lives here.
+
+| module | door |
+|---|---|
+| ``internom`` | ``POST /api/internom/refund/sale`` (JSON, bearer token) |
+| ``vodo`` | ``POST /api/v4/credit_note/pos/{invoice_id}`` (multipart, Vodo headers) |
+| ``crmcom`` | ``POST {base}/authentication/token``, ``{base}/refunds/create``, ``GET {base}/refunds/show`` |
+| ``beansbooks`` | ``POST /api/customer/sale/refund`` (JSON, credentials in the body) |
+| ``snr2u`` | ``POST /CustomerRefundNotes/simple`` (JSON and ServiceStack JSV) |
+"""
+
+from __future__ import annotations
+
+import importlib
+
+DOORS = ("internom", "vodo", "crmcom", "beansbooks", "snr2u")
+
+
+def routers():
+    for door in DOORS:
+        yield importlib.import_module(f"{__name__}.{door}").router

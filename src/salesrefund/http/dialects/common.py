@@ -1,0 +1,54 @@
+"""What every door shares: exact JSON decoding, language negotiation, the request context, and
+running the (synchronous) services off the event loop. Field mapping and rendering stay in each
+door's own module."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from ...domain.commands import Context
+from ...domain.errors import Violation
+from ... import i18n
+from ..problems import loads_exact
+from ...service.tenants import Principal
+
+MAX_BODY_BYTES = 1_000_000
+
+
+class BadBody(ValueError):
+    """The body is not in the door's wire format (not JSON, not multipart, not JSV...)."""
+
+
+async def read_json(request: Request):
+    """The JSON body with exact decimals; ``BadBody`` when it is not JSON."""
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise BadBody("the request body is too large")
+    try:
+        return loads_exact(body)
+    except (ValueError, UnicodeDecodeError) as error:
+        raise BadBody(f"the request body is not valid JSON ({error})")
+
+
+def language(request: Request, supported: tuple[str, ...]) -> str:
+    """The caller's language among ``supported`` (the first is the default)."""
+    return i18n.negotiate(request.headers.get("accept-language"), supported)
+
+
+def text(violation: Violation, lang: str) -> str:
+    return i18n.message(violation, lang)
+
+
+def context(request: Request, principal: Principal, channel: str, *, body=None,
+            natural_keys: tuple[tuple[str, str], ...] = (), idempotency_key: str | None = None) -> Context:
+    """The request context for a door; ``natural_keys`` are (door field, key) pairs, namespaced
+    here by the door so two doors' references never collide."""
+    return Context(tenant_id=principal.tenant_id, channel=channel, credential_id=principal.credential_id,
+                   request_id=request.state.request_id, request=body, idempotency_key=idempotency_key,
+                   natural_keys=tuple((field, f"{channel}:{field}:{key}") for field, key in natural_keys))
+
+
+async def call(function, *args, **kwargs):
+    """Run a synchronous service call in the thread pool."""
+    return await run_in_threadpool(function, *args, **kwargs)

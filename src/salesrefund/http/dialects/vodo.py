@@ -1,0 +1,7 @@
+"""The vodo door (issue 3): not built yet."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["vodo"])

@@ -1,0 +1,128 @@
+"""Credentials of the seed doors (R19): each door's own way of proving who calls, mapped onto a
+tenant credential (for permissions and revocation) plus the door's configuration.
+
+Door secrets can be short (CRM.COM's password ``1234``), so they are stored as salted scrypt
+hashes. CRM.COM's login issues a session token that expires after an hour unused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Engine, delete, insert, select, update
+
+from ..domain import money
+from ..store import tables as t
+from .tenants import Principal, create_token, tenant_id_by_name
+from .uow import Clock
+
+SESSION_IDLE = timedelta(hours=1)
+_SCRYPT = {"n": 2**12, "r": 8, "p": 1}
+
+
+@dataclass(frozen=True)
+class DoorPrincipal:
+    principal: Principal
+    door_credential_id: int
+    settings: dict = field(default_factory=dict, compare=False)
+
+
+def hash_secret(secret: str) -> str:
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(secret.encode(), salt=salt, dklen=32, **_SCRYPT)
+    return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+def verify_secret(secret: str, stored: str) -> bool:
+    try:
+        scheme, salt, digest = stored.split("$")
+    except ValueError:
+        return False
+    if scheme != "scrypt":
+        return False
+    candidate = hashlib.scrypt(secret.encode(), salt=bytes.fromhex(salt), dklen=32, **_SCRYPT)
+    return hmac.compare_digest(candidate.hex(), digest)
+
+
+def create_door_credential(engine: Engine, tenant: str, door: str, *, login: str, secret: str,
+                           permissions: tuple[str, ...] = ("refund:create", "refund:read"),
+                           settings: dict | None = None, clock: Clock | None = None) -> int:
+    """A door credential for ``tenant``: ``login`` + ``secret`` as the door sends them."""
+    credential = create_token(engine, tenant, permissions=permissions, name=f"{door}:{login}"[:100], clock=clock)
+    with engine.begin() as conn:
+        return conn.execute(insert(t.door_credentials).values(
+            tenant_id=tenant_id_by_name(engine, tenant), door=door, login=login, secret_hash=hash_secret(secret),
+            credential_id=credential["id"], settings_json=json.dumps(settings or {}),
+        )).inserted_primary_key[0]
+
+
+def authenticate_door(engine: Engine, door: str, login: str | None, secret: str | None,
+                      clock: Clock | None = None) -> DoorPrincipal | None:
+    """The caller, when ``login`` and ``secret`` match an active door credential; else None."""
+    if not login or not secret or len(login) > 200 or len(secret) > 512:
+        return None
+    row = _door_row(engine, t.door_credentials.c.door == door, t.door_credentials.c.login == login)
+    if row is None or not verify_secret(secret, row["secret_hash"]):
+        return None
+    return _door_principal(row, clock)
+
+
+def open_session(engine: Engine, door: DoorPrincipal, clock: Clock | None = None) -> str:
+    """A session token (CRM.COM's ``authentication/token``), shown once, stored hashed."""
+    token = secrets.token_hex(32)
+    now = (clock or Clock()).now()
+    with engine.begin() as conn:
+        conn.execute(insert(t.door_sessions).values(
+            token_hash=hashlib.sha256(token.encode()).hexdigest(), tenant_id=door.principal.tenant_id,
+            door_credential_id=door.door_credential_id, created_at=now, last_used_at=now))
+    return token
+
+
+def authenticate_session(engine: Engine, door: str, token: str | None, clock: Clock | None = None,
+                         idle: timedelta = SESSION_IDLE) -> DoorPrincipal | None:
+    """The caller of a session token used within ``idle`` of its last use (sliding expiry)."""
+    if not token or len(token) > 200:
+        return None
+    now = (clock or Clock()).now()
+    token_hash = hashlib.sha256(token.encode()).hexdigest()
+    s = t.door_sessions.c
+    with engine.begin() as conn:
+        session = conn.execute(select(t.door_sessions).where(s.token_hash == token_hash)).mappings().first()
+        if session is None:
+            return None
+        if _aware(session["last_used_at"], now) + idle <= now:
+            conn.execute(delete(t.door_sessions).where(s.token_hash == token_hash))
+            return None
+        conn.execute(update(t.door_sessions).where(s.token_hash == token_hash).values(last_used_at=now))
+    row = _door_row(engine, t.door_credentials.c.id == session["door_credential_id"],
+                    t.door_credentials.c.door == door)
+    return _door_principal(row, clock) if row is not None else None
+
+
+def _door_row(engine: Engine, *conditions):
+    d, c = t.door_credentials.c, t.credentials.c
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        return conn.execute(
+            select(d.id, d.tenant_id, d.secret_hash, d.settings_json, c.id.label("credential_id"), c.permissions,
+                   c.revoked_at, c.expires_at, t.tenants.c.currency, t.tenants.c.currency_exponent)
+            .join(t.credentials, t.credentials.c.id == d.credential_id)
+            .join(t.tenants, t.tenants.c.id == d.tenant_id)
+            .where(*conditions)).mappings().first()
+
+
+def _door_principal(row, clock: Clock | None) -> DoorPrincipal | None:
+    now = (clock or Clock()).now()
+    if row["revoked_at"] is not None or (row["expires_at"] is not None and _aware(row["expires_at"], now) <= now):
+        return None
+    principal = Principal(row["tenant_id"], row["credential_id"], frozenset(row["permissions"].split()),
+                          money.Currency(row["currency"], row["currency_exponent"]))
+    return DoorPrincipal(principal, row["id"], json.loads(row["settings_json"] or "{}"))
+
+
+def _aware(value: datetime, now: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=now.tzinfo)
