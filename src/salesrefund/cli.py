@@ -72,6 +72,26 @@ def demo(db: Db = None, as_json: AsJson = False):
     typer.echo(json.dumps(result) if as_json else f"demo tenant '{result['tenant']}', token {result['token']}")
 
 
+@app.command()
+def check(db: Db = None, as_json: AsJson = False):
+    """Verify the database end to end; exit 1 on any violation."""
+    from .service.check import run_checks
+    results = run_checks(_engine(db))
+    failed = sum(len(findings) for findings in results.values())
+    if as_json:
+        typer.echo(json.dumps({"ok": failed == 0, "checks": {
+            name: [{"tenant_id": f.tenant_id, "detail": f.detail} for f in findings]
+            for name, findings in results.items()}}))
+    else:
+        for name, findings in results.items():
+            typer.echo(f"{'ok  ' if not findings else 'FAIL'}  {name}" + (f"  ({len(findings)})" if findings else ""))
+            for finding in findings[:20]:
+                typer.echo(f"        tenant {finding.tenant_id}: {finding.detail}")
+        typer.echo("all checks passed" if not failed else f"{failed} violation(s)")
+    if failed:
+        raise typer.Exit(1)
+
+
 @tenant_app.command("create")
 def tenant_create(name: str, currency: Annotated[str, typer.Option(help="ISO 4217 code, e.g. EUR")],
                   country: Annotated[Optional[str], typer.Option(help="ISO 3166 code")] = None,

@@ -40,6 +40,14 @@ def load_demo(engine: Engine, clock: Clock | None = None) -> dict:
             "tenant_id": tenant_id_by_name(engine, DEMO_TENANT), "seeds": seeds}
 
 
+def load_books_for_tests(engine: Engine, clock: Clock | None = None) -> None:
+    """Only the native demo tenant (no seed tenants): sound books to test checks against."""
+    clock = clock or Clock()
+    load_tenant_once(engine, DEMO_TENANT, token=DEMO_TOKEN, clock=clock,
+                     build=lambda tenant_id, _name: _load_books(engine, tenant_id, clock),
+                     currency="EUR", country="DE", timezone="Europe/Berlin")
+
+
 def _load_books(engine: Engine, tenant_id: int, clock: Clock) -> None:
     books, refunds = Books(engine, clock), RefundService(engine, clock)
     today = clock.today_in("Europe/Berlin")

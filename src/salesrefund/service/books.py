@@ -367,7 +367,7 @@ class Books:
                                         "only past dates can be closed (today is {today})", {"today": today}))
             current = tenant["closed_through"]
             if current is None or through > current:
-                uow.store.set_closed_through(through)
+                uow.store.set_closed_through(through, closed_at=self.clock.now())
             uow.commit()
         return self.periods(tenant_id)
 

@@ -67,9 +67,11 @@ class TenantStore:
         row = self.tenant(share_lock=share_lock)
         return policy_of(row)
 
-    def set_closed_through(self, day: date | None) -> None:
-        self.conn.execute(update(t.tenants).where(t.tenants.c.id == self.tenant_id)
-                          .values(closed_through=day))
+    def set_closed_through(self, day: date | None, closed_at: datetime | None = None) -> None:
+        values = {"closed_through": day}
+        if closed_at is not None:
+            values["closed_at"] = closed_at
+        self.conn.execute(update(t.tenants).where(t.tenants.c.id == self.tenant_id).values(**values))
 
     # -- master data ------------------------------------------------------------------------
     def customer(self, code: str):

@@ -45,6 +45,7 @@ tenants = Table(
     Column("cash_rounding_all_methods", Boolean, nullable=False, server_default="0"),
     Column("allow_unlinked_refunds", Boolean, nullable=False),
     Column("closed_through", Date),
+    Column("closed_at", DateTime(timezone=True)),  # when closed_through last moved forward
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
