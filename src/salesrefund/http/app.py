@@ -22,7 +22,11 @@ from .problems import PROBLEM, problem_body, problem_of
 log = logging.getLogger("salesrefund")
 
 
-def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings | None = None) -> FastAPI:
+MAX_BODY_BYTES = 1_048_576
+
+
+def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings | None = None,
+               max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
     app = FastAPI(
         title="salesrefund",
         version=__version__,
@@ -35,6 +39,7 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     app.state.clock = clock
     app.state.refunds = RefundService(engine, clock, settings)
     app.state.books = Books(engine, clock)
+    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(native.router)
     for router in dialects.routers():
@@ -69,6 +74,62 @@ class RequestIdMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_with_id)
+
+
+class BodyLimitMiddleware:
+    """Refuses bodies over ``limit`` bytes with 413 without reading them whole: at once when
+    Content-Length says so, else as soon as the streamed body passes the limit."""
+
+    def __init__(self, app, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            return await self._too_large(scope, send)
+        received = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.limit:
+                    raise _TooLarge(self.limit)
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await self._too_large(scope, send)
+
+    async def _too_large(self, scope, send):
+        request_id = scope.get("state", {}).get("request_id")
+        body = problem_body("payload_too_large", 413, f"the request body exceeds {self.limit} bytes",
+                            [Violation("/", "payload_too_large", "the request body is too large")], request_id)
+        response = JSONResponse(body, status_code=413, media_type=PROBLEM, headers={"Connection": "close"})
+        await response(scope, _drain, send)
+
+
+class _TooLarge(StarletteHTTPException):
+    """Raised while the body streams in; an HTTPException, so FastAPI passes it through as a 413."""
+
+    def __init__(self, limit: int):
+        super().__init__(413, f"the request body exceeds {limit} bytes")
+
+
+async def _drain():
+    return {"type": "http.disconnect"}
 
 
 def _pointer(loc) -> str:
