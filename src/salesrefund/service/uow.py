@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
 
+from ..domain.errors import RefundError
 from ..store.repository import TenantStore
 
 
@@ -46,9 +47,17 @@ class UnitOfWork:
     def commit(self) -> None:
         self.tx.commit()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, exc, tb) -> None:
+        """Roll back whatever was not committed. After an unexpected error (a failed statement or
+        commit, not a business-rule rejection) the connection is discarded rather than pooled, so
+        no half-finished transaction can reach the next request."""
+        broken = exc_type is not None and not issubclass(exc_type, RefundError)
         try:
             if self.tx.is_active:
                 self.tx.rollback()
+        except Exception:
+            broken = True
         finally:
+            if broken:
+                self.conn.invalidate()
             self.conn.close()
