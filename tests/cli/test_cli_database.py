@@ -9,6 +9,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, select, text
 
 from salesrefund.config import ENV_DATABASE_URL, database_url, default_database_url
+from salesrefund.seeds import SEEDS
 from salesrefund.store import tables as t
 from salesrefund.store.engine import make_engine
 from salesrefund.store.migrate import alembic_config
@@ -39,7 +40,7 @@ def test_environment_variable_is_honoured(cli, tmp_path, monkeypatch):
     made = cli.json("token", "create", "--tenant", "envco")
     cli.ok("token", "revoke", str(made["id"]))
     cli.json("demo")
-    assert tenant_names(url) == ["demo", "envco"]
+    assert tenant_names(url) == sorted(["demo", "envco", *SEEDS])
 
 
 def test_db_option_beats_the_environment_variable(cli, tmp_path, monkeypatch):

@@ -1,4 +1,8 @@
-"""Fixtures for the end-to-end tests: real server processes over fresh SQLite files.
+"""Fixtures for the end-to-end tests: real server processes over fresh databases.
+
+By default each server gets a fresh SQLite file; with ``SALESREFUND_TEST_DATABASE_URL`` set to a
+PostgreSQL URL (the setting the whole suite uses), each gets a fresh database created on that
+server and dropped afterwards.
 
 ``make_server(workers=1, unguarded=False)`` gives a started ``ServerProcess`` with its own
 database, an EUR tenant (created before the server starts) and master data C1, P1..P3; every
@@ -8,6 +12,7 @@ server started here is stopped at teardown. Session-scoped ``server_w1``, ``serv
 
 from __future__ import annotations
 
+import os
 import uuid
 from dataclasses import dataclass
 
@@ -25,16 +30,47 @@ class Running:
         return Api(self.server.base_url, self.token)
 
 
+def _postgres_base() -> str | None:
+    url = os.environ.get("SALESREFUND_TEST_DATABASE_URL", "")
+    return url if url.startswith("postgres") else None
+
+
+def _fresh_database(base) -> tuple[str, callable]:
+    """A new, empty database for one server: its URL and a function that drops it."""
+    pg = _postgres_base()
+    if pg is None:
+        return f"sqlite:///{base / 'refunds.db'}", lambda: None
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from salesrefund.store.engine import normalize_url
+
+    admin_url = make_url(normalize_url(pg))
+    name = f"e2e_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop():
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return admin_url.set(database=name).render_as_string(hide_password=False), drop
+
+
 def _launcher(tmp_path_factory):
     started: list[ServerProcess] = []
     apis: list[Api] = []
+    drops: list = []
 
     def make(*, workers: int = 1, unguarded: bool = False) -> Running:
         from salesrefund.bootstrap import engine_for
         from salesrefund.service.tenants import create_tenant
 
         base = tmp_path_factory.mktemp("e2e")
-        url = f"sqlite:///{base / 'refunds.db'}"
+        url, drop = _fresh_database(base)
+        drops.append(drop)
         engine = engine_for(url)  # migrations
         name = f"e2e-{uuid.uuid4().hex[:8]}"
         created = create_tenant(engine, name, currency="EUR")
@@ -53,6 +89,8 @@ def _launcher(tmp_path_factory):
             api.close()
         for server in started:
             server.stop()
+        for drop in drops:
+            drop()
 
     return make, close
 

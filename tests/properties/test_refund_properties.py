@@ -232,10 +232,13 @@ def test_partial_refunds_sum_exactly_to_the_invoice(data, generated):
             # the base telescopes: within one minor unit of its exact share
             assert abs(base * sold.quantity - base_total * piece.quantity) <= sold.quantity
             # the tax is R4's on the piece's base, unless the piece finished the line (then it is
-            # exactly what remained) or R4's tax was more than remained (then it is what remained)
+            # exactly what remained) or R4's tax or net was more than remained (then that is clamped
+            # to what remained)
             r4 = money.tax_included(base, sold.tax_rate) if invoice.prices_include_tax else money.tax_on(base, sold.tax_rate)
             finished = sold.refunded_quantity + piece.quantity == sold.quantity
+            net_left = sold.net_minor - sold.refunded_net_minor
             assert piece.tax_minor == r4 or piece.tax_minor == sold.refundable_tax_minor or \
+                piece.net_minor == net_left or \
                 (finished and piece.gross_minor == sold.refundable_gross_minor), (piece, r4)
             running[sold.line] = replace(sold, refunded_quantity=sold.refunded_quantity + piece.quantity,
                                          refunded_gross_minor=sold.refunded_gross_minor + piece.gross_minor,

@@ -24,6 +24,7 @@ class RefundLineRequest:
     location: str | None = None
     description: str | None = None
     tax_rate: int | None = None  # free-amount and unlinked lines only
+    unit: str | None = None  # the unit of measure the quantity is counted in; must be the product's
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,7 @@ class ExpectedLine:
     extended_minor: int | None = None  # round(unit price x quantity)
     discount_minor: int = 0
     total_minor: int | None = None  # extended - discount: what the line refunds
+    unit_price: int | None = None  # the client's unit price when the line is refunded by amount
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ class InvoiceLine:
     refunded_quantity: int = 0
     refunded_gross_minor: int = 0
     refunded_tax_minor: int = 0
+    unit: str | None = None  # the product's unit of measure (None on a line without a product)
 
     @property
     def refunded_net_minor(self) -> int:
@@ -105,6 +106,7 @@ class Product:
     code: str
     stock_tracked: bool
     unit_cost: int = 0  # 1/10,000 currency units
+    unit: str | None = None  # unit of measure
 
 
 @dataclass(frozen=True)

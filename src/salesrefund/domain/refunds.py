@@ -157,8 +157,14 @@ def _check_expected(command: IssueRefund, plan: RefundPlan, cur: money.Currency)
     expected = command.expected
     for i, (request, line, mine) in enumerate(zip(command.lines, expected.lines, plan.lines)):
         at = f"/expected/lines/{i}"
-        if line.extended_minor is not None and request.quantity is not None and request.unit_price is not None:
-            _same(line.extended_minor, money.extend(request.quantity, request.unit_price, cur), f"{at}/extended",
+        price = request.unit_price if request.unit_price is not None else line.unit_price
+        if line.unit_price is not None and mine.unit_price is not None and line.unit_price > mine.unit_price:
+            raise _error("price_exceeds_original", f"{at}/unit_price",
+                         "unit price {price} exceeds the original {original}",
+                         price=money.format_quantity(line.unit_price),
+                         original=money.format_quantity(mine.unit_price))
+        if line.extended_minor is not None and request.quantity is not None and price is not None:
+            _same(line.extended_minor, money.extend(request.quantity, price, cur), f"{at}/extended",
                   "unit price x quantity", cur)
             if line.total_minor is not None:
                 _same(line.total_minor, line.extended_minor - line.discount_minor, f"{at}/total",
@@ -335,6 +341,7 @@ def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, 
     if request.tax_rate is not None:
         raise Invalid(Violation(f"{at}/tax_rate", "validation_error",
                                 "tax_rate comes from the invoice line; give it only on free-amount lines"))
+    _check_unit(request, sold.unit, sold.product, i)
     quantity = request.quantity
     if quantity is None and request.amount_minor is None:
         quantity = sold.refundable_quantity  # the whole remaining line
@@ -377,6 +384,13 @@ def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, 
         cost_minor=money.extend(quantity, sold.unit_cost, cur) if restock else 0)
 
 
+def _check_unit(request: RefundLineRequest, unit: str | None, product: str | None, i: int) -> None:
+    """A quantity counted in another unit of measure than the product's is not the same quantity."""
+    if request.unit is not None and request.unit != unit:
+        raise _error("unit_mismatch", f"/lines/{i}/unit", "product {product} is counted in {unit}, not {given}",
+                     product=product or "", unit=unit or "-", given=request.unit)
+
+
 def _quantity_piece(sold: InvoiceLine, quantity: int, price: int, inclusive: bool) -> tuple[int, int]:
     """(gross, tax) for ``quantity`` units at ``price``: the line's base (gross if its prices
     include tax, else net) telescopes, the piece's tax is R4's on that base, and the last unit of a
@@ -390,11 +404,8 @@ def _quantity_piece(sold: InvoiceLine, quantity: int, price: int, inclusive: boo
     if price != sold.unit_price:
         base = money.div_round(base * price, sold.unit_price) if sold.unit_price else 0
     if inclusive:
-        gross, tax = base, money.tax_included(base, sold.tax_rate)
-    else:
-        tax = money.tax_on(base, sold.tax_rate)
-        gross = base + tax
-    return _within_remaining(sold, gross, tax)
+        return _within_remaining(sold, base, money.tax_included(base, sold.tax_rate))
+    return _within_remaining_net(sold, base, money.tax_on(base, sold.tax_rate))
 
 
 def _amount_piece(sold: InvoiceLine, gross: int) -> tuple[int, int]:
@@ -404,8 +415,17 @@ def _amount_piece(sold: InvoiceLine, gross: int) -> tuple[int, int]:
     return _within_remaining(sold, gross, money.tax_included(gross, sold.tax_rate))
 
 
+def _within_remaining_net(sold: InvoiceLine, net: int, tax: int) -> tuple[int, int]:
+    """(gross, tax) of a tax-exclusive piece, its net and tax each clamped to what remains (R7):
+    the net is the base and stays what it is unless less remains; the gross follows."""
+    net = max(0, min(net, sold.net_minor - sold.refunded_net_minor))
+    tax = max(0, min(tax, sold.refundable_tax_minor))
+    return net + tax, tax
+
+
 def _within_remaining(sold: InvoiceLine, gross: int, tax: int) -> tuple[int, int]:
-    """Clamp a piece so its gross, tax and net each stay within what remains on the line (R7)."""
+    """Clamp a tax-inclusive piece so its gross, tax and net each stay within what remains on the
+    line (R7): the gross is the base; the split between net and tax moves if it must."""
     remaining_net = sold.net_minor - sold.refunded_net_minor
     gross = max(0, min(gross, sold.refundable_gross_minor))
     tax = max(0, min(tax, sold.refundable_tax_minor, gross))
@@ -431,6 +451,7 @@ def _unlinked_line(request: RefundLineRequest, i: int, *, policy: Policy,
     if product is None:
         raise _error("product_not_found", f"/lines/{i}/product",
                      "product {product} does not exist", product=request.product)
+    _check_unit(request, product.unit, product.code, i)
     rate = request.tax_rate or 0
     extended = money.extend(request.quantity, request.unit_price, policy.currency)
     if policy.prices_include_tax:

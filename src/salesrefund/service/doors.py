@@ -54,9 +54,10 @@ def create_door_credential(engine: Engine, tenant: str, door: str, *, login: str
                            settings: dict | None = None, clock: Clock | None = None) -> int:
     """A door credential for ``tenant``: ``login`` + ``secret`` as the door sends them."""
     credential = create_token(engine, tenant, permissions=permissions, name=f"{door}:{login}"[:100], clock=clock)
+    tenant_id, secret_hash = tenant_id_by_name(engine, tenant), hash_secret(secret)  # before the write lock
     with engine.begin() as conn:
         return conn.execute(insert(t.door_credentials).values(
-            tenant_id=tenant_id_by_name(engine, tenant), door=door, login=login, secret_hash=hash_secret(secret),
+            tenant_id=tenant_id, door=door, login=login, secret_hash=secret_hash,
             credential_id=credential["id"], settings_json=json.dumps(settings or {}),
         )).inserted_primary_key[0]
 

@@ -32,6 +32,12 @@ DEFAULT_LOCATION = "main"
 
 
 class Responder(Protocol):
+    """Renders a door's response. It may also have ``enrich(store, view) -> view``: called in the
+    refund's own transaction, it adds what the door shows beside the refund (Vodo echoes the
+    invoice with its running credited total), so a stored replay shows the figures of that time.
+    ``store_rejections = False`` keeps business-rule rejections out of the idempotency store (they
+    are raised instead) for a door whose natural key must stay free for a corrected retry."""
+
     def success(self, view: dict, status: int) -> Response: ...
     def failure(self, error: RefundError) -> Response: ...
 
@@ -66,15 +72,13 @@ class RefundService:
                 return responder.success(view, status)
             print_ = fingerprint(operation, ctx.channel, payload)
             now = self.clock.now()
-            stored = []
+            stored = self._stored(uow, keys, now)
+            if stored:  # a replay needs no lock: the stored response is final
+                return replay_of(stored, print_)
             for field, key in keys:
                 if not uow.store.try_lock_key(key):
                     raise key_in_use(field)
-                record = uow.store.idempotency_record(key)
-                if record is not None and _aware(record["expires_at"]) <= now:
-                    uow.store.forget_key(key)
-                elif record is not None:
-                    stored.append((field, record))
+            stored = self._stored(uow, keys, now)  # again, now that no one else holds the keys
             if stored:
                 return replay_of(stored, print_)
             savepoint = uow.savepoint()
@@ -85,6 +89,8 @@ class RefundService:
             except Invalid:
                 raise
             except RefundError as error:
+                if not getattr(responder, "store_rejections", True):
+                    raise  # the door's natural key must stay free for a corrected retry
                 savepoint.rollback()
                 response = responder.failure(error)
             for _, key in keys:
@@ -94,11 +100,22 @@ class RefundService:
             uow.commit()
             return response
 
+    def _stored(self, uow: UnitOfWork, keys: list[tuple[str, str]], now) -> list[tuple[str, dict]]:
+        """The live stored responses of ``keys``; expired ones are forgotten (keys live 72 hours)."""
+        stored = []
+        for field, key in keys:
+            record = uow.store.idempotency_record(key)
+            if record is not None and _aware(record["expires_at"]) <= now:
+                uow.store.forget_key(key)
+            elif record is not None:
+                stored.append((field, record))
+        return stored
+
     # -- issue and preview ------------------------------------------------------------------
     def issue(self, ctx: Context, command: IssueRefund, responder: Responder) -> Response:
         stale = self._stale_basis(ctx, command) if self.settings.unguarded_caps else None
         return self.once(ctx, "refund.issue", command, responder,
-                         lambda uow: (self._issue(uow, ctx, command, stale), 201))
+                         lambda uow: (_enriched(responder, uow, self._issue(uow, ctx, command, stale)), 201))
 
     def preview(self, ctx: Context, command: IssueRefund) -> dict:
         with self.uow(ctx.tenant_id, write=False) as uow:
@@ -236,6 +253,7 @@ class RefundService:
         def work(uow: UnitOfWork):
             row = self._refund_row(uow.store, public_id, lock=True)
             _require_state(row, "draft", "post")
+            _not_payout(row, "post")
             command = decode_command(row["command_json"])
             command = dataclasses.replace(command, state="posted")
             basis = self._basis(uow.store, command, posting=True)
@@ -269,6 +287,9 @@ class RefundService:
 
     def _release(self, store: TenantStore, row) -> None:
         """Undo a posted refund's caps, stock and store credit (the entry is reversed apart)."""
+        if row["kind"] == "payout":  # a voided payout (CRM.COM) gives the customer their credit back
+            store.adjust_customer_credit(row["customer_id"], row["total_minor"])
+            return
         today = row["posting_date"]
         lines = store.conn.execute(select(t.refund_lines).where(
             store._where(t.refund_lines, t.refund_lines.c.refund_id == row["id"]))).mappings().all()
@@ -302,6 +323,7 @@ class RefundService:
         def work(uow: UnitOfWork):
             row = self._refund_row(uow.store, public_id, lock=True)
             _require_state(row, "draft", "edit")
+            _not_payout(row, "edit")
             command = dataclasses.replace(decode_command(row["command_json"]), **changes)
             basis = self._basis(uow.store, command, posting=False)
             plan = self._plan(basis, command)
@@ -370,6 +392,11 @@ class Basis:
     location: str | None = None  # the request's location, or its till's
 
 
+def _enriched(responder: Responder, uow: UnitOfWork, view: dict) -> dict:
+    enrich = getattr(responder, "enrich", None)
+    return enrich(uow.store, view) if enrich is not None else view
+
+
 def _totals(plan: RefundPlan) -> dict:
     return {"net_minor": plan.net_minor, "tax_minor": plan.tax_minor, "gross_minor": plan.gross_minor,
             "rounding_minor": plan.rounding_minor, "total_minor": plan.total_minor}
@@ -379,6 +406,13 @@ def _require_state(row, state: str, action: str) -> None:
     if row["state"] != state:
         raise reject("invalid_state", "/state", "a {state} refund cannot be {action}ed; it must be {needed}",
                      state=row["state"], action=action.rstrip("e"), needed=state)
+
+
+def _not_payout(row, action: str) -> None:
+    """Payout drafts (``kind="payout"``, service.payouts) are not re-planned from a refund command."""
+    if row["kind"] == "payout":
+        raise reject("invalid_state", "/id", "a payout draft cannot be {action}ed through this endpoint",
+                     action=action.rstrip("e"))
 
 
 def _cap_error(exceeded: CapExceeded, plan: RefundPlan, command: IssueRefund) -> RefundError:

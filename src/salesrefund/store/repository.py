@@ -131,7 +131,7 @@ class TenantStore:
         if not codes:
             return {}
         stmt = select(t.products).where(self._where(t.products, t.products.c.code.in_(codes)))
-        return {r["code"]: Product(r["code"], r["stock_tracked"], r["unit_cost"])
+        return {r["code"]: Product(r["code"], r["stock_tracked"], r["unit_cost"], r["unit"])
                 for r in self.conn.execute(stmt).mappings()}
 
     def insert_row(self, table, **values) -> int:
@@ -166,7 +166,7 @@ class TenantStore:
     def invoice_snapshot(self, invoice) -> tuple[Invoice, dict[int, int]]:
         """The invoice as a domain snapshot, and its line numbers' row ids."""
         lines = self.conn.execute(
-            select(t.invoice_lines, t.products.c.code.label("product_code"))
+            select(t.invoice_lines, t.products.c.code.label("product_code"), t.products.c.unit.label("product_unit"))
             .outerjoin(t.products, t.products.c.id == t.invoice_lines.c.product_id)
             .where(self._where(t.invoice_lines, t.invoice_lines.c.invoice_id == invoice["id"]))
             .order_by(t.invoice_lines.c.line_no)).mappings().all()
@@ -319,4 +319,4 @@ def invoice_line_of(r) -> InvoiceLine:
         tax_rate=r["tax_rate"], net_minor=r["net_minor"], tax_minor=r["tax_minor"],
         gross_minor=r["gross_minor"], unit_cost=r["unit_cost"], stock_tracked=r["stock_tracked"],
         refunded_quantity=r["refunded_quantity"], refunded_gross_minor=r["refunded_gross_minor"],
-        refunded_tax_minor=r["refunded_tax_minor"])
+        refunded_tax_minor=r["refunded_tax_minor"], unit=r.get("product_unit"))

@@ -1,7 +1,338 @@
-"""The internom door (issue 3): not built yet."""
+"""The Internom / BumanERP door: ``POST /api/internom/refund/sale`` (seed document 000).
+
+A walk-in return without an original sale (an unlinked refund, R10) at the branch named by
+``branch_name``, for the customer whose *tax number* is ``customer_id``, of the products whose
+*barcode* (ACS code) is ``product_id`` or ``acs_id``. Authenticated by an ordinary tenant bearer
+token (permission ``refund:create``). ``reference`` and ``reference_id`` are both natural keys
+(R17): an identical replay answers the original response; either one reused with a different
+body is an error. Messages follow ``Accept-Language`` (``en`` default, ``mn``).
+
+Translation only: identifiers are mapped with ``service.lookups``, the body becomes the one
+``IssueRefund`` command and the engine decides everything. See ``docs/doors/internom.md``.
+
+Every answer is real JSON in Internom's envelope: ``{"status": "success", "data": {...},
+"message": "Requestedoperationisvalid"}`` or ``{"status": "error", "message", "errors": [...]}``.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import logging
+import re
+from dataclasses import dataclass
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response as StarletteResponse
+
+from ...domain import money
+from ...domain.commands import IssueRefund, RefundLineRequest
+from ...domain.errors import Invalid, RefundError, Violation
+from ...service.idempotency import Response
+from ...service.lookups import Lookups
+from ..auth import authorize
+from ..problems import json_text, loads_exact
+from . import common
+
+log = logging.getLogger("salesrefund.internom")
+
+CHANNEL = "internom"
+PATH = "/api/internom/refund/sale"
+LANGUAGES = ("en", "mn")  # the first is the default when Accept-Language names neither
+PERMISSION = "refund:create"
+JSON = "application/json"
+SUCCESS_MESSAGE = "Requestedoperationisvalid"  # verbatim from the document
+MAX_TEXT = 100  # reference, reference_id, customer_id, branch_name, product ids
+MAX_LINES = 1000
+
+# HTTP status per code: the document only says "error/500"; we answer 4xx for client errors.
+STATUS = {
+    "validation_error": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "invoice_not_found": 404,
+    "customer_not_found": 404,
+    "product_not_found": 404,
+    "location_not_found": 404,
+    "idempotency_key_in_use": 409,
+    "duplicate": 409,
+    "server_error": 500,
+}
 
 router = APIRouter(tags=["internom"])
+
+_EXAMPLE = {
+    "branch_name": "5044251-export",
+    "reference": "S/221031/070515",
+    "reference_id": "ecom-WKTkw061pzPmw",
+    "customer_id": "8218528",
+    "order_line": [{"product_id": "9789919517953", "quantity": 1, "price_unit": 14900}],
+}
+_OPENAPI = {"requestBody": {"required": True, "content": {JSON: {"schema": {
+    "type": "object",
+    "required": ["branch_name", "reference", "reference_id", "customer_id", "order_line"],
+    "properties": {
+        "branch_name": {"type": "string", "description": "the branch (location code)"},
+        "reference": {"type": "string", "description": "unique per refund (natural key)"},
+        "reference_id": {"type": "string", "description": "unique per refund (natural key)"},
+        "customer_id": {"type": "string", "description": "the customer's tax number"},
+        "order_line": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["quantity", "price_unit"],
+            "properties": {
+                "product_id": {"type": "string", "description": "the product's barcode (ACS code)"},
+                "acs_id": {"type": "string", "description": "the same as product_id"},
+                "quantity": {"type": "number"},
+                "price_unit": {"type": "number", "description": "unit price in the tenant's currency"}}}},
+    }}, "example": _EXAMPLE}}}}
+
+
+# -- the route ---------------------------------------------------------------------------------------
+
+@router.post(PATH, summary="Internom: a sales refund without an original sale", openapi_extra=_OPENAPI)
+async def refund_sale(request: Request):
+    """Internom's ``refund/sale``: bearer token, JSON body, answers in Internom's envelope."""
+    lang = common.language(request, LANGUAGES)
+    responder = InternomResponder(lang)
+    try:
+        principal = await common.call(authorize, request, PERMISSION)
+        body = await _read_json(request)
+        parsed = parse(body)
+        responder.names = FieldNames(parsed.product_fields)
+        command = await common.call(resolve, request.app.state.engine, principal.tenant_id, parsed)
+        ctx = common.context(request, principal, CHANNEL, body=body,
+                             natural_keys=(("reference", parsed.reference), ("reference_id", parsed.reference_id)))
+        response = await common.call(request.app.state.refunds.issue, ctx, command, responder)
+    except RefundError as error:
+        response = responder.failure(error)
+        headers = {}
+        if getattr(error, "retry_after", None):
+            headers["Retry-After"] = str(error.retry_after)
+        if error.code == "unauthorized":
+            headers["WWW-Authenticate"] = "Bearer"
+        return _http(response, headers)
+    except Exception:  # a real fault: the transaction rolled back, nothing was recorded
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        response = responder.failure(RefundError(Violation(
+            "/", "server_error", "an unexpected error occurred; nothing was recorded")))
+    return _http(response)
+
+
+def _http(response: Response, headers: dict | None = None) -> StarletteResponse:
+    headers = dict(headers or {})
+    if response.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return StarletteResponse(response.body, status_code=response.status, media_type=response.content_type,
+                             headers=headers)
+
+
+async def _read_json(request: Request):
+    body = await request.body()
+    if len(body) > common.MAX_BODY_BYTES:
+        raise Invalid(Violation("/", "validation_error", "the request body is too large"))
+    try:
+        data = loads_exact(body)
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid(Violation("/", "validation_error", "the request body is not valid JSON"))
+    if not isinstance(data, dict):
+        raise Invalid(Violation("/", "validation_error", "the request body must be a JSON object"))
+    return data
+
+
+# -- parsing: the wire format into exact values, door field names in every error --------------------
+
+@dataclass(frozen=True)
+class OrderLine:
+    product: str  # barcode / ACS code as sent
+    quantity: int  # 1/10,000 units
+    price_unit: int  # 1/10,000 currency units
+
+
+@dataclass(frozen=True)
+class InternomRefund:
+    branch_name: str
+    reference: str
+    reference_id: str
+    customer_id: str  # the customer's tax number
+    lines: tuple[OrderLine, ...]
+    product_fields: tuple[str, ...]  # "product_id" or "acs_id", as each line named its product
+
+
+def parse(body: dict) -> InternomRefund:
+    """The body as exact values, or ``Invalid`` naming every bad field. Unknown fields are
+    ignored, as Internom's Odoo controller ignores them."""
+    bad: list[Violation] = []
+    texts = {name: _text(body, name, bad) for name in ("branch_name", "reference", "reference_id", "customer_id")}
+    lines: list[OrderLine] = []
+    fields: list[str] = []
+    order_line = body.get("order_line")
+    if order_line is None:
+        bad.append(_bad("order_line", "{field_name} is required"))
+    elif not isinstance(order_line, list) or not order_line:
+        bad.append(_bad("order_line", "{field_name} must be a non-empty list of order lines"))
+    elif len(order_line) > MAX_LINES:
+        bad.append(_bad("order_line", "{field_name} has more than {max} lines", max=MAX_LINES))
+    else:
+        for i, item in enumerate(order_line):
+            at = f"order_line[{i}]"
+            if not isinstance(item, dict):
+                bad.append(_bad(at, "{field_name} must be an object"))
+                fields.append("product_id")
+                continue
+            field, product = _product(item, at, bad)
+            fields.append(field)
+            quantity = _number(money.parse_quantity, item, f"{at}.quantity", bad)
+            price = _number(money.parse_price, item, f"{at}.price_unit", bad)
+            if quantity is not None and quantity <= 0:
+                bad.append(_bad(f"{at}.quantity", "{field_name} must be greater than zero"))
+            if price is not None and price < 0:
+                bad.append(_bad(f"{at}.price_unit", "{field_name} must not be negative"))
+            if product is not None and quantity is not None and price is not None:
+                lines.append(OrderLine(product, quantity, price))
+    if bad:
+        raise Invalid(bad)
+    return InternomRefund(lines=tuple(lines), product_fields=tuple(fields), **texts)
+
+
+def _text(body: dict, name: str, bad: list[Violation], at: str | None = None) -> str | None:
+    at = at or name
+    value = body.get(name)
+    if value is None:
+        bad.append(_bad(at, "{field_name} is required"))
+    elif not isinstance(value, str):
+        bad.append(_bad(at, "{field_name} must be a string"))
+    elif not value.strip():
+        bad.append(_bad(at, "{field_name} must not be empty"))
+    elif len(value) > MAX_TEXT:
+        bad.append(_bad(at, "{field_name} has more than {max} characters", max=MAX_TEXT))
+    else:
+        return value
+    return None
+
+
+def _product(item: dict, at: str, bad: list[Violation]) -> tuple[str, str | None]:
+    """The line's product identifier: ``product_id`` (the document's example) or ``acs_id`` (its
+    table); both may be sent only when they agree."""
+    given = [name for name in ("product_id", "acs_id") if item.get(name) is not None]
+    if not given:
+        bad.append(_bad(f"{at}.product_id", "{field_name} is required (or acs_id)"))
+        return "product_id", None
+    values = [_text(item, name, bad, f"{at}.{name}") for name in given]
+    if None in values:
+        return given[values.index(None)], None
+    if len(set(values)) > 1:
+        bad.append(_bad(f"{at}.acs_id", "{field_name} names another product than product_id; send one of them"))
+        return "acs_id", None
+    return given[0], values[0]
+
+
+def _number(parse_, item: dict, at: str, bad: list[Violation]) -> int | None:
+    value = item.get(at.rsplit(".", 1)[-1])
+    if value is None:
+        bad.append(_bad(at, "{field_name} is required"))
+        return None
+    try:
+        return parse_(value, at)
+    except Invalid as error:
+        bad.extend(error.violations)
+        return None
+
+
+def _bad(field: str, message: str, **params) -> Violation:
+    return Violation(field, "validation_error", message, {"field_name": field, **params})
+
+
+# -- mapping identifiers and building the command ------------------------------------------------------
+
+def resolve(engine, tenant_id: int, parsed: InternomRefund) -> IssueRefund:
+    """Map the tax number, barcodes and branch onto our codes (read-only, tenant-scoped) and build
+    the command; unknown ones are ``*_not_found`` naming Internom's field (404)."""
+    missing: list[Violation] = []
+    with Lookups(engine, tenant_id) as find:
+        customer = find.customer_code_by_tax_number(parsed.customer_id)
+        if customer is None:
+            missing.append(Violation("customer_id", "customer_not_found",
+                                     "there is no customer with tax number {tax_number}",
+                                     {"tax_number": parsed.customer_id}))
+        if not find.location_exists(parsed.branch_name):
+            missing.append(Violation("branch_name", "location_not_found", "location {location} does not exist",
+                                     {"location": parsed.branch_name}))
+        products = []
+        for i, line in enumerate(parsed.lines):
+            code = find.product_code(line.product)
+            products.append(code)
+            if code is None:
+                missing.append(Violation(f"order_line[{i}].{parsed.product_fields[i]}", "product_not_found",
+                                         "there is no product with barcode {barcode}", {"barcode": line.product}))
+    if missing:
+        raise RefundError(missing)
+    return IssueRefund(
+        lines=tuple(RefundLineRequest(product=code, quantity=line.quantity, unit_price=line.price_unit)
+                    for code, line in zip(products, parsed.lines)),
+        customer=customer, location=parsed.branch_name, reference=parsed.reference,
+        metadata={"reference_id": parsed.reference_id, "customer_tax_number": parsed.customer_id,
+                  "barcodes": [line.product for line in parsed.lines]})
+
+
+# -- rendering ---------------------------------------------------------------------------------------
+
+_LINE_POINTER = re.compile(r"^/lines/(\d+)(?:/([a-z_]+))?$")
+_TOP = {"/customer": "customer_id", "/location": "branch_name", "/lines": "order_line",
+        "/headers/Authorization": "Authorization", "/reference": "reference"}
+_REQUEST_LEVEL = {"/", "", "/invoice", "/posting_date", "/document_date", "/payments", "/state", "/currency",
+                  "/expected", "/pos", "/pos_session"}
+
+
+class FieldNames:
+    """Our JSON pointers (``/lines/0/quantity``) as Internom's field names (``order_line[0].quantity``)."""
+
+    def __init__(self, product_fields: tuple[str, ...] = ()):
+        self.product_fields = product_fields
+
+    def __call__(self, field: str | None) -> str | None:
+        if field is None or field in _REQUEST_LEVEL:
+            return None
+        if not field.startswith("/"):
+            return field  # already Internom's name (decided by this door)
+        if field in _TOP:
+            return _TOP[field]
+        match = _LINE_POINTER.match(field)
+        if match:
+            i, part = int(match.group(1)), match.group(2)
+            at = f"order_line[{i}]"
+            if part in (None, "line"):
+                return at
+            if part == "product":
+                return f"{at}.{self.product_fields[i] if i < len(self.product_fields) else 'product_id'}"
+            if part in ("unit_price", "amount"):
+                return f"{at}.price_unit"
+            if part == "location":
+                return "branch_name"
+            return f"{at}.{part}"
+        if field.startswith("/payments"):
+            return None
+        return field
+
+
+class InternomResponder:
+    """Renders results and errors in Internom's envelope (stored for replays, R17)."""
+
+    def __init__(self, lang: str, names: FieldNames | None = None):
+        self.lang = lang
+        self.names = names or FieldNames()
+
+    def success(self, view: dict, status: int) -> Response:
+        body = {
+            "status": "success",
+            "data": {
+                "status": "success",
+                "sale_name": view["number"],
+                "order_ref": f"{view['reference']} (ID: '{view['id']}')",
+            },
+            "message": SUCCESS_MESSAGE,
+        }
+        return Response(200, JSON, json_text(body))
+
+    def failure(self, error: RefundError) -> Response:
+        errors = [{"field": self.names(v.field), "code": v.code, "message": common.text(v, self.lang)}
+                  for v in error.violations]
+        body = {"status": "error", "message": errors[0]["message"], "errors": errors}
+        return Response(STATUS.get(error.code, 422), JSON, json_text(body))

@@ -1,7 +1,727 @@
-"""The snr2u door (issue 3): not built yet."""
+"""The SnR2U door (seed document 004): ``POST /CustomerRefundNotes/simple``, ServiceStack style.
+
+A Malaysian refund note against an invoice. The body is ``{"CustomerRefundNote": {"DocumentHeader":
+{...}, "DocumentDetails": [...], "DocumentPaymentDetails": [...]}}`` in JSON or in ServiceStack's
+JSV (``Content-Type: text/jsv`` or ``?format=jsv``); the answer comes in the format asked for
+(``?format=``, the ``.json``/``.jsv`` suffix, ``Accept``), else in the request's own. The client
+sends its own arithmetic (line gross and total, net, cent balance, final amount), which the
+engine verifies (``IssueRefund.expected``); the refund note number ``AcCusRefundNoteMID`` is the
+natural idempotency key. Errors are ServiceStack's ``ResponseStatus`` with one entry per field,
+named as the client sent it (``DocumentDetails[0].ItemQuantity``), in English or Malay.
+
+This module maps fields and renders; every rule is the engine's.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import json
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response as HttpResponse
+
+from ... import i18n
+from ...domain import money
+from ...domain.commands import ExpectedLine, ExpectedTotals, IssueRefund, PaymentRequest, RefundLineRequest
+from ...domain.errors import Invalid, RefundError, Violation, reject
+from ...service.idempotency import Response
+from ...service.tenants import Principal
+from ..auth import principal_for
+from ..problems import loads_exact
+from . import common, jsv
+
+log = logging.getLogger("salesrefund.snr2u")
 
 router = APIRouter(tags=["snr2u"])
+
+CHANNEL = "snr2u"
+LANGUAGES = ("en", "ms")
+PERMISSION = "refund:create"
+PERMISSION_NAME = "CustomerRefundNote-Transaction.ADD"  # SnR2U's name for refund:create
+NATURAL_KEY = "DocumentHeader.AcCusRefundNoteMID"
+JSON_TYPE = "application/json"
+JSV_TYPE = jsv.MEDIA_TYPE
+MAX_BODY_BYTES = common.MAX_BODY_BYTES
+MAX_ITEMS = 1000  # details or payment details per refund note
+MAX_TEXT = 4000  # NVARCHAR(MAX) fields
+INT_MAX = 2**31 - 1
+
+# -- the document's fields ---------------------------------------------------------------------------
+# (name, kind, required, max length or choices). Kinds: code (a non-blank reference), text, amount,
+# price, quantity, int, bool, date, datetime, choice, readonly (server-filled: ignored when sent).
+
+HEADER = (
+    ("AcCusRefundNoteMID", "code", True, 20),
+    ("AcCustomerID", "code", True, 20),
+    ("AcTermID", "text", False, 40),
+    ("AcSalesmanID", "text", False, 20),
+    ("AcLocationID", "code", True, 20),
+    ("DocumentDate", "date", True, None),
+    ("DocumentNetAmount", "amount", True, None),
+    ("DocumentCentBalance", "amount", True, None),
+    ("DocumentFinalAmount", "amount", True, None),
+    ("AcCusInvoiceMID", "code", True, 20),
+    ("DocumentReason", "code", True, 100),
+    ("RefDocumentNo", "text", False, 100),
+    ("DocumentRemark", "text", False, 100),
+    ("ExtraRemark1", "text", False, 100),
+    ("ExtraRemark2", "text", False, 100),
+    ("ExtraRemark3", "text", False, 100),
+    ("ExtraRemark4", "text", False, 100),
+    ("DocumentYourReference", "text", False, 50),
+    ("ShipToRemark", "text", False, 100),
+    ("ShipToShipVia", "text", False, 20),
+    ("ShipToAddress1", "text", False, MAX_TEXT),
+    ("ShipToAddress2", "text", False, 100),
+    ("ShipToAddress3", "text", False, 100),
+    ("ShipToAddress4", "text", False, 100),
+    ("ShipToPhone1", "text", False, 100),
+    ("ShipToPhone2", "text", False, 100),
+    ("ShipToFax", "text", False, 100),
+    ("ShipToContact1", "text", False, 100),
+    ("ShipToContact2", "text", False, 100),
+    ("ShipToAttention", "text", False, 100),
+    ("EditDate", "datetime", True, None),
+    ("IsUseAcStockCompanyIDForStockValidation", "bool", False, None),
+    ("IsUseTransactionBuyerElement", "bool", False, None),
+    ("AcEInvoiceDocumentFlowID", "choice", False, ("Open", "Ready to Submit", "Not Applicable")),
+    ("EInvoiceRegName_Buyer", "text", False, 300),
+    ("EInvoiceRegTIN_Buyer", "text", False, 40),
+    ("EInvoiceRegNumber_Buyer", "text", False, 40),
+    ("EInvoiceBuyerIsMalaysian", "choice", True, ("Y", "N")),
+    ("EInvoiceBuyerRegType", "choice", False, ("NRIC", "BRN", "PASSPORT", "ARMY")),
+    ("EInvoiceRegSSTNumber_Buyer", "text", False, 40),
+    ("EInvoiceRegEmail_Buyer", "text", False, 320),
+    ("EInvoiceAddressLine0_Buyer", "text", False, 150),
+    ("EInvoiceAddressLine1_Buyer", "text", False, 150),
+    ("EInvoiceAddressLine2_Buyer", "text", False, 150),
+    ("EInvoiceAddressPostalZone_Buyer", "text", False, 50),
+    ("EInvoiceAddressCityName_Buyer", "text", False, 50),
+    ("AcEInvoiceAddressStateID_Buyer", "choice", False, tuple(f"{n:02d}" for n in range(18))),
+    ("AcEInvoiceAddressCountryID_Buyer", "country", False, 20),
+    ("EInvoiceRegContactNumber_Buyer", "text", False, 20),
+    ("IsEnableEInvoiceMYS", "readonly", False, None),
+    ("AcEInvoiceDocumentStatusID", "readonly", False, None),
+    ("IsConsolidatedEInvoice", "readonly", False, None),
+    ("EInvoiceDocumentNumber_Consolidated", "readonly", False, None),
+    ("EInvoiceSubmissionUUID", "readonly", False, None),
+    ("EInvoiceValidationUUID", "readonly", False, None),
+    ("EInvoiceValidationDateTime", "readonly", False, None),
+    ("EInvoiceValidationLink", "readonly", False, None),
+    ("AcCustomerName", "readonly", False, None),
+)
+DETAIL = (
+    ("AcCusRefundNoteDID", "code", True, 40),
+    ("AcCusRefundNoteMID", "code", True, 20),
+    ("ItemNo", "int", True, None),
+    ("AcStockID", "code", True, 40),
+    ("AcStockUOMID", "code", True, 20),
+    ("ItemUnitPrice", "price", True, None),
+    ("ItemQuantity", "quantity", True, None),
+    ("ItemGrossTotal", "amount", True, None),
+    ("ItemDiscountAmount", "amount", True, None),
+    ("ItemTotalPrice", "amount", True, None),
+    ("ItemRemark1", "text", True, MAX_TEXT),
+    ("AcEInvoiceItemClassificationID", "readonly", False, None),
+    ("AcEInvoiceItemTaxTypeID", "readonly", False, None),
+)
+PAYMENT = (
+    ("AcCusRefundNoteMID", "code", True, 20),
+    ("ItemNo", "int", True, None),
+    ("AcBillPaymentMethodID", "code", True, 20),
+    ("ItemReferenceNumber", "text", False, 100),
+    ("ItemRemark1", "text", True, MAX_TEXT),
+    ("ItemCurrencyPaymentAmount", "amount", True, None),
+)
+NOTE = (("DocumentHeader", "object", True, None), ("DocumentDetails", "list", True, None),
+        ("DocumentPaymentDetails", "list", True, None))
+ENVELOPE = (("CustomerRefundNote", "object", True, None),)
+
+# Header fields kept in the refund's metadata and echoed back (the rest map onto the command).
+HEADER_ECHOED = tuple(name for name, kind, _, _ in HEADER if kind != "readonly" and name not in (
+    "AcCusRefundNoteMID", "AcCustomerID", "AcLocationID", "DocumentDate", "DocumentNetAmount",
+    "DocumentCentBalance", "DocumentFinalAmount", "AcCusInvoiceMID", "DocumentReason"))
+MYINVOIS_TAX_NOT_APPLICABLE = "06"  # MyInvois tax type of a line without tax
+
+
+# -- the route ---------------------------------------------------------------------------------------
+
+_REQUEST_BODY = {"requestBody": {"required": True, "content": {
+    JSON_TYPE: {"schema": {"type": "object", "required": ["CustomerRefundNote"]}},
+    JSV_TYPE: {"schema": {"type": "string"}}}}}
+
+
+@router.post("/CustomerRefundNotes/simple", openapi_extra=_REQUEST_BODY,
+             summary="SnR2U: create a customer refund note (JSON or JSV)")
+async def create_refund_note(request: Request):
+    return await _handle(request, suffix=None)
+
+
+@router.post("/CustomerRefundNotes/simple.json", include_in_schema=False)
+async def create_refund_note_json(request: Request):
+    return await _handle(request, suffix="json")
+
+
+@router.post("/CustomerRefundNotes/simple.jsv", include_in_schema=False)
+async def create_refund_note_jsv(request: Request):
+    return await _handle(request, suffix="jsv")
+
+
+async def _handle(request: Request, suffix: str | None) -> HttpResponse:
+    lang = common.language(request, LANGUAGES)
+    given, out, refused = _formats(request, suffix)
+    headers: dict[str, str] = {}
+    try:
+        principal = await common.call(_authorize, request)  # 401 and 403 come before any body error
+        if refused is not None:
+            raise refused
+        body = await _read_body(request, given)
+        note = parse(body, principal.currency)
+        ctx = common.context(request, principal, CHANNEL, body=body,
+                             natural_keys=((NATURAL_KEY, note.number),))
+        response = await common.call(request.app.state.refunds.issue, ctx, note.command, Responder(lang))
+    except RefundError as error:
+        response = Responder(lang).failure(error)
+        if error.code == "unauthorized":
+            headers["WWW-Authenticate"] = "Bearer"
+        if getattr(error, "retry_after", None):
+            headers["Retry-After"] = str(error.retry_after)
+    except Exception:  # a real fault: answered in the door's shape, nothing was recorded
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        violation = Violation("", "server_error", "an unexpected error occurred; nothing was recorded")
+        response = Response(500, JSON_TYPE, dumps(error_body([violation], lang)))
+    if response.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return _to_http(response, out, headers)
+
+
+def _authorize(request: Request) -> Principal:
+    principal = principal_for(request)
+    if not principal.may(PERMISSION):
+        raise reject("forbidden", "/headers/Authorization", "this credential lacks the {permission} permission",
+                     permission=PERMISSION_NAME)
+    return principal
+
+
+def _formats(request: Request, suffix: str | None) -> tuple[str, str, RefundError | None]:
+    """(format of the body, format of the answer, the error to answer when the request names a
+    format this door does not speak). Formats are ``json`` or ``jsv``."""
+    wanted = request.query_params.get("format", "").strip().lower() or suffix
+    if wanted not in (None, "json", "jsv"):
+        error = Invalid(Violation("format", "validation_error", "{field_name} must be one of {choices}",
+                                  {"field_name": "format", "choices": "json, jsv"}))
+        return "json", _accepted(request.headers.get("accept", ""), "json"), error
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == JSV_TYPE:
+        given = "jsv"
+    elif content_type in (JSON_TYPE, "text/json") or content_type.endswith("+json"):
+        given = "json"
+    elif wanted is not None:
+        given = wanted
+    elif content_type in ("", "text/plain", "application/x-www-form-urlencoded", "application/octet-stream"):
+        given = "json"
+    else:
+        error = reject("unsupported_media_type", "Content-Type",
+                       "the Content-Type {content_type} is not supported; send application/json or text/jsv",
+                       content_type=content_type)
+        return "json", wanted or _accepted(request.headers.get("accept", ""), "json"), error
+    return given, wanted or _accepted(request.headers.get("accept", ""), given), None
+
+
+def _accepted(accept: str, default: str) -> str:
+    """The format ``Accept`` prefers between JSV and JSON; ``default`` when it does not say."""
+    quality = {"jsv": -1.0, "json": -1.0}
+    for part in accept.split(","):
+        kind, _, params = part.strip().partition(";")
+        kind = kind.strip().lower()
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        fmt = "jsv" if kind == JSV_TYPE else "json" if kind in (JSON_TYPE, "text/json") else None
+        if fmt is not None:
+            quality[fmt] = max(quality[fmt], q)
+    if quality["jsv"] > quality["json"]:
+        return "jsv" if quality["jsv"] > 0 else default
+    if quality["json"] > quality["jsv"]:
+        return "json"
+    return default
+
+
+async def _read_body(request: Request, given: str):
+    """The decoded body: JSON (exact decimals) or JSV (strings); ``Invalid`` when malformed."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY_BYTES:
+        raise _malformed("the request body is too large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY_BYTES:
+            raise _malformed("the request body is too large")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    if given == "jsv":
+        try:
+            return jsv.decode(raw)
+        except jsv.JsvError as error:
+            raise Invalid(Violation("", "validation_error", "the request body is not valid JSV ({detail})",
+                                    {"detail": str(error)}))
+    try:
+        return loads_exact(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise Invalid(Violation("", "validation_error", "the request body is not valid JSON ({detail})",
+                                {"detail": str(error) or type(error).__name__}))
+
+
+def _malformed(message: str) -> Invalid:
+    return Invalid(Violation("", "validation_error", message))
+
+
+def _to_http(response: Response, out: str, headers: dict[str, str]) -> HttpResponse:
+    """Responses are rendered (and stored for replays) as JSON; a JSV caller gets them in JSV."""
+    body, media_type = response.body, JSON_TYPE
+    if out == "jsv":
+        body, media_type = jsv.encode(loads_exact(response.body)), JSV_TYPE
+    return HttpResponse(body, status_code=response.status, media_type=media_type, headers=headers)
+
+
+# -- parsing: the body into IssueRefund ----------------------------------------------------------------
+
+@dataclass
+class Note:
+    number: str
+    command: IssueRefund
+
+
+@dataclass
+class _Reader:
+    """Reads the fields of one object of the body, collecting every violation (ServiceStack
+    reports all field errors at once)."""
+
+    cur: money.Currency
+    bad: list[Violation] = field(default_factory=list)
+
+    def invalid(self, name: str, message: str, **params) -> None:
+        self.bad.append(Violation(name, "validation_error", message, {"field_name": name, **params}))
+
+    def fields(self, value, path: str, spec) -> dict | None:
+        """``{name: parsed value}`` for an object with fields ``spec`` (names matched without
+        regard to case, as ServiceStack does); None when ``value`` is not an object."""
+        if not isinstance(value, dict):
+            self.invalid(path or "CustomerRefundNote", "{field_name} must be an object")
+            return None
+        known = {name.lower(): (name, kind, required, extra) for name, kind, required, extra in spec}
+        given: dict[str, object] = {}
+        for key, item in value.items():
+            entry = known.get(key.lower()) if isinstance(key, str) else None
+            where = f"{path}.{key}" if path else str(key)
+            if entry is None:
+                self.invalid(where, "{field_name} is not a field of this request")
+            elif entry[0] in given:
+                self.invalid(where, "{field_name} is given twice (field names are not case-sensitive)")
+            else:
+                given[entry[0]] = item
+        result = {}
+        for name, kind, required, extra in spec:
+            where = f"{path}.{name}" if path else name
+            result[name] = self.value(given.get(name), where, kind, required, extra)
+        return result
+
+    def value(self, raw, where: str, kind: str, required: bool, extra):
+        if kind == "readonly":
+            return None  # filled by the server in the answer; what a client sends is ignored
+        if kind == "object":
+            if raw is None:
+                return self.missing(where, required)
+            if not isinstance(raw, dict):
+                return self.invalid(where, "{field_name} must be an object")
+            return raw
+        if kind == "list":
+            if raw is None:
+                return self.missing(where, required)
+            if not isinstance(raw, list):
+                return self.invalid(where, "{field_name} must be a list")
+            if len(raw) > MAX_ITEMS:
+                return self.invalid(where, "{field_name} may have at most {max} items", max=MAX_ITEMS)
+            return raw
+        if raw is None or (isinstance(raw, str) and raw == "" and kind not in ("text",)):
+            return self.missing(where, required)
+        if kind in ("code", "text", "choice", "country"):
+            return self.string(raw, where, kind, required, extra)
+        try:
+            if kind == "amount":
+                return money.parse_amount(raw, where, self.cur)
+            if kind == "price":
+                return money.parse_price(raw, where)
+            if kind == "quantity":
+                return money.parse_quantity(raw, where)
+        except Invalid as error:
+            self.bad.extend(error.violations)
+            return None
+        if kind == "int":
+            return self.integer(raw, where)
+        if kind == "bool":
+            if isinstance(raw, bool):
+                return raw
+            if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
+                return raw.strip().lower() == "true"
+            return self.invalid(where, "{field_name} must be True or False")
+        if kind == "date":
+            day = _date(raw)
+            if day is None:
+                return self.invalid(where, "{field_name} must be a date such as 2026-06-15")
+            return self.missing(where, required) if day == date.min else day
+        if kind == "datetime":
+            moment = _datetime(raw)
+            if moment is None:
+                return self.invalid(where, "{field_name} must be a date and time such as 2026-06-15T10:30:00")
+            return self.missing(where, required) if moment.date() == date.min else moment
+        raise AssertionError(kind)
+
+    def missing(self, where: str, required: bool) -> None:
+        if required:
+            self.invalid(where, "{field_name} is required")
+        return None
+
+    def string(self, raw, where: str, kind: str, required: bool, extra):
+        if not isinstance(raw, str):
+            return self.invalid(where, "{field_name} must be a string")
+        if kind == "text":
+            if len(raw) > extra:
+                return self.invalid(where, "{field_name} must be at most {max} characters long", max=extra)
+            return raw if raw or required else None
+        if not raw.strip():
+            return self.missing(where, required)
+        if kind == "choice":
+            if raw not in extra:
+                return self.invalid(where, "{field_name} must be one of {choices}", choices=", ".join(extra))
+            return raw
+        if kind == "country" and not re.fullmatch(r"[A-Z]{3}", raw):
+            return self.invalid(where, "{field_name} must be an ISO 3166 country code such as MYS")
+        if len(raw) > extra:
+            return self.invalid(where, "{field_name} must be at most {max} characters long", max=extra)
+        return raw
+
+    def integer(self, raw, where: str):
+        if isinstance(raw, int) and not isinstance(raw, bool):
+            number = raw
+        elif isinstance(raw, str) and re.fullmatch(r"\s*[+-]?[0-9]{1,10}\s*", raw):
+            number = int(raw)
+        else:
+            return self.invalid(where, "{field_name} must be a whole number")
+        if not 1 <= number <= INT_MAX:
+            return self.invalid(where, "{field_name} must be a whole number from 1 to {max}", max=INT_MAX)
+        return number
+
+
+_WCF_DATE = re.compile(r"^\\?/Date\((-?\d{1,15})([+-]\d{4})?\)\\?/$")
+
+
+def _datetime(raw) -> datetime | None:
+    """ISO 8601 (``2026-06-15``, ``2026-06-15T10:30:00.0000000+08:00``) or ServiceStack's WCF
+    JSON date (``/Date(1781517000000+0800)/``); None when it is neither."""
+    if not isinstance(raw, str) or len(raw) > 40:
+        return None
+    text = raw.strip()
+    wcf = _WCF_DATE.match(text)
+    try:
+        if wcf:
+            moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(wcf.group(1)))
+            if wcf.group(2):
+                sign = -1 if wcf.group(2)[0] == "-" else 1
+                offset = timedelta(hours=int(wcf.group(2)[1:3]), minutes=int(wcf.group(2)[3:5]))
+                moment = moment.astimezone(timezone(sign * offset))
+            return moment
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:.,]+(Z|[+-]\d{2}:?\d{2})?)?", text):
+            return None
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except (ValueError, OverflowError):
+        return None
+
+
+def _date(raw) -> date | None:
+    """A date, or the date of a date and time (ServiceStack writes DATE columns as DateTime)."""
+    moment = _datetime(raw)
+    return moment.date() if moment is not None else None
+
+
+def parse(body, cur: money.Currency) -> Note:
+    """The SnR2U body as the one ``IssueRefund`` every door builds; ``Invalid`` naming every bad field."""
+    reader = _Reader(cur)
+    if not isinstance(body, dict):
+        raise Invalid(Violation("", "validation_error",
+                                "the request body must be an object: {{CustomerRefundNote: {{...}}}}"))
+    envelope = reader.fields(body, "", ENVELOPE)
+    refund_note = envelope["CustomerRefundNote"] if envelope else None
+    note = reader.fields(refund_note, "", NOTE) if refund_note is not None else None
+    if note is None:
+        raise Invalid(reader.bad)
+    header = reader.fields(note["DocumentHeader"], "DocumentHeader", HEADER) \
+        if note["DocumentHeader"] is not None else None
+    details = [reader.fields(d, f"DocumentDetails[{i}]", DETAIL) for i, d in enumerate(note["DocumentDetails"] or [])]
+    payments = [reader.fields(p, f"DocumentPaymentDetails[{i}]", PAYMENT)
+                for i, p in enumerate(note["DocumentPaymentDetails"] or [])]
+    number = header["AcCusRefundNoteMID"] if header else None
+    if header and header["IsUseAcStockCompanyIDForStockValidation"]:
+        reader.invalid("DocumentHeader.IsUseAcStockCompanyIDForStockValidation",
+                       "{field_name}: lookup by AcStockCompanyID is not supported; send False and the AcStockID")
+    for rows, path in ((details, "DocumentDetails"), (payments, "DocumentPaymentDetails")):
+        seen: dict[str, set] = {"ItemNo": set(), "AcCusRefundNoteDID": set()}
+        for i, row in enumerate(rows):
+            if row is None:
+                continue
+            if number is not None and row["AcCusRefundNoteMID"] not in (None, number):
+                reader.invalid(f"{path}[{i}].AcCusRefundNoteMID",
+                               "{field_name} must be {expected}, the refund note number of the header",
+                               expected=number)
+            for key in seen:
+                value = row.get(key)
+                if value is not None and value in seen[key]:
+                    reader.invalid(f"{path}[{i}].{key}", "{field_name} {value} is used by another line",
+                                   value=value)
+                elif value is not None:
+                    seen[key].add(value)
+    if reader.bad:
+        raise Invalid(reader.bad)
+    return Note(number, _command(header, details, payments))
+
+
+def _command(header: dict, details: list[dict], payments: list[dict]) -> IssueRefund:
+    """Field by field onto the command (see docs/doors/snr2u.md)."""
+    lines, expected = [], []
+    for d in details:
+        by_amount = d["ItemDiscountAmount"] != 0  # a discounted line refunds its total, not price x qty
+        lines.append(RefundLineRequest(
+            product=d["AcStockID"], quantity=d["ItemQuantity"], unit=d["AcStockUOMID"],
+            unit_price=None if by_amount else d["ItemUnitPrice"],
+            amount_minor=d["ItemTotalPrice"] if by_amount else None, location=header["AcLocationID"]))
+        expected.append(ExpectedLine(extended_minor=d["ItemGrossTotal"], discount_minor=d["ItemDiscountAmount"],
+                                     total_minor=d["ItemTotalPrice"],
+                                     unit_price=d["ItemUnitPrice"] if by_amount else None))
+    metadata = {CHANNEL: {
+        "header": {name: _plain(header[name]) for name in HEADER_ECHOED if header[name] is not None},
+        "details": [{"AcCusRefundNoteDID": d["AcCusRefundNoteDID"], "ItemNo": d["ItemNo"],
+                     "AcStockUOMID": d["AcStockUOMID"],
+                     "ItemUnitPrice": money.format_scaled(d["ItemUnitPrice"], money.QUANTITY_PLACES),
+                     "ItemGrossTotal": d["ItemGrossTotal"], "ItemDiscountAmount": d["ItemDiscountAmount"],
+                     "ItemRemark1": d["ItemRemark1"]} for d in details],
+        "payments": [{"ItemNo": p["ItemNo"], "ItemRemark1": p["ItemRemark1"]} for p in payments],
+    }}
+    return IssueRefund(
+        lines=tuple(lines), invoice=header["AcCusInvoiceMID"], customer=header["AcCustomerID"],
+        reason=header["DocumentReason"], state="posted", posting_date=header["DocumentDate"],
+        document_date=header["DocumentDate"], location=header["AcLocationID"],
+        payments=tuple(PaymentRequest(p["AcBillPaymentMethodID"], p["ItemCurrencyPaymentAmount"],
+                                      p["ItemReferenceNumber"]) for p in payments),
+        metadata=metadata, reference=header["AcCusRefundNoteMID"],
+        expected=ExpectedTotals(lines=tuple(expected), net_minor=header["DocumentNetAmount"],
+                                rounding_minor=header["DocumentCentBalance"],
+                                total_minor=header["DocumentFinalAmount"]))
+
+
+def _plain(value):
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+# -- rendering ---------------------------------------------------------------------------------------
+
+class Responder:
+    """Renders the refund note (or ``ResponseStatus``) as canonical JSON, which is stored for
+    replays; ``_to_http`` converts it to JSV for a JSV caller."""
+
+    def __init__(self, lang: str):
+        self.lang = lang
+
+    def enrich(self, store, view: dict) -> dict:
+        """The customer's name (``AcCustomerName``), read in the refund's own transaction."""
+        customer = store.customer(view["customer"]) if view.get("customer") else None
+        return {**view, "customer_name": customer["name"] if customer is not None else None}
+
+    def success(self, view: dict, status: int) -> Response:
+        return Response(200, JSON_TYPE, dumps(render_note(view)))
+
+    def failure(self, error: RefundError) -> Response:
+        return Response(status_of(error.code), JSON_TYPE, dumps(error_body(error.violations, self.lang)))
+
+
+def render_note(view: dict) -> dict:
+    """A refund (the native view, plus ``customer_name``) as the document's response."""
+    cur = money.currency(view["currency"])
+    meta = (view.get("metadata") or {}).get(CHANNEL, {})
+    given = meta.get("header", {})
+    details = meta.get("details", [])
+    paid = meta.get("payments", [])
+    mid = view["reference"]
+
+    def amount(text: str | None) -> Decimal | None:
+        return Decimal(text) if text is not None else None
+
+    def minor(value: int | None) -> Decimal | None:
+        return Decimal(money.format_amount(value, cur)) if value is not None else None
+
+    header = {
+        "AcCusRefundNoteMID": mid,
+        "AcCustomerID": view["customer"],
+        "AcTermID": given.get("AcTermID"),
+        "AcSalesmanID": given.get("AcSalesmanID"),
+        "AcLocationID": view["location"],
+        "DocumentDate": view["document_date"],
+        "DocumentNetAmount": amount(view["gross"]),
+        "DocumentCentBalance": amount(view["rounding"]),
+        "DocumentFinalAmount": amount(view["total"]),
+        "AcCusInvoiceMID": view["invoice"],
+        "DocumentReason": view["reason"],
+    }
+    for name, kind, _, _ in HEADER:
+        if name in header:
+            continue
+        if kind == "readonly":
+            header[name] = None
+        elif kind == "bool":
+            header[name] = bool(given.get(name, False))
+        else:
+            header[name] = given.get(name)
+    header.update({
+        "IsEnableEInvoiceMYS": "N",  # this server does not submit to MyInvois
+        "IsConsolidatedEInvoice": "N",
+        "AcCustomerName": view.get("customer_name"),
+    })
+    lines = []
+    for i, line in enumerate(view["lines"]):
+        d = details[i] if i < len(details) else {}
+        quantity = money.parse_quantity(line["quantity"], "quantity")
+        lines.append({
+            "AcCusRefundNoteDID": d.get("AcCusRefundNoteDID"),
+            "AcCusRefundNoteMID": mid,
+            "ItemNo": d.get("ItemNo", i + 1),
+            "AcStockID": line["product"],
+            "AcStockUOMID": d.get("AcStockUOMID"),
+            "ItemUnitPrice": Decimal(d["ItemUnitPrice"]) if "ItemUnitPrice" in d else amount(line["unit_price"]),
+            "ItemQuantity": Decimal(money.format_scaled(quantity, money.QUANTITY_PLACES)),
+            "ItemGrossTotal": minor(d.get("ItemGrossTotal")) if "ItemGrossTotal" in d else amount(line["gross"]),
+            "ItemDiscountAmount": minor(d.get("ItemDiscountAmount", 0)),
+            "ItemTotalPrice": amount(line["gross"]),
+            "ItemRemark1": d.get("ItemRemark1"),
+            "AcEInvoiceItemClassificationID": None,
+            "AcEInvoiceItemTaxTypeID": MYINVOIS_TAX_NOT_APPLICABLE if Decimal(line["tax_rate"]) == 0 else None,
+        })
+    payments = []
+    for i, payment in enumerate(view["payments"]):
+        p = paid[i] if i < len(paid) else {}
+        payments.append({
+            "AcCusRefundNoteMID": mid,
+            "ItemNo": p.get("ItemNo", i + 1),
+            "AcBillPaymentMethodID": payment["method"],
+            "ItemReferenceNumber": payment["reference"],
+            "ItemRemark1": p.get("ItemRemark1"),
+            "ItemCurrencyPaymentAmount": amount(payment["amount"]),
+        })
+    return {
+        "CustomerRefundNote": {"DocumentHeader": header, "DocumentDetails": lines, "DocumentPaymentDetails": payments},
+        "ResponseStatus": {"Meta": {"RefundId": view["id"], "CreditNoteNumber": view["number"]}},
+    }
+
+
+# Status per code: ServiceStack answers validation with 400; references that do not exist 404;
+# a refund note number reused for another note, or still in flight, 409.
+_STATUS = {"unauthorized": 401, "forbidden": 403, "not_found": 404, "invoice_not_found": 404,
+           "customer_not_found": 404, "product_not_found": 404, "location_not_found": 404,
+           "idempotency_key_reused": 409, "idempotency_key_in_use": 409, "duplicate": 409,
+           "unsupported_media_type": 415, "server_error": 500}
+
+
+def status_of(code: str) -> int:
+    return _STATUS.get(code, 400)
+
+
+def error_body(violations: list[Violation], lang: str) -> dict:
+    """ServiceStack's ``ResponseStatus``: the first error's code and message, then every error
+    with its field, message and parameters (``Meta``: e.g. the computed and the given figure)."""
+    first = violations[0]
+    return {"ResponseStatus": {
+        "ErrorCode": first.code,
+        "Message": message(first, lang),
+        "StackTrace": None,
+        "Errors": [{"ErrorCode": v.code, "FieldName": field_name(v.field), "Message": message(v, lang),
+                    "Meta": {key: str(value) for key, value in v.params.items() if key not in ("field_name", "what")}}
+                   for v in violations],
+        "Meta": {},
+    }}
+
+
+def message(violation: Violation, lang: str) -> str:
+    """The message in ``lang``; the engine's ``{what}`` phrase (``the line total``) is translated too."""
+    what = violation.params.get("what")
+    if isinstance(what, str) and lang != "en":
+        violation = Violation(violation.field, violation.code, violation.message,
+                              {**violation.params, "what": i18n.translate(what, lang)})
+    return common.text(violation, lang)
+
+
+_POINTERS = {
+    "": "", "/": "",
+    "/invoice": "DocumentHeader.AcCusInvoiceMID",
+    "/customer": "DocumentHeader.AcCustomerID",
+    "/currency": "DocumentHeader",
+    "/reason": "DocumentHeader.DocumentReason",
+    "/posting_date": "DocumentHeader.DocumentDate",
+    "/document_date": "DocumentHeader.DocumentDate",
+    "/location": "DocumentHeader.AcLocationID",
+    "/lines": "DocumentDetails",
+    "/payments": "DocumentPaymentDetails",
+    "/expected/net": "DocumentHeader.DocumentNetAmount",
+    "/expected/rounding": "DocumentHeader.DocumentCentBalance",
+    "/expected/total": "DocumentHeader.DocumentFinalAmount",
+    "/headers/Authorization": "Authorization",
+}
+_LINE_FIELDS = {"product": "AcStockID", "line": "AcStockID", "unit": "AcStockUOMID", "quantity": "ItemQuantity",
+                "unit_price": "ItemUnitPrice", "amount": "ItemTotalPrice", "description": "ItemRemark1",
+                "tax_rate": "AcStockID"}
+_EXPECTED_FIELDS = {"extended": "ItemGrossTotal", "total": "ItemTotalPrice", "unit_price": "ItemUnitPrice",
+                    "discount": "ItemDiscountAmount"}
+_PAYMENT_FIELDS = {"method": "AcBillPaymentMethodID", "amount": "ItemCurrencyPaymentAmount",
+                   "reference": "ItemReferenceNumber"}
+_INDEXED = re.compile(r"^/(lines|payments|expected/lines)/(\d+)(?:/(\w+))?$")
+
+
+def field_name(pointer: str) -> str:
+    """The document's name for a field the engine names by JSON pointer (door names pass through)."""
+    if not pointer.startswith("/") and pointer != "":
+        return pointer
+    if pointer in _POINTERS:
+        return _POINTERS[pointer]
+    match = _INDEXED.match(pointer)
+    if match is None:
+        return pointer
+    where, index, name = match.groups()
+    if where == "payments":
+        row = f"DocumentPaymentDetails[{index}]"
+        return f"{row}.{_PAYMENT_FIELDS[name]}" if name in _PAYMENT_FIELDS else row
+    if where == "lines" and name == "location":
+        return "DocumentHeader.AcLocationID"
+    names = _LINE_FIELDS if where == "lines" else _EXPECTED_FIELDS
+    row = f"DocumentDetails[{index}]"
+    return f"{row}.{names[name]}" if name in names else row
+
+
+def dumps(value) -> str:
+    """JSON with ``Decimal`` written exactly as a number (never through a float)."""
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(dumps(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (date, datetime)):
+        return json.dumps(value.isoformat())
+    return json.dumps(value, ensure_ascii=False)

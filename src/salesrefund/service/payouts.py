@@ -1,0 +1,169 @@
+"""Payouts (CRM.COM's "refund"): money paid out of what the business owes a customer (R11).
+
+A payout is stored as a refund of ``kind="payout"`` so the native API shows it (``GET
+/v1/refunds/{id}`` and its journal), with no lines, one refund payment, and, when posted, its
+journal entry (Dr 2200 Customer credit, Cr the method's account) and a number of its own series
+``PO-YYYY-NNNNNN``. It is written in ONE transaction through ``RefundService.once``, so a door's
+natural key (CRM.COM's ``back_office_code``) makes it exactly-once like any refund (R17).
+
+The cap is held by the database: posting lowers the customer's ``credit_balance_minor`` with one
+conditional UPDATE (``TenantStore.adjust_customer_credit``), which matches no row when it would go
+below zero, and the payout is rejected (``amount_exceeds_balance``). A draft is stored, validated
+like a posted payout, and has no ledger or balance effect and no number. Posting a payout draft
+later is not built: ``POST /v1/refunds/{id}/post`` answers ``invalid_state`` for a payout.
+
+A ``reference`` (the client's own code) is unique among the tenant's payouts for good, not only
+while its idempotency key lives (72 hours): a later payout with the same reference is refused
+with ``duplicate``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import uuid
+
+from sqlalchemy import select, update
+
+from ..domain.commands import Context
+from ..domain.errors import reject
+from ..domain.payouts import (
+    Account, PayOut, PayoutCatalog, PayoutPlan, Ref, check_shape, payout_entry, plan_payout,
+)
+from ..store import tables as t
+from ..store.repository import TenantStore, policy_of
+from . import views
+from .idempotency import Response
+from .refunds import RefundService, Responder
+from .uow import UnitOfWork
+
+KIND = "payout"
+SERIES = "PO"
+
+
+class PayoutService:
+    """Payouts, written through the refund service's unit of work and exactly-once mechanism."""
+
+    def __init__(self, refunds: RefundService):
+        self.refunds = refunds
+        self.clock = refunds.clock
+
+    def pay_out(self, ctx: Context, command: PayOut, catalog: PayoutCatalog, responder: Responder) -> Response:
+        """Issue a payout (posted or draft); the responder renders ``payout_view`` or the error."""
+        return self.refunds.once(ctx, "payout.issue", command, responder,
+                                 lambda uow: (self._pay_out(uow, ctx, command, catalog), 200))
+
+    def get(self, tenant_id: int, ref: Ref) -> dict:
+        """A payout by ``Ref("id", public id)`` or ``Ref("number", number)``; ``not_found`` for
+        anything else, another tenant's payout and a refund that is not a payout (R19)."""
+        with self.refunds.uow(tenant_id, write=False) as uow:
+            store = uow.store
+            column = {"id": t.refunds.c.public_id, "number": t.refunds.c.number}.get(ref.field)
+            row = store._one(t.refunds, column == ref.value, t.refunds.c.kind == KIND) if column is not None else None
+            if row is None:
+                raise reject("not_found", "/id", "payout {id} does not exist", id=ref.value)
+            return payout_view(store, row)
+
+    # -- writing ------------------------------------------------------------------------------
+    def _pay_out(self, uow: UnitOfWork, ctx: Context, command: PayOut, catalog: PayoutCatalog) -> dict:
+        store = uow.store
+        posting = command.state == "posted"
+        tenant = store.tenant(share_lock=posting)
+        policy = policy_of(tenant)
+        today = self.clock.today_in(tenant["timezone"])
+        check_shape(command)
+        customer = resolve_customer(store, command.customer)
+        account = Account(code=customer["code"], name=customer["name"],
+                          currency=customer["currency"] or policy.currency.code,
+                          credit_balance_minor=customer["credit_balance_minor"])
+        plan = plan_payout(command, policy=policy, account=account, catalog=catalog,
+                           methods=store.payment_methods(), today=today)
+        if command.reference is not None:
+            taken = store._one(t.refunds, t.refunds.c.kind == KIND, t.refunds.c.reference == command.reference,
+                               columns=[t.refunds.c.public_id])
+            if taken is not None:
+                raise reject("duplicate", "/reference", "reference {reference} is already used by payout {id}",
+                             reference=command.reference, id=taken["public_id"])
+        now = self.clock.now()
+        cur = policy.currency
+        amount = plan.amount_minor
+        refund_id = store.insert_row(
+            t.refunds, public_id=str(uuid.uuid4()), kind=KIND, number=None, state="draft", invoice_id=None,
+            customer_id=customer["id"], currency=cur.code, currency_exponent=cur.exponent,
+            reason=command.reason, reference=command.reference,
+            posting_date=plan.posting_date if posting else command.posting_date,
+            document_date=plan.document_date if posting else command.document_date,
+            location_id=None, net_minor=amount, tax_minor=0, gross_minor=amount, rounding_minor=0,
+            total_minor=amount, unlinked=False, metadata_json=json.dumps(_metadata(command, plan)),
+            command_json=encode_payout(command), channel=ctx.channel, credential_id=ctx.credential_id,
+            request_id=ctx.request_id,
+            request_json=json.dumps(ctx.request, default=str) if ctx.request is not None else None,
+            created_at=now)
+        store.insert_rows(t.refund_payments, [{
+            "refund_id": refund_id, "method": plan.payment.code, "kind": plan.payment.kind, "amount_minor": amount,
+            "reference": plan.preference.id if plan.preference else None}])
+        if posting:
+            self._post(store, refund_id, customer["id"], plan)
+        store.audit(refund_id=refund_id, action="create", channel=ctx.channel, credential_id=ctx.credential_id,
+                    request_id=ctx.request_id, now=now)
+        return payout_view(store, store._one(t.refunds, t.refunds.c.id == refund_id))
+
+    def _post(self, store: TenantStore, refund_id: int, customer_id: int, plan: PayoutPlan) -> None:
+        """The cap (one conditional UPDATE), the number and the journal entry, in the caller's
+        transaction."""
+        if not store.adjust_customer_credit(customer_id, -plan.amount_minor):
+            raise reject("amount_exceeds_balance", "/amount",
+                         "the payout exceeds what the business owes the customer")
+        series = f"{SERIES}-{plan.posting_date.year}"
+        number = f"{series}-{store.next_number(series):06d}"
+        now = self.clock.now()
+        entry_id = store.write_entry(day=plan.posting_date, source_type=KIND, source_id=refund_id,
+                                     memo=f"Payout {number}", postings=payout_entry(plan), now=now)
+        store.conn.execute(update(t.refunds).where(t.refunds.c.id == refund_id).values(
+            state="posted", number=number, journal_entry_id=entry_id, posted_at=now))
+
+
+def resolve_customer(store: TenantStore, ref: Ref):
+    """The customer row a ``Ref`` names: by id (the database id), code, name or tax number."""
+    c = t.customers.c
+    if ref.field == "id":
+        condition = c.id == int(ref.value) if ref.value.isdigit() and len(ref.value) < 19 else None
+    else:
+        condition = {"code": c.code, "name": c.name, "tax_number": c.tax_number}[ref.field] == ref.value
+    rows = [] if condition is None else store.conn.execute(
+        select(t.customers).where(store._where(t.customers, condition)).order_by(c.id).limit(2)).mappings().all()
+    if not rows:
+        raise reject("customer_not_found", "/customer", "there is no customer account {value}",
+                     value=ref.value)
+    if len(rows) > 1:
+        raise reject("customer_ambiguous", "/customer",
+                     "several customer accounts match {value}; identify the account otherwise",
+                     value=ref.value)
+    return rows[0]
+
+
+def payout_view(store: TenantStore, row) -> dict:
+    """The native refund view of a payout, plus the customer account it pays out of."""
+    view = views.refund_view(store, row)
+    customer = store.customer_by_id(row["customer_id"])
+    view["account"] = {"id": str(customer["id"]), "code": customer["code"], "name": customer["name"],
+                       "tax_number": customer["tax_number"]}
+    return view
+
+
+def _metadata(command: PayOut, plan: PayoutPlan) -> dict:
+    """What the native view shows of a payout's classification, beside the door's own extras."""
+    def entry(item, *extra: str):
+        if item is None:
+            return None
+        data = {"id": item.id, "name": item.name, "alternative_code": item.alternative_code}
+        data.update({name: getattr(item, name) for name in extra})
+        return data
+
+    return {**command.metadata, "type": entry(plan.type), "method": entry(plan.method, "payment_method", "gateway"),
+            "category": entry(plan.category), "payment_preference": entry(plan.preference),
+            "notes": command.notes}
+
+
+def encode_payout(command: PayOut) -> str:
+    return json.dumps({"payout": dataclasses.asdict(command)}, default=str)
