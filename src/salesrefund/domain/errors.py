@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 PRECEDENCE: tuple[str, ...] = (
     "unauthorized",
     "forbidden",
+    "rate_limited",
     "validation_error",
     "not_found",
     "invoice_not_found",
@@ -51,6 +52,7 @@ PRECEDENCE: tuple[str, ...] = (
     "idempotency_key_reused",
     "idempotency_key_in_use",
     "duplicate",
+    "service_unavailable",
 )
 
 STATUS: dict[str, int] = {
@@ -58,6 +60,8 @@ STATUS: dict[str, int] = {
     "forbidden": 403,
     "not_found": 404,
     "idempotency_key_in_use": 409,
+    "rate_limited": 429,
+    "service_unavailable": 503,
     "duplicate": 409,
 }
 
@@ -68,6 +72,8 @@ TITLES: dict[str, str] = {
     "validation_error": "Invalid request",
     "duplicate": "Already exists",
     "idempotency_key_in_use": "Request in progress",
+    "rate_limited": "Too many requests",
+    "service_unavailable": "Service unavailable",
 }
 
 

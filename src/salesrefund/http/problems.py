@@ -17,11 +17,38 @@ from .auth import authorize
 PROBLEM = "application/problem+json"
 
 
+MAX_JSON_DEPTH = 32
+
+
 def loads_exact(body: bytes | str):
     """JSON with every non-integer number as an exact ``Decimal`` (never a float). The non-JSON
     literals NaN and Infinity become non-finite Decimals, which ``domain.money`` refuses naming the
-    field (and which no other field type accepts)."""
+    field (and which no other field type accepts). Nesting deeper than ``MAX_JSON_DEPTH`` is refused
+    before parsing (no request of ours nests deeper than a few levels)."""
+    _check_depth(body)
     return json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+
+
+def _check_depth(body: bytes | str) -> None:
+    """Refuse deep nesting with a linear scan (strings skipped), so the parser never recurses far."""
+    text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else body
+    depth, in_string, escaped = 0, False, False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                raise json.JSONDecodeError(f"nesting deeper than {MAX_JSON_DEPTH} levels", text[:50], 0)
+        elif char in "]}":
+            depth -= 1
 
 
 class ExactJSONRequest(Request):

@@ -15,7 +15,7 @@ from ..domain.model import PAYMENT_KINDS
 from ..store import tables as t
 from ..store.repository import TenantStore, policy_of
 from . import views
-from .uow import Clock, UnitOfWork
+from .uow import Clock, UnitOfWork, with_retries
 
 
 class Books:
@@ -158,11 +158,14 @@ class Books:
     # -- invoices -------------------------------------------------------------------------
     def record_invoice(self, tenant_id: int, command: RecordInvoice) -> dict:
         """Record a sale as posted: its lines' figures (R4), journal entry and stock issue."""
-        try:
+        def attempt():
             with self.uow(tenant_id) as uow:
                 view = self._record_invoice(uow.store, command)
                 uow.commit()
                 return view
+
+        try:
+            return with_retries(attempt)
         except IntegrityError:  # a concurrent request recorded the same number first
             raise reject("duplicate", "/number", "invoice {number} already exists", number=command.number)
 

@@ -26,7 +26,7 @@ from ..store import tables as t
 from ..store.repository import CapExceeded, TenantStore, policy_of
 from . import views
 from .idempotency import KEY_LIFETIME_HOURS, Response, fingerprint, key_in_use, replay_of
-from .uow import Clock, UnitOfWork
+from .uow import Clock, UnitOfWork, with_retries
 
 DEFAULT_LOCATION = "main"
 
@@ -59,6 +59,11 @@ class RefundService:
     # -- exactly once ---------------------------------------------------------------------
     def once(self, ctx: Context, operation: str, payload: object, responder: Responder,
              work: Callable[[UnitOfWork], tuple[dict, int]]) -> Response:
+        """``_once`` with serialization failures and deadlocks retried (same keys), then 503."""
+        return with_retries(lambda: self._once(ctx, operation, payload, responder, work))
+
+    def _once(self, ctx: Context, operation: str, payload: object, responder: Responder,
+              work: Callable[[UnitOfWork], tuple[dict, int]]) -> Response:
         """Run ``work`` in one transaction; with a key, claim it and store the response there.
 
         Business-rule rejections are stored and replayed; malformed requests (``Invalid``) are

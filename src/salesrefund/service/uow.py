@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import date, datetime, timezone
+from typing import Callable, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError
 
-from ..domain.errors import RefundError
+from ..domain.errors import RefundError, reject
 from ..store.repository import TenantStore
+
+
+T = TypeVar("T")
 
 
 class Clock:
@@ -61,3 +68,36 @@ class UnitOfWork:
             if broken:
                 self.conn.invalidate()
             self.conn.close()
+
+
+RETRY_ATTEMPTS = 3
+RETRY_AFTER_SECONDS = 1
+_TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
+
+
+def transient(error: BaseException) -> bool:
+    """A database failure that a retry of the whole transaction may not meet again."""
+    if not isinstance(error, DBAPIError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    if sqlstate in _TRANSIENT_SQLSTATES:
+        return True
+    text = str(error.orig).lower()
+    return "database is locked" in text or "database table is locked" in text
+
+
+def with_retries(attempt: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
+    """Run ``attempt`` (one whole transaction) again on a transient failure, a bounded number of
+    times, then answer ``service_unavailable`` (503 with Retry-After), never a 500. SQLite's
+    "database is locked" has already waited out the busy timeout, so it is not retried."""
+    for number in range(1, attempts + 1):
+        try:
+            return attempt()
+        except DBAPIError as error:
+            if not transient(error):
+                raise
+            if number == attempts or "locked" in str(error.orig).lower():
+                unavailable = reject("service_unavailable", "/", "the database is busy; retry shortly")
+                unavailable.retry_after = RETRY_AFTER_SECONDS
+                raise unavailable from error
+            time.sleep(0.01 * 4 ** number * (0.5 + random.random()))

@@ -637,7 +637,8 @@ def render_note(view: dict) -> dict:
 _STATUS = {"unauthorized": 401, "forbidden": 403, "not_found": 404, "invoice_not_found": 404,
            "customer_not_found": 404, "product_not_found": 404, "location_not_found": 404,
            "idempotency_key_reused": 409, "idempotency_key_in_use": 409, "duplicate": 409,
-           "unsupported_media_type": 415, "server_error": 500}
+           "unsupported_media_type": 415, "rate_limited": 429, "server_error": 500,
+           "service_unavailable": 503}
 
 
 def status_of(code: str) -> int:
