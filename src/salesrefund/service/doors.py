@@ -18,6 +18,7 @@ from sqlalchemy import Engine, delete, insert, select, update
 
 from ..domain import money
 from ..store import tables as t
+from . import limits
 from .tenants import Principal, create_token, tenant_id_by_name
 from .uow import Clock
 
@@ -70,7 +71,7 @@ def authenticate_door(engine: Engine, door: str, login: str | None, secret: str 
     row = _door_row(engine, t.door_credentials.c.door == door, t.door_credentials.c.login == login)
     if row is None or not verify_secret(secret, row["secret_hash"]):
         return None
-    return _door_principal(row, clock)
+    return _door_principal(row, clock, engine)
 
 
 def open_session(engine: Engine, door: DoorPrincipal, clock: Clock | None = None) -> str:
@@ -102,7 +103,7 @@ def authenticate_session(engine: Engine, door: str, token: str | None, clock: Cl
         conn.execute(update(t.door_sessions).where(s.token_hash == token_hash).values(last_used_at=now))
     row = _door_row(engine, t.door_credentials.c.id == session["door_credential_id"],
                     t.door_credentials.c.door == door)
-    return _door_principal(row, clock) if row is not None else None
+    return _door_principal(row, clock, engine) if row is not None else None
 
 
 def _door_row(engine: Engine, *conditions):
@@ -116,10 +117,12 @@ def _door_row(engine: Engine, *conditions):
             .where(*conditions)).mappings().first()
 
 
-def _door_principal(row, clock: Clock | None) -> DoorPrincipal | None:
+def _door_principal(row, clock: Clock | None, engine: Engine | None = None) -> DoorPrincipal | None:
     now = (clock or Clock()).now()
     if row["revoked_at"] is not None or (row["expires_at"] is not None and _aware(row["expires_at"], now) <= now):
         return None
+    if engine is not None:
+        limits.hit(engine, row["credential_id"], clock)
     principal = Principal(row["tenant_id"], row["credential_id"], frozenset(row["permissions"].split()),
                           money.Currency(row["currency"], row["currency_exponent"]))
     return DoorPrincipal(principal, row["id"], json.loads(row["settings_json"] or "{}"))

@@ -15,6 +15,7 @@ from ..domain import money
 from ..domain.errors import Invalid, Violation, reject
 from ..domain.journal import DEFAULT_CHART, ROLE_ACCOUNT
 from ..store import tables as t
+from . import limits
 from .uow import Clock
 
 PERMISSIONS = ("refund:create", "refund:post", "refund:void", "refund:read", "masterdata:write",
@@ -173,6 +174,7 @@ def authenticate(engine: Engine, token: str, clock: Clock | None = None) -> Prin
             tzinfo=(clock or Clock()).now().tzinfo)
         if expires <= (clock or Clock()).now():
             return None
+    limits.hit(engine, row["id"], clock)
     return Principal(row["tenant_id"], row["id"], frozenset(row["permissions"].split()),
                      money.Currency(row["currency"], row["currency_exponent"]))
 

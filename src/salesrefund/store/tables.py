@@ -329,3 +329,10 @@ pos_sessions = Table(
     UniqueConstraint("tenant_id", "pos", "session"),
     CheckConstraint("state IN ('open', 'closed')", name="state"),
 )
+
+rate_windows = Table(
+    "rate_windows", metadata,
+    Column("credential_id", Id, ForeignKey("credentials.id"), primary_key=True),
+    Column("window_start", BigInteger, primary_key=True),  # epoch seconds // window length
+    Column("count", Integer, nullable=False),
+)

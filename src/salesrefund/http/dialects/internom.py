@@ -335,4 +335,4 @@ class InternomResponder:
         errors = [{"field": self.names(v.field), "code": v.code, "message": common.text(v, self.lang)}
                   for v in error.violations]
         body = {"status": "error", "message": errors[0]["message"], "errors": errors}
-        return Response(STATUS.get(error.code, 422), JSON, json_text(body))
+        return Response(STATUS.get(error.code, error.status), JSON, json_text(body))
