@@ -20,6 +20,7 @@ from ..domain.commands import (
     Context, ExpectedLine, ExpectedTotals, IssueRefund, PaymentRequest, RefundLineRequest,
 )
 from ..domain.errors import Invalid, RefundError, reject
+from ..domain.model import Invoice, Policy, Till
 from ..domain.money import Currency
 from ..domain.refunds import RefundPlan, plan_refund
 from ..store import tables as t
@@ -382,9 +383,9 @@ class RefundService:
 class Basis:
     """Everything a plan is made from, read in the plan's own transaction."""
 
-    policy: object
+    policy: Policy
     today: date
-    invoice: object
+    invoice: Invoice | None
     invoice_id: int | None
     line_ids: dict
     customer_id: int | None
@@ -393,7 +394,7 @@ class Basis:
     products: dict
     location_ids: dict
     currency: Currency
-    till: object = None
+    till: Till | None = None
     location: str | None = None  # the request's location, or its till's
 
 

@@ -230,6 +230,3 @@ def periods_view(first: date, today: date, closed_through: date | None) -> dict:
     return {"items": items, "next": None,
             "closed_through": closed_through.isoformat() if closed_through else None}
 
-
-def quantity_text(quantity: int) -> str:
-    return money.format_quantity(quantity)
