@@ -6,6 +6,7 @@ Everything here is bounded: every wait has a deadline and every loop a maximum c
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -230,10 +231,17 @@ def post_outcome(client: httpx.Client, key: str, body: dict, client_no: int = 0)
     return outcome
 
 
+NOT_SENT = "not sent"
+
+
 def fire(base_url: str, token: str, plan: list[list[tuple[str, dict]]], *,
-         after_each: Callable[[Outcome], None] | None = None, deadline_s: float = 60.0) -> list[Outcome]:
+         after_each: Callable[[Outcome], None] | None = None, deadline_s: float = 60.0,
+         stop: threading.Event | None = None) -> list[Outcome]:
     """One thread per client, each sending its own list of (key, body) in order; all clients
-    start together at a barrier. Returns every outcome (answer or transport error)."""
+    start together at a barrier. Returns every outcome (answer or transport error).
+
+    Once ``stop`` is set (or the deadline passes) the clients send nothing more: each request not
+    yet sent is recorded with ``error`` starting with ``NOT_SENT``."""
     barrier = threading.Barrier(len(plan))
     stop_at = time.monotonic() + deadline_s
 
@@ -243,8 +251,11 @@ def fire(base_url: str, token: str, plan: list[list[tuple[str, dict]]], *,
                           headers={"Authorization": f"Bearer {token}"}) as client:
             barrier.wait(timeout=30)
             for key, body in requests:
+                if stop is not None and stop.is_set():
+                    results.append(Outcome(key=key, body=body, error=f"{NOT_SENT}: stopped", client=client_no))
+                    continue
                 if time.monotonic() > stop_at:
-                    results.append(Outcome(key=key, body=body, error="not sent: deadline", client=client_no))
+                    results.append(Outcome(key=key, body=body, error=f"{NOT_SENT}: deadline", client=client_no))
                     continue
                 outcome = post_outcome(client, key, body, client_no)
                 results.append(outcome)
@@ -439,3 +450,60 @@ def check_refund_invariants(api: Api, invoice_number: str, outcomes: list[Outcom
         bad.append("one Idempotency-Key produced more than one refund")
     bad += trial_balance_violations(api)
     return report
+
+
+# -- the operator's check and the server's memory -------------------------------------------------
+
+CHECK_SECONDS = 120.0
+
+
+def check_command(database_url: str) -> list[str]:
+    """``salesrefund check --db URL --json`` as a subprocess of this interpreter (the console
+    script ``salesrefund`` is ``salesrefund.cli:main``)."""
+    return [sys.executable, "-c", "from salesrefund.cli import main; main()", "check", "--db", database_url, "--json"]
+
+
+def start_check(database_url: str) -> subprocess.Popen:
+    return subprocess.Popen(check_command(database_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+@dataclass
+class CheckResult:
+    returncode: int
+    report: dict | None
+    stderr: str
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and bool(self.report) and self.report.get("ok") is True \
+            and all(not findings for findings in self.report.get("checks", {}).values())
+
+    def violations(self) -> dict[str, list]:
+        return {name: findings for name, findings in (self.report or {}).get("checks", {}).items() if findings}
+
+
+def finish_check(proc: subprocess.Popen, timeout: float = CHECK_SECONDS) -> CheckResult:
+    try:
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, err = proc.communicate(timeout=10)
+        return CheckResult(-1, None, f"salesrefund check did not finish in {timeout}s\n{err[-2000:]}")
+    try:
+        report = json.loads(out.strip().splitlines()[-1]) if out.strip() else None
+    except ValueError:
+        report = None
+    return CheckResult(proc.returncode, report, err[-2000:])
+
+
+def run_check(database_url: str, timeout: float = CHECK_SECONDS) -> CheckResult:
+    return finish_check(start_check(database_url), timeout)
+
+
+def rss_kib(pid: int) -> int:
+    """The resident set size of a process in KiB (``VmRSS`` of ``/proc/<pid>/status``)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for pid {pid}")

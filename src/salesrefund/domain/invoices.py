@@ -57,5 +57,10 @@ def check_sold_lines(lines: list[SoldLine], cur: money.Currency) -> None:
         elif line.quantity > 0 and line.discount_minor > money.extend(line.quantity, line.unit_price, cur):
             bad.append(Violation(f"{at}/discount", "validation_error",
                                  "discount must not exceed quantity x unit_price"))
+        if line.quantity > 0 and line.unit_price > 0:
+            try:
+                money.bounded(money.extend(line.quantity, line.unit_price, cur), cur, f"{at}/unit_price")
+            except Invalid as error:
+                bad.extend(error.violations)
     if bad:
         raise Invalid(bad)

@@ -181,6 +181,15 @@ def extend(quantity: int, unit_price: int, cur: Currency) -> int:
     return div_round(quantity * unit_price * cur.unit, QUANTITY_SCALE * QUANTITY_SCALE)
 
 
+def bounded(amount_minor: int, cur: Currency, field: str) -> int:
+    """R1's bound on a computed figure too (a line's quantity x unit price, a cost, a document's
+    total): 10^13 or more in major units is refused, so every figure, and the sums of a document,
+    fit the 64-bit integer columns of every engine (a value of 10^13 is 10^15 minor units in EUR)."""
+    if abs(amount_minor) >= MAX_MAGNITUDE * cur.unit:
+        raise _bad(field, "gives an amount of 10^13 or more (amounts must be smaller than 10^13)")
+    return amount_minor
+
+
 def tax_included(gross_minor: int, rate: int) -> int:
     """Tax inside a tax-inclusive gross (R4): round(gross x r / (1 + r)). 115.00 at 15 % -> 15.00."""
     return div_round(gross_minor * rate, PERCENT + rate)

@@ -132,12 +132,23 @@ def plan_refund(
     posting_date, document_date = _check_dates(command, policy=policy, invoice=invoice, today=today)
     lines = _plan_lines(command, policy=policy, invoice=invoice, products=products,
                         default_location=default_location)
+    _check_magnitudes(lines, invoice.currency if invoice else policy.currency)
     rounding, payments = _plan_payments(command, policy=policy, invoice=invoice, methods=methods,
                                         gross_minor=sum(line.gross_minor for line in lines))
     plan = RefundPlan(tuple(lines), tuple(payments), posting_date, document_date, rounding)
     if command.expected is not None:
         _check_expected(command, plan, invoice.currency if invoice else policy.currency)
     return plan
+
+
+def _check_magnitudes(lines: list[PlannedLine], cur: money.Currency) -> None:
+    """R1's bound on computed figures: a line without an invoice is priced as requested, so its
+    quantity x unit price (and cost) could exceed what any column holds; so could a sum of lines."""
+    figures = [(line.gross_minor, f"/lines/{i}/unit_price") for i, line in enumerate(lines)]
+    figures += [(line.cost_minor, f"/lines/{i}/quantity") for i, line in enumerate(lines)]
+    figures += [(sum(line.gross_minor for line in lines), "/lines"), (sum(line.cost_minor for line in lines), "/lines")]
+    for value, field in figures:
+        money.bounded(value, cur, field)  # Invalid (validation_error), never stored under a key
 
 
 def _check_till(command: IssueRefund, till: Till | None) -> None:

@@ -16,7 +16,7 @@ from ..domain.errors import RefundError, Violation
 from ..service.books import Books
 from ..service.refunds import RefundService, Settings
 from ..service.uow import Clock
-from . import dialects, native
+from . import bench, dialects, native
 from .problems import PROBLEM, problem_body, problem_of
 
 log = logging.getLogger("salesrefund")
@@ -45,6 +45,7 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     for router in dialects.routers():
         app.include_router(router)
     _install_error_handlers(app)
+    bench.install(app)  # POST /bench/echo, only with SALESREFUND_BENCH_ECHO=1 (bench/)
 
     @app.get("/healthz", tags=["operations"])
     def healthz():
@@ -91,27 +92,29 @@ class BodyLimitMiddleware:
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             return await self._too_large(scope, send)
         received = 0
-        started = False
+        state = {"started": False, "answered": False}
+
+        async def tracking_send(message):
+            if state["answered"]:
+                return  # the 413 is already out: whatever the app says next is dropped
+            state["started"] = state["started"] or message["type"] == "http.response.start"
+            await send(message)
 
         async def limited_receive():
             nonlocal received
+            if state["answered"]:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.limit:
-                    raise _TooLarge(self.limit)
+                    if not state["started"]:
+                        await self._too_large(scope, send)
+                    state["answered"] = True
+                    return {"type": "http.disconnect"}  # the app stops reading: the client "left"
             return message
 
-        async def tracking_send(message):
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await self._too_large(scope, send)
+        await self.app(scope, limited_receive, tracking_send)
 
     async def _too_large(self, scope, send):
         request_id = scope.get("state", {}).get("request_id")
@@ -119,13 +122,6 @@ class BodyLimitMiddleware:
                             [Violation("/", "payload_too_large", "the request body is too large")], request_id)
         response = JSONResponse(body, status_code=413, media_type=PROBLEM, headers={"Connection": "close"})
         await response(scope, _drain, send)
-
-
-class _TooLarge(StarletteHTTPException):
-    """Raised while the body streams in; an HTTPException, so FastAPI passes it through as a 413."""
-
-    def __init__(self, limit: int):
-        super().__init__(413, f"the request body exceeds {limit} bytes")
 
 
 async def _drain():

@@ -6,7 +6,7 @@ import uuid
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Request
+from fastapi import APIRouter, Body, Header, Path, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.responses import Response as StarletteResponse
 
@@ -14,15 +14,18 @@ from ..domain import money
 from ..domain.commands import Context
 from ..domain.errors import Invalid, Violation
 from ..service.tenants import Principal
-from . import schemas
+from . import responses as R, schemas
 from .auth import require
 from .problems import ExactJSONRoute, NativeResponder, to_http
 
-router = APIRouter(prefix="/v1", route_class=ExactJSONRoute)
+router = APIRouter(prefix="/v1", route_class=ExactJSONRoute, responses=R.PROBLEM_RESPONSES)
 responder = NativeResponder()
 
 Limit = Annotated[int, Query(ge=1, le=200, description="page size, 1 to 200")]
-Cursor = Annotated[str | None, Query(max_length=200, description="the `next` value of the previous page")]
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold U+0000; refused as malformed on every engine
+Cursor = Annotated[str | None, Query(max_length=200, pattern=NO_NUL, description="the `next` value of the previous page")]
+Key = Annotated[str, Path(pattern=NO_NUL)]
+Filter = Annotated[str | None, Query(pattern=NO_NUL)]
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
 
 
@@ -43,18 +46,20 @@ def _created(view: dict) -> JSONResponse:
 
 # -- master data ----------------------------------------------------------------------------
 
-@router.post("/customers", status_code=201, tags=["master data"])
+@router.post("/customers", status_code=201, tags=["master data"],
+             responses=R.ok(R.CustomerOut, 201, {"customer": R.link("get", "/v1/customers/{code}", code="code")}))
 def create_customer(request: Request, body: schemas.CustomerIn,
                     principal: Principal = require("masterdata:write")):
     return _created(request.app.state.books.create_customer(principal.tenant_id, **body.model_dump()))
 
 
-@router.get("/customers/{code:path}", tags=["master data"])
-def get_customer(request: Request, code: str, principal: Principal = require("refund:read")):
+@router.get("/customers/{code:path}", tags=["master data"], responses=R.ok(R.CustomerOut))
+def get_customer(request: Request, code: Key, principal: Principal = require("refund:read")):
     return request.app.state.books.get_customer(principal.tenant_id, code)
 
 
-@router.post("/products", status_code=201, tags=["master data"])
+@router.post("/products", status_code=201, tags=["master data"],
+             responses=R.ok(R.ProductOut, 201, {"product": R.link("get", "/v1/products/{code}", code="code")}))
 def create_product(request: Request, body: schemas.ProductIn, principal: Principal = require("masterdata:write")):
     cost = money.parse_price(body.cost, "/cost") if body.cost is not None else 0
     if cost < 0:
@@ -63,46 +68,47 @@ def create_product(request: Request, body: schemas.ProductIn, principal: Princip
     return _created(request.app.state.books.create_product(principal.tenant_id, cost=cost, **data))
 
 
-@router.get("/products/{code:path}", tags=["master data"])
-def get_product(request: Request, code: str, principal: Principal = require("refund:read")):
+@router.get("/products/{code:path}", tags=["master data"], responses=R.ok(R.ProductOut))
+def get_product(request: Request, code: Key, principal: Principal = require("refund:read")):
     return request.app.state.books.get_product(principal.tenant_id, code)
 
 
-@router.post("/locations", status_code=201, tags=["master data"])
+@router.post("/locations", status_code=201, tags=["master data"], responses=R.ok(R.LocationOut, 201))
 def create_location(request: Request, body: schemas.LocationIn, principal: Principal = require("masterdata:write")):
     return _created(request.app.state.books.create_location(principal.tenant_id, **body.model_dump()))
 
 
 # -- invoices -------------------------------------------------------------------------------
 
-@router.post("/invoices", status_code=201, tags=["invoices"])
+@router.post("/invoices", status_code=201, tags=["invoices"],
+             responses=R.ok(R.InvoiceOut, 201, {"invoice": R.link("get", "/v1/invoices/{number}", number="number")}))
 def create_invoice(request: Request, body: schemas.InvoiceIn, principal: Principal = require("masterdata:write")):
     command = schemas.record_invoice(body, principal.currency)
     return _created(request.app.state.books.record_invoice(principal.tenant_id, command))
 
 
-@router.get("/invoices", tags=["invoices"])
-def list_invoices(request: Request, limit: Limit = 50, cursor: Cursor = None, customer: str | None = None,
+@router.get("/invoices", tags=["invoices"], responses=R.ok(R.InvoicePage))
+def list_invoices(request: Request, limit: Limit = 50, cursor: Cursor = None, customer: Filter = None,
                   principal: Principal = require("refund:read")):
     return request.app.state.books.list_invoices(principal.tenant_id, cursor=_cursor(cursor), limit=limit,
                                                  customer=customer)
 
 
-@router.get("/invoices/{number:path}", tags=["invoices"])
-def get_invoice(request: Request, number: str, principal: Principal = require("refund:read")):
+@router.get("/invoices/{number:path}", tags=["invoices"], responses=R.ok(R.InvoiceOut))
+def get_invoice(request: Request, number: Key, principal: Principal = require("refund:read")):
     return request.app.state.books.get_invoice(principal.tenant_id, number)
 
 
 # -- refunds --------------------------------------------------------------------------------
 
-@router.post("/refunds/preview", tags=["refunds"])
+@router.post("/refunds/preview", tags=["refunds"], responses=R.ok(R.RefundPreviewOut))
 def preview_refund(request: Request, body: schemas.RefundIn, principal: Principal = require("refund:create")):
     """Compute the refund exactly as creating it would, and write nothing."""
     command = schemas.issue_refund(body, principal.currency)
     return request.app.state.refunds.preview(_context(request, principal, None), command)
 
 
-@router.post("/refunds", status_code=201, tags=["refunds"])
+@router.post("/refunds", status_code=201, tags=["refunds"], responses=R.ok(R.RefundOut, 201, R.REFUND_LINKS))
 def create_refund(request: Request, body: schemas.RefundIn, idempotency_key: IdempotencyKey = None,
                   principal: Principal = require("refund:create")):
     """Issue a refund (a credit note), posted by default or as a draft.
@@ -113,9 +119,9 @@ def create_refund(request: Request, body: schemas.RefundIn, idempotency_key: Ide
     return to_http(request.app.state.refunds.issue(ctx, command, responder))
 
 
-@router.get("/refunds", tags=["refunds"])
-def list_refunds(request: Request, limit: Limit = 50, cursor: Cursor = None, invoice: str | None = None,
-                 customer: str | None = None, state: Annotated[str | None, Query(pattern="^(draft|posted|voided)$")] = None,
+@router.get("/refunds", tags=["refunds"], responses=R.ok(R.RefundPage))
+def list_refunds(request: Request, limit: Limit = 50, cursor: Cursor = None, invoice: Filter = None,
+                 customer: Filter = None, state: Annotated[str | None, Query(pattern="^(draft|posted|voided)$")] = None,
                  date_from: Annotated[date | None, Query(alias="from")] = None,
                  date_to: Annotated[date | None, Query(alias="to")] = None,
                  principal: Principal = require("refund:read")):
@@ -124,28 +130,28 @@ def list_refunds(request: Request, limit: Limit = 50, cursor: Cursor = None, inv
         state=state, date_from=date_from, date_to=date_to)
 
 
-@router.get("/refunds/{refund_id}", tags=["refunds"])
-def get_refund(request: Request, refund_id: str, principal: Principal = require("refund:read")):
+@router.get("/refunds/{refund_id}", tags=["refunds"], responses=R.ok(R.RefundOut))
+def get_refund(request: Request, refund_id: Key, principal: Principal = require("refund:read")):
     return request.app.state.refunds.get(principal.tenant_id, refund_id)
 
 
-@router.post("/refunds/{refund_id}/post", tags=["refunds"])
-def post_refund(request: Request, refund_id: str, idempotency_key: IdempotencyKey = None,
+@router.post("/refunds/{refund_id}/post", tags=["refunds"], responses=R.ok(R.RefundOut, 200, R.REFUND_LINKS))
+def post_refund(request: Request, refund_id: Key, idempotency_key: IdempotencyKey = None,
                 principal: Principal = require("refund:post")):
     ctx = _context(request, principal, idempotency_key)
     return to_http(request.app.state.refunds.post(ctx, refund_id, responder))
 
 
-@router.post("/refunds/{refund_id}/void", tags=["refunds"])
-def void_refund(request: Request, refund_id: str, idempotency_key: IdempotencyKey = None,
+@router.post("/refunds/{refund_id}/void", tags=["refunds"], responses=R.ok(R.RefundOut, 200, R.REFUND_LINKS))
+def void_refund(request: Request, refund_id: Key, idempotency_key: IdempotencyKey = None,
                 body: Annotated[schemas.VoidIn | None, Body()] = None,
                 principal: Principal = require("refund:void")):
     ctx = _context(request, principal, idempotency_key)
     return to_http(request.app.state.refunds.void(ctx, refund_id, responder, body.reason if body else None))
 
 
-@router.patch("/refunds/{refund_id}", tags=["refunds"])
-def edit_refund(request: Request, refund_id: str, body: schemas.RefundPatch,
+@router.patch("/refunds/{refund_id}", tags=["refunds"], responses=R.ok(R.RefundOut, 200, R.REFUND_LINKS))
+def edit_refund(request: Request, refund_id: Key, body: schemas.RefundPatch,
                 idempotency_key: IdempotencyKey = None, principal: Principal = require("refund:create")):
     ctx = _context(request, principal, idempotency_key, body.model_dump(mode="json", exclude_unset=True))
     changes = schemas.refund_changes(body, principal.currency)
@@ -153,24 +159,24 @@ def edit_refund(request: Request, refund_id: str, body: schemas.RefundPatch,
 
 
 @router.delete("/refunds/{refund_id}", status_code=204, tags=["refunds"])
-def delete_refund(request: Request, refund_id: str, principal: Principal = require("refund:create")):
+def delete_refund(request: Request, refund_id: Key, principal: Principal = require("refund:create")):
     request.app.state.refunds.delete(_context(request, principal, None), refund_id)
     return StarletteResponse(status_code=204)
 
 
-@router.get("/refunds/{refund_id}/journal", tags=["ledger"])
-def refund_journal(request: Request, refund_id: str, principal: Principal = require("refund:read")):
+@router.get("/refunds/{refund_id}/journal", tags=["ledger"], responses=R.ok(R.JournalPage))
+def refund_journal(request: Request, refund_id: Key, principal: Principal = require("refund:read")):
     return request.app.state.books.refund_journal(principal.tenant_id, refund_id)
 
 
-@router.get("/refunds/{refund_id}/audit", tags=["refunds"])
-def refund_audit(request: Request, refund_id: str, principal: Principal = require("refund:read")):
+@router.get("/refunds/{refund_id}/audit", tags=["refunds"], responses=R.ok(R.AuditPage))
+def refund_audit(request: Request, refund_id: Key, principal: Principal = require("refund:read")):
     return {"items": request.app.state.books.audit_trail(principal.tenant_id, refund_id), "next": None}
 
 
 # -- ledger, stock, periods -------------------------------------------------------------------
 
-@router.get("/journal", tags=["ledger"])
+@router.get("/journal", tags=["ledger"], responses=R.ok(R.JournalPage))
 def journal(request: Request, limit: Limit = 50, cursor: Cursor = None,
             date_from: Annotated[date | None, Query(alias="from")] = None,
             date_to: Annotated[date | None, Query(alias="to")] = None,
@@ -179,18 +185,18 @@ def journal(request: Request, limit: Limit = 50, cursor: Cursor = None,
                                            date_from=date_from, date_to=date_to)
 
 
-@router.get("/ledger/trial-balance", tags=["ledger"])
+@router.get("/ledger/trial-balance", tags=["ledger"], responses=R.ok(R.TrialBalanceOut))
 def trial_balance(request: Request, principal: Principal = require("refund:read")):
     return request.app.state.books.trial_balance(principal.tenant_id)
 
 
-@router.get("/stock", tags=["stock"])
-def stock(request: Request, product: str | None = None, location: str | None = None,
+@router.get("/stock", tags=["stock"], responses=R.ok(R.StockPage))
+def stock(request: Request, product: Filter = None, location: Filter = None,
           principal: Principal = require("refund:read")):
     return request.app.state.books.stock(principal.tenant_id, product=product, location=location)
 
 
-@router.post("/stock/receipts", status_code=201, tags=["stock"])
+@router.post("/stock/receipts", status_code=201, tags=["stock"], responses=R.ok(R.StockReceiptOut, 201))
 def receive_stock(request: Request, body: schemas.StockReceiptIn, principal: Principal = require("masterdata:write")):
     """Goods received into a location (opening stock, deliveries) at the product's cost."""
     quantity = money.parse_quantity(body.quantity, "/quantity")
@@ -198,17 +204,17 @@ def receive_stock(request: Request, body: schemas.StockReceiptIn, principal: Pri
         principal.tenant_id, product=body.product, quantity=quantity, location=body.location, day=body.date))
 
 
-@router.get("/periods", tags=["periods"])
+@router.get("/periods", tags=["periods"], responses=R.ok(R.PeriodsOut))
 def periods(request: Request, principal: Principal = require("refund:read")):
     return request.app.state.books.periods(principal.tenant_id)
 
 
-@router.post("/periods/close", tags=["periods"])
+@router.post("/periods/close", tags=["periods"], responses=R.ok(R.PeriodsOut))
 def close_periods(request: Request, body: schemas.PeriodCloseIn, principal: Principal = require("period:close")):
     return request.app.state.books.close_periods(principal.tenant_id, body.through)
 
 
-@router.post("/periods/reopen", tags=["periods"])
+@router.post("/periods/reopen", tags=["periods"], responses=R.ok(R.PeriodsOut))
 def reopen_periods(request: Request, body: Annotated[schemas.PeriodReopenIn | None, Body()] = None,
                    principal: Principal = require("period:close")):
     return request.app.state.books.reopen_periods(principal.tenant_id, body.reopen_from if body else None)

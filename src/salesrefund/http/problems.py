@@ -24,9 +24,30 @@ def loads_exact(body: bytes | str):
     """JSON with every non-integer number as an exact ``Decimal`` (never a float). The non-JSON
     literals NaN and Infinity become non-finite Decimals, which ``domain.money`` refuses naming the
     field (and which no other field type accepts). Nesting deeper than ``MAX_JSON_DEPTH`` is refused
-    before parsing (no request of ours nests deeper than a few levels)."""
+    before parsing (no request of ours nests deeper than a few levels). A string holding the NUL
+    character (``\\u0000``) is refused too: PostgreSQL text cannot hold it (a query with it fails),
+    and no field of any door needs it."""
     _check_depth(body)
-    return json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+    value = json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+    if (b"\\u0000" if isinstance(body, (bytes, bytearray)) else "\\u0000") in body and holds_nul(value):
+        raise json.JSONDecodeError("a string holds the NUL character (\\u0000)", "", 0)
+    return value
+
+
+def holds_nul(value) -> bool:
+    """Whether a decoded document (dicts, lists, strings) holds U+0000 in a key or a string."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _check_depth(body: bytes | str) -> None:

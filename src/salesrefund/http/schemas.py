@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, WithJsonSchema
+from pydantic import (
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, WithJsonSchema, model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from ..domain import money
 from ..domain.commands import (
@@ -28,8 +32,47 @@ Code = Annotated[str, Field(min_length=1, max_length=64)]
 Text = Annotated[str, Field(max_length=500)]
 
 
+def _integral(value):
+    """A JSON number with a zero fraction (``2.0``, decoded exactly as ``Decimal``) is the integer
+    it equals, as JSON Schema's ``integer`` says; booleans, strings and fractions stay refused."""
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() < 18 and value == value.to_integral_value():
+        return int(value)
+    return value
+
+
+LineNumber = Annotated[StrictInt, Field(ge=1, le=100_000), BeforeValidator(_integral)]
+
+
+def _exact_numbers(value):
+    """The client's own data, kept as sent but with every non-integer JSON number (decoded exactly
+    as ``Decimal``) written as its exact decimal string, as the native API writes every decimal
+    (R1: never through a float); NaN and Infinity are not numbers JSON can carry back."""
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError("metadata holds NaN or Infinity, which JSON cannot carry")
+        return str(value)
+    if isinstance(value, dict):
+        return {key: _exact_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_exact_numbers(item) for item in value]
+    return value
+
+
+Metadata = Annotated[dict[str, Any], Field(max_length=50), AfterValidator(_exact_numbers)]
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _an_object(cls, value):
+        """Only a JSON object is a request object. FastAPI validates bodies with ``from_attributes``,
+        which would read a JSON number (an exact ``Decimal``) as an object whose fields are all
+        absent: ``1.5`` as a void or reopen body, or as a line, was a request with every default."""
+        if not isinstance(value, (dict, BaseModel)):
+            raise PydanticCustomError("model_type", "Input should be a JSON object")
+        return value
 
 
 class CustomerIn(Strict):
@@ -88,7 +131,7 @@ class InvoiceIn(Strict):
 
 
 class RefundLineIn(Strict):
-    line: Annotated[StrictInt, Field(ge=1, le=100_000)] | None = None
+    line: LineNumber | None = None
     product: Code | None = None
     quantity: DecimalText | None = None
     unit_price: DecimalText | None = None
@@ -110,7 +153,7 @@ class RefundIn(Strict):
     location: Code | None = None
     lines: Annotated[list[RefundLineIn], Field(min_length=1, max_length=1000)]
     payments: Annotated[list[PaymentIn], Field(max_length=20)] | None = None
-    metadata: Annotated[dict[str, Any], Field(max_length=50)] = {}
+    metadata: Metadata = {}
 
 
 class RefundPatch(Strict):
@@ -122,7 +165,7 @@ class RefundPatch(Strict):
     location: Code | None = None
     lines: Annotated[list[RefundLineIn], Field(min_length=1, max_length=1000)] | None = None
     payments: Annotated[list[PaymentIn], Field(max_length=20)] | None = None
-    metadata: Annotated[dict[str, Any], Field(max_length=50)] | None = None
+    metadata: Metadata | None = None
 
 
 class VoidIn(Strict):

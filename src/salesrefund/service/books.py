@@ -113,10 +113,10 @@ class Books:
                 raise reject("posting_date_in_future", "/date", "the date {day} is after today", day=day)
             if policy.is_closed(day):
                 raise reject("period_closed", "/date", "the accounting period of {day} is closed", day=day)
+            cost = money.bounded(money.extend(quantity, row["unit_cost"], policy.currency), policy.currency, "/quantity")
             move_id = store.insert_row(t.stock_moves, product_id=row["id"], location_id=place["id"],
                                        quantity=quantity, unit_cost=row["unit_cost"], date=day,
                                        source_type="receipt", source_id=0)
-            cost = money.extend(quantity, row["unit_cost"], policy.currency)
             if cost:
                 store.write_entry(day=day, source_type="receipt", source_id=move_id, memo=f"Stock receipt {product}",
                                   postings=journal.receipt_entry(cost), now=self.clock.now())
@@ -205,7 +205,9 @@ class Books:
         check_sold_lines(sold, cur)
         include = policy.prices_include_tax if command.prices_include_tax is None else command.prices_include_tax
         figures = [line_figures(line, cur=cur, prices_include_tax=include) for line in sold]
-        total = sum(f.gross_minor for f in figures)
+        total = money.bounded(sum(f.gross_minor for f in figures), cur, "/lines")
+        money.bounded(sum(money.extend(line.quantity, products[line.product]["unit_cost"], cur) for line in sold
+                          if line.product is not None and products[line.product]["stock_tracked"]), cur, "/lines")
         methods = store.payment_methods()
         for i, p in enumerate(command.payments):
             if p.method not in methods or not methods[p.method].active:
@@ -380,7 +382,8 @@ class Books:
             tenant = uow.store.tenant()
             current = tenant["closed_through"]
             if current is not None:
-                new = None if reopen_from is None else reopen_from - timedelta(days=1)
+                # reopening from the first day there is (0001-01-01) reopens everything
+                new = None if reopen_from is None or reopen_from == date.min else reopen_from - timedelta(days=1)
                 uow.store.set_closed_through(new if new is None or new < current else current)
             uow.commit()
         return self.periods(tenant_id)
@@ -395,6 +398,6 @@ class Books:
             events = store.conn.execute(select(t.audit_events).where(
                 store._where(t.audit_events, a.refund_id == row["id"])).order_by(a.id)).mappings().all()
             return [{"action": e["action"], "channel": e["channel"], "credential_id": e["credential_id"],
-                     "request_id": e["request_id"], "at": e["at"].isoformat()} for e in events]
+                     "request_id": e["request_id"], "at": views._iso(e["at"])} for e in events]
 
 

@@ -40,6 +40,7 @@ from ...service.idempotency import KEY_LIFETIME_HOURS, Response
 from ...service.lookups import Lookups, Sale, SaleLine
 from ...service.refunds import encode_command
 from ..problems import json_text, loads_exact
+from .. import responses as R
 from . import common
 
 log = logging.getLogger("salesrefund.beansbooks")
@@ -112,7 +113,7 @@ _OPENAPI = {"requestBody": {"required": True, "content": {JSON: {"schema": {
 # -- the route ---------------------------------------------------------------------------------------
 
 @router.post(PATH, summary="BeansBooks: Beans_Customer_Sale_Refund (path words in any case)",
-             openapi_extra=_OPENAPI)
+             openapi_extra=_OPENAPI, responses=R.BEANSBOOKS_RESPONSES)
 async def customer_sale_refund(request: Request):
     """Refund a sale: BeansBooks' JSON body with credentials, answered in its envelope."""
     return await _handle(request)

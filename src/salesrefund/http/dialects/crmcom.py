@@ -33,6 +33,7 @@ from ...domain.payouts import PayOut, PayoutCatalog, Ref
 from ...service import doors
 from ...service.idempotency import MAX_KEY_LENGTH, Response
 from ...service.payouts import PayoutService
+from .. import responses as R
 from ..problems import loads_exact
 from . import common
 
@@ -102,20 +103,53 @@ BASE = base_path()
 
 # -- the routes -----------------------------------------------------------------------------------
 
-@router.post(BASE + "/authentication/token", summary="CRM.COM: log in and get a token")
+def _body_doc(schema: dict) -> dict:
+    return {"requestBody": {"required": True, "content": {JSON: {"schema": schema}}}}
+
+
+_STRING, _DATE_TEXT = {"type": "string"}, {"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?)?$"}
+_NUMBER = {"type": ["number", "string"], "description": "exact: a JSON number or a decimal string"}
+_LOGIN_DOC = _body_doc({"type": "object", "required": ["username", "password", "organisation"],
+                        "properties": {name: _STRING for name in ("username", "password", "organisation", "unit")},
+                        "additionalProperties": False})
+_CREATE_DOC = _body_doc({
+    "type": "object", "required": ["token", *REQUIRED], "additionalProperties": False,
+    "properties": {
+        "token": _STRING, "fields_set": _STRING,
+        **{name: {"type": "object", "minProperties": 1, "maxProperties": 1, "additionalProperties": False,
+                  "description": f"exactly one of {', '.join(fields)}",
+                  "properties": {key: {"type": ["string", "integer"] if key == "id" else "string", "minLength": 1,
+                                       "maxLength": 200, "pattern": r"\S"} for key in fields}}
+           for name, fields in IDENTIFIERS.items()},
+        "life_cycle_state": {"enum": list(STATES)}, "refund_amount": _NUMBER,
+        **{name: _STRING for name in TEXTS}, **{name: _DATE_TEXT for name in DATES},
+        "back_office_code": {"type": "string", "maxLength": MAX_KEY_LENGTH - len(f"{CHANNEL}:back_office_code:")},
+        **{name: {"type": "string", "maxLength": MAX_UDF_STRING} for name in UDF_STRINGS},
+        **{name: _NUMBER for name in UDF_FLOATS}, **{name: _DATE_TEXT for name in UDF_DATES}}})
+_SHOW_DOC = {"parameters": [
+    {"name": "token", "in": "query", "required": True, "schema": _STRING},
+    {"name": "refund_identifier", "in": "query", "required": True, "schema": _STRING,
+     "description": "id=<id>, number=<number>, {\"id\": ...} or a bare id or number"},
+    {"name": "fields_set", "in": "query", "schema": _STRING, "description": "comma-separated field names"}]}
+
+
+@router.post(BASE + "/authentication/token", summary="CRM.COM: log in and get a token", openapi_extra=_LOGIN_DOC,
+             responses=R.crm_responses({"type": "object", "required": ["token"], "properties": {"token": _STRING}}))
 async def authentication_token(request: Request):
     """Body ``{username, password, organisation, unit?}``; answers ``{"data": {"token": ...}}``.
     The token expires after an hour unused."""
     return await _guarded(request, _login)
 
 
-@router.post(BASE + "/refunds/create", summary="CRM.COM: create a refund (a payout), DRAFT or POSTED")
+@router.post(BASE + "/refunds/create", summary="CRM.COM: create a refund (a payout), DRAFT or POSTED",
+             openapi_extra=_CREATE_DOC, responses=R.crm_responses({"type": "object"}))
 async def refunds_create(request: Request):
     """Pays money out of the customer's accounts receivable; see ``docs/doors/crmcom.md``."""
     return await _guarded(request, _create)
 
 
-@router.get(BASE + "/refunds/show", summary="CRM.COM: show a refund")
+@router.get(BASE + "/refunds/show", summary="CRM.COM: show a refund", openapi_extra=_SHOW_DOC,
+            responses=R.crm_responses({"type": "object"}))
 async def refunds_show(request: Request):
     """Query ``token``, ``refund_identifier`` (``id=...`` or ``number=...``) and ``fields_set``."""
     return await _guarded(request, _show)
@@ -340,6 +374,9 @@ def _refund_identifier(value) -> Ref:
     """``id=<id>``, ``number=<number>``, a JSON object ``{"id": ...}``, or a bare id or number."""
     if value is None or not value.strip():
         raise Invalid(_missing("refund_identifier"))
+    if "\x00" in value:  # %00 in the query: PostgreSQL text cannot hold it
+        raise Invalid(_violation("refund_identifier", "{field_name} must not contain the NUL character",
+                                 field_name="refund_identifier"))
     value = value.strip()
     if value.startswith("{"):
         try:
@@ -423,7 +460,11 @@ def error_code(error: RefundError) -> str:
 
 
 def door_field(pointer: str) -> str:
-    """A command pointer (``/amount``) as this door's parameter (``refund_amount``)."""
+    """A command pointer (``/amount``) as this door's parameter (``refund_amount``); the door's own
+    parameter names (no leading ``/``) pass through, so an unknown parameter ``id`` is named ``id``,
+    never the ``refund_identifier`` the command's ``/id`` stands for."""
+    if not pointer.startswith("/"):
+        return pointer
     if pointer in FIELDS:
         return FIELDS[pointer]
     return pointer.lstrip("/").replace("/", ".")
@@ -481,11 +522,12 @@ def dumps(value) -> str:
 
 
 def _missing(name: str) -> Violation:
-    return Violation(f"/{name}", "validation_error", MISSING, {"field_name": name})
+    return Violation(name, "validation_error", MISSING, {"field_name": name})
 
 
 def _violation(name: str, message: str, **params) -> Violation:
-    return Violation(f"/{name}", "validation_error", message, params)
+    """A violation of this door's parameter ``name`` (its own name, not a command pointer)."""
+    return Violation(name, "validation_error", message, params)
 
 
 def _invalid(name: str, message: str, **params) -> Invalid:

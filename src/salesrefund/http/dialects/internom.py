@@ -30,6 +30,7 @@ from ...service.idempotency import Response
 from ...service.lookups import Lookups
 from ..auth import authorize
 from ..problems import json_text, loads_exact
+from .. import responses as R
 from . import common
 
 log = logging.getLogger("salesrefund.internom")
@@ -87,7 +88,8 @@ _OPENAPI = {"requestBody": {"required": True, "content": {JSON: {"schema": {
 
 # -- the route ---------------------------------------------------------------------------------------
 
-@router.post(PATH, summary="Internom: a sales refund without an original sale", openapi_extra=_OPENAPI)
+@router.post(PATH, summary="Internom: a sales refund without an original sale", openapi_extra=_OPENAPI,
+             responses=R.INTERNOM_RESPONSES)
 async def refund_sale(request: Request):
     """Internom's ``refund/sale``: bearer token, JSON body, answers in Internom's envelope."""
     lang = common.language(request, LANGUAGES)

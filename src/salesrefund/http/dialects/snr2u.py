@@ -31,7 +31,8 @@ from ...domain.errors import Invalid, RefundError, Violation, reject
 from ...service.idempotency import Response
 from ...service.tenants import Principal
 from ..auth import principal_for
-from ..problems import loads_exact
+from ..problems import holds_nul, loads_exact
+from .. import responses as R
 from . import common, jsv
 
 log = logging.getLogger("salesrefund.snr2u")
@@ -155,7 +156,7 @@ _REQUEST_BODY = {"requestBody": {"required": True, "content": {
     JSV_TYPE: {"schema": {"type": "string"}}}}}
 
 
-@router.post("/CustomerRefundNotes/simple", openapi_extra=_REQUEST_BODY,
+@router.post("/CustomerRefundNotes/simple", openapi_extra=_REQUEST_BODY, responses=R.SNR2U_RESPONSES,
              summary="SnR2U: create a customer refund note (JSON or JSV)")
 async def create_refund_note(request: Request):
     return await _handle(request, suffix=None)
@@ -270,10 +271,14 @@ async def _read_body(request: Request, given: str):
     raw = b"".join(chunks)
     if given == "jsv":
         try:
-            return jsv.decode(raw)
+            value = jsv.decode(raw)
         except jsv.JsvError as error:
             raise Invalid(Violation("", "validation_error", "the request body is not valid JSV ({detail})",
                                     {"detail": str(error)}))
+        if holds_nul(value):  # as loads_exact refuses it in JSON: PostgreSQL text cannot hold it
+            raise Invalid(Violation("", "validation_error", "the request body is not valid JSV ({detail})",
+                                    {"detail": "a value holds the NUL character (U+0000)"}))
+        return value
     try:
         return loads_exact(raw)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:

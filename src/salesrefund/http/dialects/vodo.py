@@ -31,6 +31,7 @@ from ...domain.errors import Invalid, RefundError, Violation, reject
 from ...service import doors
 from ...service.idempotency import MAX_KEY_LENGTH, Response
 from ...store import tables as t
+from .. import responses as R
 from . import common
 
 log = logging.getLogger("salesrefund.vodo")
@@ -62,7 +63,9 @@ def _openapi() -> dict:
     text = {"type": "string"}
     array = {"type": "array", "items": text}
     form = {"type": "object", "required": [f"{name}[]" for name in ARRAYS] + list(REQUIRED),
-            "properties": {**{f"{name}[]": array for name in ARRAYS}, **{name: text for name in SCALARS}}}
+            "properties": {**{f"{name}[]": array for name in ARRAYS}, **{name: text for name in SCALARS}},
+            "additionalProperties": False,  # any other field is refused, naming it
+            "description": "Each item array may also be sent as name[0], name[1], ... (as PHP clients do)."}
     headers = [{"name": name, "in": "header", "required": True, "schema": text} for name in AUTH_HEADERS]
     headers += [{"name": "Accept-Language", "in": "header", "schema": {"type": "string", "enum": list(LANGUAGES)}},
                 {"name": "Idempotency-Key", "in": "header", "schema": text}]
@@ -72,7 +75,7 @@ def _openapi() -> dict:
 
 
 @router.post(PATH + "/{invoice_id}", summary="Vodo: a credit note against a POS invoice",
-             openapi_extra=_openapi())
+             openapi_extra=_openapi(), responses=R.VODO_RESPONSES)
 async def credit_note(request: Request, invoice_id: str):
     """Vodo ERP's ``refund_invoice``: multipart/form-data (or urlencoded) with ``item_*[]`` arrays."""
     return await _handle(request, invoice_id)
@@ -94,6 +97,9 @@ async def _handle(request: Request, invoice_id: str | None) -> StarletteResponse
             raise Invalid(Violation("invoice_id", "validation_error",
                                     "the invoice id is missing from the path: send "
                                     "POST /api/v4/credit_note/pos/{{invoice_id}}"))
+        if "\x00" in invoice_id:  # %00 in the path: PostgreSQL text cannot hold it
+            raise Invalid(Violation("invoice_id", "validation_error", "{field_name} must not contain the NUL character",
+                                    {"field_name": "invoice_id"}))
         form = await _read_form(request)
         command, layout, echo = _command(form, invoice_id, door.settings, door.principal.currency)
         responder = VodoResponder(lang, layout, echo)
@@ -195,6 +201,11 @@ def _collect(items: list[tuple[str, object]]) -> Form:
         if not isinstance(value, str):
             label = key if isinstance(key, str) else "?"
             bad.append(Violation(label, "validation_error", "{field_name} must be text, not a file",
+                                 {"field_name": label}))
+            continue
+        if "\x00" in key or "\x00" in value:  # PostgreSQL text cannot hold it
+            label = key.replace("\x00", "")[:100] or "?"
+            bad.append(Violation(label, "validation_error", "{field_name} must not contain the NUL character",
                                  {"field_name": label}))
             continue
         match = _ARRAY_KEY.match(key)

@@ -1,0 +1,1 @@
+"""salesrefund's benchmark suite: ``uv run python -m bench --help``. See bench/README.md."""
