@@ -130,7 +130,10 @@ class NativeResponder:
         return Response(error.status, PROBLEM, json_text(problem_of(error)))
 
 
-def to_http(response: Response) -> StarletteResponse:
-    headers = {"Idempotent-Replayed": "true"} if response.replayed else {}
+def to_http(response: Response, headers: dict | None = None) -> StarletteResponse:
+    """A rendered (possibly replayed) response as sent, with ``Idempotent-Replayed`` on replays."""
+    headers = dict(headers or {})
+    if response.replayed:
+        headers["Idempotent-Replayed"] = "true"
     return StarletteResponse(response.body, status_code=response.status, media_type=response.content_type,
                              headers=headers)

@@ -39,7 +39,7 @@ from ...service import doors
 from ...service.idempotency import KEY_LIFETIME_HOURS, Response
 from ...service.lookups import Lookups, Sale, SaleLine
 from ...service.refunds import encode_command
-from ..problems import json_text, loads_exact
+from ..problems import json_text, loads_exact, to_http as _http
 from .. import responses as R
 from . import common
 
@@ -153,14 +153,6 @@ async def _handle(request: Request) -> StarletteResponse:
         response = error_response(RefundError(Violation(
             "", "server_error", "an unexpected error occurred; nothing was recorded")))
     return _http(response)
-
-
-def _http(response: Response, headers: dict | None = None) -> StarletteResponse:
-    headers = dict(headers or {})
-    if response.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return StarletteResponse(response.body, status_code=response.status, media_type=response.content_type,
-                             headers=headers)
 
 
 async def _read_json(request: Request) -> dict:

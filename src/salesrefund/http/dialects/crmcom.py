@@ -34,7 +34,7 @@ from ...service import doors
 from ...service.idempotency import MAX_KEY_LENGTH, Response
 from ...service.payouts import PayoutService
 from .. import responses as R
-from ..problems import loads_exact
+from ..problems import loads_exact, to_http as _http
 from . import common
 
 log = logging.getLogger("salesrefund.crmcom")
@@ -492,14 +492,6 @@ def _limited(response: Response, fields_set: tuple[str, ...] | None) -> Response
         return response
     body["data"] = {name: value for name, value in body["data"].items() if name in fields_set}
     return Response(response.status, response.content_type, dumps(body), replayed=response.replayed)
-
-
-def _http(response: Response, headers: dict | None = None) -> StarletteResponse:
-    headers = dict(headers or {})
-    if response.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return StarletteResponse(response.body, status_code=response.status, media_type=response.content_type,
-                             headers=headers)
 
 
 # -- exact JSON ----------------------------------------------------------------------------------------

@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response as StarletteResponse
 
 from ...domain import money
 from ...domain.commands import IssueRefund, RefundLineRequest
@@ -29,7 +28,7 @@ from ...domain.errors import Invalid, RefundError, Violation
 from ...service.idempotency import Response
 from ...service.lookups import Lookups
 from ..auth import authorize
-from ..problems import json_text, loads_exact
+from ..problems import json_text, loads_exact, to_http as _http
 from .. import responses as R
 from . import common
 
@@ -116,14 +115,6 @@ async def refund_sale(request: Request):
         response = responder.failure(RefundError(Violation(
             "/", "server_error", "an unexpected error occurred; nothing was recorded")))
     return _http(response)
-
-
-def _http(response: Response, headers: dict | None = None) -> StarletteResponse:
-    headers = dict(headers or {})
-    if response.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return StarletteResponse(response.body, status_code=response.status, media_type=response.content_type,
-                             headers=headers)
 
 
 async def _read_json(request: Request):

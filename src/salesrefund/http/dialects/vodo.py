@@ -32,6 +32,7 @@ from ...service import doors
 from ...service.idempotency import MAX_KEY_LENGTH, Response
 from ...store import tables as t
 from .. import responses as R
+from ..problems import to_http as _http
 from . import common
 
 log = logging.getLogger("salesrefund.vodo")
@@ -116,14 +117,6 @@ async def _handle(request: Request, invoice_id: str | None) -> StarletteResponse
         response = responder.failure(RefundError(Violation(
             "", "server_error", "an unexpected error occurred; nothing was recorded")), status=500)
     return _http(response)
-
-
-def _http(response: Response, headers: dict | None = None) -> StarletteResponse:
-    headers = dict(headers or {})
-    if response.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return StarletteResponse(response.body, status_code=response.status, media_type=response.content_type,
-                             headers=headers)
 
 
 # -- authentication -------------------------------------------------------------------------------
