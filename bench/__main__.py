@@ -44,9 +44,9 @@ def parse(argv=None) -> argparse.Namespace:
     p.add_argument("--memory-refunds", type=int, help="refunds before the memory reading (default 100000)")
     p.add_argument("--memory-max-seconds", type=float, help="bound on the memory scenario (default 3600)")
     p.add_argument("--peer-seconds", type=float, help="seconds per peer measurement (default 20)")
-    p.add_argument("--server", choices=["stock", "nodelay"], default="stock",
-                   help="stock: uvicorn as `salesrefund serve` runs it; nodelay: the same with uvicorn's "
-                        "multi-worker TCP_NODELAY bug worked around (bench/serve_nodelay.py)")
+    p.add_argument("--server", choices=["salesrefund", "uvicorn"], default="salesrefund",
+                   help="salesrefund: `salesrefund serve` (what ships); uvicorn: the same app under uvicorn's "
+                        "own command line, the control for the multi-worker TCP_NODELAY fix")
     p.add_argument("--only", help=f"comma-separated scenarios out of {','.join(scenarios.SCENARIOS)}")
     p.add_argument("--loadgen", choices=["auto", "wrk", "python"], default="auto",
                    help="HTTP load generator (auto: wrk; the smoke run falls back to Python without it)")

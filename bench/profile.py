@@ -250,7 +250,7 @@ def main(argv=None) -> int:
     p.add_argument("--http-seconds", type=float, default=15.0)
     p.add_argument("--connections", type=int, default=32)
     p.add_argument("--workers", type=int, default=2)
-    p.add_argument("--server", choices=["stock", "nodelay"], default="stock")
+    p.add_argument("--server", choices=["salesrefund", "uvicorn"], default="salesrefund")
     p.add_argument("--summarize", type=Path, help="only re-summarise kept py-spy raw samples and exit")
     args = p.parse_args(argv)
     if args.summarize:

@@ -135,7 +135,7 @@ def render(doc: dict) -> str:
                  f"{c.get('loadavg_at_end')} at end")
     cfg = doc["config"]
     lines.append(f"mode {'smoke' if cfg['smoke'] else 'full'}; {cfg['runs']} run(s) of {cfg['duration']} s; "
-                 f"{cfg['workers']} workers ({cfg.get('server', 'stock')} uvicorn); {cfg['connections']} connections; "
+                 f"{cfg['workers']} workers (server: {cfg.get('server', 'salesrefund')}); {cfg['connections']} connections; "
                  f"load generator {doc['loadgen']}; "
                  f"git {c.get('git_commit')} (+{c.get('git_dirty_files')} changed files)")
     if c.get("note"):

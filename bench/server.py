@@ -1,10 +1,10 @@
-"""The server under test: ``uvicorn salesrefund.bootstrap:app_from_environment --factory`` (what
-``salesrefund serve`` runs) on 127.0.0.1, a free port, ``--workers N``, with the benchmark-only echo
-route mounted (``SALESREFUND_BENCH_ECHO=1``). Every wait has a deadline.
+"""The server under test: ``salesrefund serve --workers N --no-access-log`` on 127.0.0.1 and a free
+port, with the benchmark-only echo route mounted (``SALESREFUND_BENCH_ECHO=1``). Every wait has a
+deadline.
 
-``variant="nodelay"`` (``--server nodelay``) runs the same through ``bench.serve_nodelay``, which only
-marks uvicorn's pre-bound listening socket as TCP so that TCP_NODELAY is set with ``--workers > 1``
-(see that module): the figure the product would have once that uvicorn bug is worked around."""
+``variant="uvicorn"`` (``--server uvicorn``) runs the same app with uvicorn's own command line
+instead, the control for the TCP_NODELAY fix in ``salesrefund.http.serving`` (with several workers
+uvicorn as-is leaves Nagle's algorithm on)."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ def free_port() -> int:
 class Server:
     def __init__(self, database_url: str, log_dir: Path, *, workers: int = 1, extra_env: dict | None = None,
                  variant: str | None = None):
-        self.variant = variant or os.environ.get("SALESREFUND_BENCH_SERVER", "stock")  # stock | nodelay
+        self.variant = variant or os.environ.get("SALESREFUND_BENCH_SERVER", "salesrefund")  # or uvicorn
         self.database_url = database_url
         self.log_dir = log_dir
         self.workers = workers
@@ -60,12 +60,13 @@ class Server:
         env.update(self.extra_env)
         self.log_path = self.log_dir / f"server-{self.port}.log"
         self._log = open(self.log_path, "wb")  # noqa: SIM115 - open for the life of the process
-        launcher = "bench.serve_nodelay" if self.variant == "nodelay" else "uvicorn"
-        cmd = [sys.executable, "-m", launcher, "salesrefund.bootstrap:app_from_environment", "--factory",
-               "--host", HOST, "--port", str(self.port), "--log-level", "warning", "--no-access-log",
-               "--timeout-graceful-shutdown", "5"]
-        if self.workers > 1:
-            cmd += ["--workers", str(self.workers)]
+        common = ["--host", HOST, "--port", str(self.port), "--workers", str(self.workers)]
+        if self.variant == "uvicorn":
+            cmd = [sys.executable, "-m", "uvicorn", "salesrefund.bootstrap:app_from_environment", "--factory",
+                   "--log-level", "warning", "--no-access-log", "--timeout-graceful-shutdown", "5", *common]
+        else:
+            cmd = [sys.executable, "-c", "from salesrefund.cli import main; main()", "serve",
+                   "--db", self.database_url, "--no-access-log", *common]
         self.proc = subprocess.Popen(cmd, stdout=self._log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
                                      cwd=Path(__file__).resolve().parent.parent)
         self._wait_ready()

@@ -37,9 +37,10 @@ def _fail(error: RefundError) -> None:
 @app.command()
 def serve(db: Db = None, host: str = "127.0.0.1", port: int = 8000,
           workers: Annotated[int, typer.Option(min=1, max=64)] = 1,
-          demo: Annotated[bool, typer.Option("--demo", help="load the demo tenant first")] = False):
+          demo: Annotated[bool, typer.Option("--demo", help="load the demo tenant first")] = False,
+          access_log: Annotated[bool, typer.Option(help="log every request")] = True):
     """Run the HTTP server (migrations run first)."""
-    import uvicorn
+    from .http import serving
 
     url = database_url(db)
     engine = _engine(url)
@@ -52,8 +53,7 @@ def serve(db: Db = None, host: str = "127.0.0.1", port: int = 8000,
     engine.dispose()
     typer.echo(f"salesrefund on {base}  (docs: {base}/docs, database: {url})")
     os.environ[ENV_DATABASE_URL] = url
-    uvicorn.run("salesrefund.bootstrap:app_from_environment", factory=True, host=host, port=port,
-                workers=workers, log_level="info", timeout_graceful_shutdown=5)
+    serving.run(host=host, port=port, workers=workers, access_log=access_log)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from ..domain.errors import Invalid, Violation, reject
 from ..domain.invoices import SoldLine, check_sold_lines, line_figures
 from ..domain.model import PAYMENT_KINDS
 from ..store import tables as t
-from ..store.repository import TenantStore, policy_of
+from ..store.repository import INVOICE_SELECT, TenantStore, policy_of
 from . import views
 from .uow import Clock, UnitOfWork, with_retries
 
@@ -273,7 +273,7 @@ class Books:
             if customer is not None:
                 row = store.customer(customer)
                 conditions.append(c.customer_id == (row["id"] if row else -1))
-            rows = store.conn.execute(select(t.invoices).where(store._where(t.invoices, *conditions))
+            rows = store.conn.execute(INVOICE_SELECT.where(store._where(t.invoices, *conditions))
                                       .order_by(c.id).limit(limit + 1)).mappings().all()
             return views.page([views.invoice_view(store, r) for r in rows], [r["id"] for r in rows], limit)
 

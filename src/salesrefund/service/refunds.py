@@ -84,9 +84,10 @@ class RefundService:
             for field, key in keys:
                 if not uow.store.try_lock_key(key):
                     raise key_in_use(field)
-            stored = self._stored(uow, keys, now)  # again, now that no one else holds the keys
-            if stored:
-                return replay_of(stored, print_)
+            if uow.store.postgres:  # SQLite's BEGIN IMMEDIATE has held off every writer since the read
+                stored = self._stored(uow, keys, now)  # again, now that no one else holds the keys
+                if stored:
+                    return replay_of(stored, print_)
             savepoint = uow.savepoint()
             try:
                 view, status = work(uow)
@@ -132,13 +133,14 @@ class RefundService:
                                       reason=command.reason)
 
     def _issue(self, uow: UnitOfWork, ctx: Context, command: IssueRefund, stale: "Basis | None" = None) -> dict:
+        """Write the refund and answer with what was written (nothing is read back)."""
         store = uow.store
         posting = command.state == "posted"
         basis = stale or self._basis(store, command, posting=posting)
         plan = self._plan(basis, command)
         now = self.clock.now()
-        refund_id = store.insert_row(
-            t.refunds, public_id=str(uuid.uuid4()), number=None, state="draft",
+        header = dict(
+            public_id=str(uuid.uuid4()), number=None, state="draft",
             invoice_id=basis.invoice_id, customer_id=basis.customer_id, currency=basis.currency.code,
             currency_exponent=basis.currency.exponent, reason=command.reason, reference=command.reference,
             posting_date=plan.posting_date if posting else command.posting_date,
@@ -148,12 +150,19 @@ class RefundService:
             channel=ctx.channel, credential_id=ctx.credential_id, request_id=ctx.request_id,
             request_json=json.dumps(ctx.request, default=str) if ctx.request is not None else None,
             created_at=now, **_totals(plan))
-        self._write_lines(store, refund_id, plan, basis)
-        if posting:
-            self._post(store, refund_id, plan, basis, command)
+        refund_id = store.insert_row(t.refunds, **header)
+        lines, payments, taxes = self._write_lines(store, refund_id, plan, basis)
         store.audit(refund_id=refund_id, action="create", channel=ctx.channel,
                     credential_id=ctx.credential_id, request_id=ctx.request_id, now=now)
-        return views.refund_view(store, store._one(t.refunds, t.refunds.c.id == refund_id))
+        if posting:
+            header.update(self._post(store, refund_id, plan, basis, command))
+        codes = {id_: code for code, id_ in basis.location_ids.items()}
+        return views.render_refund(
+            {**header, "id": refund_id, "kind": "refund", "posted_at": header.get("posted_at"), "voided_at": None},
+            lines=[{**line, "product": plan_line.product if line["product_id"] is not None else None,
+                    "location": codes.get(line["location_id"])} for line, plan_line in zip(lines, plan.lines)],
+            payments=payments, taxes=taxes, invoice=command.invoice if basis.invoice_id else None,
+            customer=basis.customer_code, location=codes.get(header["location_id"]))
 
     def _stale_basis(self, ctx: Context, command: IssueRefund) -> "Basis":
         """Test-only control (``unguarded_caps``): the naive "read, then write" a guard prevents,
@@ -168,12 +177,14 @@ class RefundService:
         today = self.clock.today_in(tenant["timezone"])
         invoice = snapshot = None
         line_ids: dict[int, int] = {}
+        products, product_ids = {}, {}
         if command.invoice is not None:
             invoice = store.invoice_row(command.invoice, lock=posting)
             if invoice is None:
                 raise reject("invoice_not_found", "/invoice", "invoice {invoice} does not exist",
                              invoice=command.invoice)
-            snapshot, line_ids = store.invoice_snapshot(invoice)
+            snapshot, rows = store.invoice_snapshot(invoice)
+            line_ids, product_ids = rows
             customer_id, customer_code = invoice["customer_id"], snapshot.customer
         else:
             customer = store.customer(command.customer) if command.customer is not None else None
@@ -194,10 +205,12 @@ class RefundService:
                 (f"/lines/{i}/location", line.location) for i, line in enumerate(command.lines)]:
             if code is not None and code not in location_ids:
                 raise reject("location_not_found", field, "location {location} does not exist", location=code)
-        products = store.products_for(line.product for line in command.lines) if invoice is None else {}
+        if invoice is None:
+            products, product_ids = store.products_for(line.product for line in command.lines)
         return Basis(policy=policy, today=today, invoice=snapshot, invoice_id=invoice["id"] if invoice else None,
                      line_ids=line_ids, customer_id=customer_id, customer_code=customer_code,
-                     methods=store.payment_methods(), products=products, location_ids=location_ids,
+                     methods=store.payment_methods(), products=products, product_ids=product_ids,
+                     location_ids=location_ids,
                      currency=snapshot.currency if snapshot else policy.currency, till=till,
                      location=command_location)
 
@@ -210,9 +223,11 @@ class RefundService:
                            till=basis.till)
 
     # -- writing --------------------------------------------------------------------------------
-    def _write_lines(self, store: TenantStore, refund_id: int, plan: RefundPlan, basis: "Basis") -> None:
-        product_ids = store.ids_by_code(t.products, [line.product for line in plan.lines])
-        store.insert_rows(t.refund_lines, [{
+    def _write_lines(self, store: TenantStore, refund_id: int, plan: RefundPlan,
+                     basis: "Basis") -> tuple[list[dict], list[dict], list[dict]]:
+        """Insert the plan's lines, payments and tax summary; return the rows written."""
+        product_ids = basis.product_ids
+        lines = [{
             "refund_id": refund_id, "line_no": i, "invoice_line_no": line.invoice_line,
             "invoice_line_id": basis.line_ids.get(line.invoice_line) if line.invoice_line else None,
             "product_id": product_ids.get(line.product), "description": line.description[:500],
@@ -220,17 +235,20 @@ class RefundService:
             "net_minor": line.net_minor, "tax_minor": line.tax_minor, "gross_minor": line.gross_minor,
             "restock": line.restock, "location_id": basis.location_ids.get(line.location),
             "unit_cost": line.unit_cost, "cost_minor": line.cost_minor,
-        } for i, line in enumerate(plan.lines, start=1)])
-        store.insert_rows(t.refund_payments, [{
-            "refund_id": refund_id, "method": p.method, "kind": p.kind, "amount_minor": p.amount_minor,
-            "reference": p.reference} for p in plan.payments])
-        store.insert_rows(t.refund_taxes, [{
-            "refund_id": refund_id, "tax_rate": rate, "net_minor": net, "tax_minor": tax}
-            for rate, net, tax in plan.tax_summary()])
+        } for i, line in enumerate(plan.lines, start=1)]
+        payments = [{"refund_id": refund_id, "method": p.method, "kind": p.kind, "amount_minor": p.amount_minor,
+                     "reference": p.reference} for p in plan.payments]
+        taxes = [{"refund_id": refund_id, "tax_rate": rate, "net_minor": net, "tax_minor": tax}
+                 for rate, net, tax in plan.tax_summary()]
+        for table, rows in ((t.refund_lines, lines), (t.refund_payments, payments), (t.refund_taxes, taxes)):
+            store.insert_rows(table, rows)
+        return lines, payments, taxes
 
     def _post(self, store: TenantStore, refund_id: int, plan: RefundPlan, basis: "Basis",
-              command: IssueRefund) -> None:
-        """The effects of posting (R7, R14-R16), all in the caller's transaction."""
+              command: IssueRefund) -> dict:
+        """The effects of posting (R7, R14-R16), all in the caller's transaction; returns what it
+        set on the refund. The gapless number comes last: its row stays locked until commit, so
+        concurrent postings wait on it for as short a time as possible."""
         if basis.invoice_id is not None:
             try:
                 store.raise_caps(basis.invoice_id, basis.line_ids, plan.cap_increments(), plan.gross_minor,
@@ -238,21 +256,21 @@ class RefundService:
             except CapExceeded as exceeded:
                 raise _cap_error(exceeded, plan, command)
         now = self.clock.now()
-        series = f"CN-{plan.posting_date.year}"
-        number = f"{series}-{store.next_number(series):06d}"
-        entry_id = store.write_entry(day=plan.posting_date, source_type="refund", source_id=refund_id,
-                                     memo=f"Credit note {number}", postings=journal.refund_entry(plan), now=now)
-        product_ids = store.ids_by_code(t.products, [line.product for line in plan.stock_returns()])
         store.insert_rows(t.stock_moves, [{
-            "product_id": product_ids[line.product], "location_id": basis.location_ids[line.location],
+            "product_id": basis.product_ids[line.product], "location_id": basis.location_ids[line.location],
             "quantity": line.quantity, "unit_cost": line.unit_cost, "date": plan.posting_date,
             "source_type": "refund", "source_id": refund_id} for line in plan.stock_returns()])
         credit = sum(p.amount_minor for p in plan.payments if p.kind == "store_credit")
         if credit:
             store.adjust_customer_credit(basis.customer_id, credit)
-        store.conn.execute(update(t.refunds).where(t.refunds.c.id == refund_id).values(
-            state="posted", number=number, journal_entry_id=entry_id, posted_at=now,
-            posting_date=plan.posting_date, document_date=plan.document_date))
+        series = f"CN-{plan.posting_date.year}"
+        number = f"{series}-{store.next_number(series):06d}"
+        entry_id = store.write_entry(day=plan.posting_date, source_type="refund", source_id=refund_id,
+                                     memo=f"Credit note {number}", postings=journal.refund_entry(plan), now=now)
+        posted = dict(state="posted", number=number, journal_entry_id=entry_id, posted_at=now,
+                      posting_date=plan.posting_date, document_date=plan.document_date)
+        store.set_refund(refund_id, posted)
+        return posted
 
     # -- post, void, edit, delete --------------------------------------------------------------
     def post(self, ctx: Context, public_id: str, responder: Responder) -> Response:
@@ -392,6 +410,7 @@ class Basis:
     customer_code: str | None
     methods: dict
     products: dict
+    product_ids: dict  # product code -> row id, of the invoice's lines or the unlinked refund's products
     location_ids: dict
     currency: Currency
     till: Till | None = None

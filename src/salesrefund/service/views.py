@@ -47,15 +47,14 @@ def page(items: list, ids: list[int], limit: int) -> dict:
 
 def _iso(value) -> str | None:
     """Dates as YYYY-MM-DD; times in UTC with their offset (SQLite hands them back naive)."""
-    if isinstance(value, datetime) and value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
+    if isinstance(value, datetime):
+        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
     return value.isoformat() if value is not None else None
 
 
 # -- refunds ---------------------------------------------------------------------------------
 
 def refund_view(store: TenantStore, row) -> dict:
-    cur = Currency(row["currency"], row["currency_exponent"])
     lines = store.conn.execute(
         select(t.refund_lines).where(store._where(t.refund_lines, t.refund_lines.c.refund_id == row["id"]))
         .order_by(t.refund_lines.c.line_no)).mappings().all()
@@ -69,23 +68,34 @@ def refund_view(store: TenantStore, row) -> dict:
     locations = store.codes_by_id(t.locations, [line["location_id"] for line in lines] + [row["location_id"]])
     invoice = store._one(t.invoices, t.invoices.c.id == row["invoice_id"]) if row["invoice_id"] else None
     customer = store.customer_by_id(row["customer_id"])
+    return render_refund(
+        row, lines=[{**line, "product": products.get(line["product_id"]),
+                     "location": locations.get(line["location_id"])} for line in lines],
+        payments=payments, taxes=taxes, invoice=invoice["number"] if invoice else None,
+        customer=customer["code"], location=locations.get(row["location_id"]))
+
+
+def render_refund(row, *, lines, payments, taxes, invoice: str | None, customer: str, location: str | None) -> dict:
+    """A refund as the native API shows it, from its rows (lines with their product and location
+    codes). The refund path renders what it has just written; ``refund_view`` what it reads."""
+    cur = Currency(row["currency"], row["currency_exponent"])
     return {
         "id": row["public_id"],
         "kind": row["kind"],
         "number": row["number"],
         "state": row["state"],
-        "invoice": invoice["number"] if invoice else None,
-        "customer": customer["code"],
+        "invoice": invoice,
+        "customer": customer,
         "currency": row["currency"],
         "reason": row["reason"],
         "reference": row["reference"],
         "unlinked": row["unlinked"],
         "posting_date": _iso(row["posting_date"]),
         "document_date": _iso(row["document_date"]),
-        "location": locations.get(row["location_id"]),
-        "lines": [_refund_line(line, cur, products, locations) for line in lines],
+        "location": location,
+        "lines": [_refund_line(line, cur) for line in lines],
         "taxes": [{"tax_rate": format_rate(x["tax_rate"]), "net": format_amount(x["net_minor"], cur),
-                   "tax": format_amount(x["tax_minor"], cur)} for x in taxes],
+                   "tax": format_amount(x["tax_minor"], cur)} for x in sorted(taxes, key=lambda x: x["tax_rate"])],
         "net": format_amount(row["net_minor"], cur),
         "tax": format_amount(row["tax_minor"], cur),
         "gross": format_amount(row["gross_minor"], cur),
@@ -101,11 +111,11 @@ def refund_view(store: TenantStore, row) -> dict:
     }
 
 
-def _refund_line(line, cur: Currency, products: dict, locations: dict) -> dict:
+def _refund_line(line, cur: Currency) -> dict:
     return {
         "line": line["line_no"],
         "invoice_line": line["invoice_line_no"],
-        "product": products.get(line["product_id"]),
+        "product": line["product"],
         "description": line["description"],
         "quantity": format_quantity(line["quantity"]),
         "unit_price": money.format_price(line["unit_price"], cur) if line["unit_price"] is not None else None,
@@ -114,7 +124,7 @@ def _refund_line(line, cur: Currency, products: dict, locations: dict) -> dict:
         "tax": format_amount(line["tax_minor"], cur),
         "gross": format_amount(line["gross_minor"], cur),
         "restock": line["restock"],
-        "location": locations.get(line["location_id"]),
+        "location": line["location"],
     }
 
 

@@ -10,15 +10,76 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Iterable
+from typing import Iterable, NamedTuple
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from functools import cache
+
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import money
 from ..domain.journal import Posting
 from ..domain.model import Invoice, InvoiceLine, PaymentMethod, Policy, Product, Till
 from . import tables as t
+
+
+TENANT = bindparam("tenant")  # not "tenant_id": a column's own name is reserved in INSERT and UPDATE
+
+
+def scoped(table, *conditions):
+    """``tenant_id = :tenant AND …``: the tenant filter of the statements built once below."""
+    return and_(table.c.tenant_id == TENANT, *conditions)
+
+
+# -- the refund path's statements, built once --------------------------------------------------
+# Building a statement costs SQLAlchemy about five times what running its cached compiled form
+# does, so the statements a refund runs are built here, with bound parameters, and only run.
+_inv, _line, _cust, _loc = t.invoices.c, t.invoice_lines.c, t.customers.c, t.locations.c
+INVOICE_SELECT = (select(t.invoices, _cust.code.label("customer_code"), _loc.code.label("location_code"))
+                  .join(t.customers, _cust.id == _inv.customer_id)
+                  .outerjoin(t.locations, _loc.id == _inv.location_id))
+_INVOICE_BY_NUMBER = INVOICE_SELECT.where(scoped(t.invoices, _inv.number == bindparam("number")))
+_INVOICE_LINES = (select(t.invoice_lines, t.products.c.code.label("product_code"),
+                         t.products.c.unit.label("product_unit"))
+                  .outerjoin(t.products, t.products.c.id == _line.product_id)
+                  .where(scoped(t.invoice_lines, _line.invoice_id == bindparam("invoice_id")))
+                  .order_by(_line.line_no))
+_INVOICE_PAYMENTS = (select(t.invoice_payments.c.method, t.invoice_payments.c.amount_minor)
+                     .where(scoped(t.invoice_payments, t.invoice_payments.c.invoice_id == bindparam("invoice_id")))
+                     .order_by(t.invoice_payments.c.id))
+_TENANT_ROW = select(t.tenants).where(t.tenants.c.id == TENANT)
+_PAYMENT_METHODS = select(t.payment_methods).where(scoped(t.payment_methods))
+_IDEMPOTENCY_RECORD = select(t.idempotency_keys).where(
+    scoped(t.idempotency_keys, t.idempotency_keys.c.key == bindparam("key")))
+_q, _g, _x = bindparam("q"), bindparam("g"), bindparam("x")
+_RAISE_LINE = (update(t.invoice_lines)
+               .where(scoped(t.invoice_lines, _line.id == bindparam("line_id")))
+               .values(refunded_quantity=_line.refunded_quantity + _q,
+                       refunded_gross_minor=_line.refunded_gross_minor + _g,
+                       refunded_tax_minor=_line.refunded_tax_minor + _x))
+_RAISE_LINE_GUARDED = _RAISE_LINE.where(  # R7: the cap holds in the statement that raises it
+    _line.refunded_quantity + _q <= _line.quantity, _line.refunded_gross_minor + _g <= _line.gross_minor,
+    _line.refunded_tax_minor + _x <= _line.tax_minor,
+    (_line.refunded_gross_minor - _line.refunded_tax_minor) + (_g - _x) <= _line.net_minor)
+_RAISE_INVOICE = (update(t.invoices).where(scoped(t.invoices, _inv.id == bindparam("invoice_id")))
+                  .values(refunded_total_minor=_inv.refunded_total_minor + _g))
+_RAISE_INVOICE_GUARDED = _RAISE_INVOICE.where(_inv.refunded_total_minor + _g <= _inv.total_minor)
+_SET_REFUND = update(t.refunds).where(scoped(t.refunds, t.refunds.c.id == bindparam("refund_id")))
+
+
+@cache
+def _insert_into(table):
+    return insert(table)
+
+
+@cache
+def _next_number(dialect: str):
+    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = build(t.sequences).values(tenant_id=TENANT, series=bindparam("series"), last_value=1)
+    return stmt.on_conflict_do_update(
+        index_elements=[t.sequences.c.tenant_id, t.sequences.c.series],
+        set_={"last_value": t.sequences.c.last_value + 1},
+    ).returning(t.sequences.c.last_value)
 
 
 class CapExceeded(Exception):
@@ -42,13 +103,17 @@ class TenantStore:
         stmt = select(*(columns or [table])).where(self._where(table, *conditions))
         return self.conn.execute(stmt).mappings().first()
 
+    def _run(self, stmt, **params):
+        """Run a statement built once (above) for this tenant."""
+        return self.conn.execute(stmt, {"tenant": self.tenant_id, **params})
+
     def _insert(self, table, **values) -> int:
-        result = self.conn.execute(insert(table).values(tenant_id=self.tenant_id, **values))
+        result = self.conn.execute(_insert_into(table), {"tenant_id": self.tenant_id, **values})
         return result.inserted_primary_key[0]
 
     def _insert_many(self, table, rows: list[dict]) -> None:
         if rows:
-            self.conn.execute(insert(table), [{"tenant_id": self.tenant_id, **row} for row in rows])
+            self.conn.execute(_insert_into(table), [{"tenant_id": self.tenant_id, **row} for row in rows])
 
     @property
     def postgres(self) -> bool:
@@ -58,10 +123,8 @@ class TenantStore:
     def tenant(self, *, share_lock: bool = False):
         """The tenant row. With ``share_lock`` a posting holds the period check against a
         concurrent close (R13): on PostgreSQL FOR SHARE; SQLite writers are serialized anyway."""
-        stmt = select(t.tenants).where(t.tenants.c.id == self.tenant_id)
-        if share_lock and self.postgres:
-            stmt = stmt.with_for_update(read=True)
-        return self.conn.execute(stmt).mappings().one()
+        stmt = _TENANT_ROW.with_for_update(read=True) if share_lock and self.postgres else _TENANT_ROW
+        return self._run(stmt).mappings().one()
 
     def policy(self, *, share_lock: bool = False) -> Policy:
         row = self.tenant(share_lock=share_lock)
@@ -123,22 +186,27 @@ class TenantStore:
         return Till(*row) if row else None
 
     def payment_methods(self) -> dict[str, PaymentMethod]:
-        rows = self.conn.execute(select(t.payment_methods).where(self._where(t.payment_methods))).mappings()
+        rows = self._run(_PAYMENT_METHODS).mappings()
         return {r["code"]: PaymentMethod(r["code"], r["kind"], r["account_code"], r["active"]) for r in rows}
 
-    def products_for(self, codes: Iterable[str | None]) -> dict[str, Product]:
+    def products_for(self, codes: Iterable[str | None]) -> tuple[dict[str, Product], dict[str, int]]:
+        """The products of ``codes`` as domain snapshots, and their row ids."""
         codes = {c for c in codes if c}
         if not codes:
-            return {}
+            return {}, {}
         stmt = select(t.products).where(self._where(t.products, t.products.c.code.in_(codes)))
-        return {r["code"]: Product(r["code"], r["stock_tracked"], r["unit_cost"], r["unit"])
-                for r in self.conn.execute(stmt).mappings()}
+        rows = self.conn.execute(stmt).mappings().all()
+        return ({r["code"]: Product(r["code"], r["stock_tracked"], r["unit_cost"], r["unit"]) for r in rows},
+                {r["code"]: r["id"] for r in rows})
 
     def insert_row(self, table, **values) -> int:
         return self._insert(table, **values)
 
     def insert_rows(self, table, rows: list[dict]) -> None:
         self._insert_many(table, rows)
+
+    def set_refund(self, refund_id: int, values: dict) -> None:
+        self._run(_SET_REFUND, refund_id=refund_id, **values)
 
     def adjust_customer_credit(self, customer_id: int, delta_minor: int) -> bool:
         """Raise or lower store credit; lowering below zero matches no row and returns False."""
@@ -150,12 +218,13 @@ class TenantStore:
 
     # -- invoices ---------------------------------------------------------------------------
     def invoice_row(self, number: str, *, lock: bool = False):
-        """The invoice; with ``lock`` (posting on PostgreSQL) its row is locked so the snapshot the
-        plan is made from stays current until commit. SQLite writers are serialized already."""
-        stmt = select(t.invoices).where(self._where(t.invoices, t.invoices.c.number == number))
+        """The invoice with its customer's and location's codes (``INVOICE_SELECT``); with
+        ``lock`` (posting on PostgreSQL) its row is locked so the snapshot the plan is made from
+        stays current until commit. SQLite writers are serialized already."""
+        stmt = _INVOICE_BY_NUMBER
         if lock and self.postgres:
-            stmt = stmt.with_for_update()
-        return self.conn.execute(stmt).mappings().first()
+            stmt = stmt.with_for_update(of=t.invoices)
+        return self._run(stmt, number=number).mappings().first()
 
     def lock_invoice(self, invoice_id: int) -> None:
         """Serialize with refunds of the same invoice (PostgreSQL; SQLite is serialized already)."""
@@ -163,54 +232,33 @@ class TenantStore:
             self.conn.execute(select(t.invoices.c.id).where(self._where(t.invoices, t.invoices.c.id == invoice_id))
                               .with_for_update())
 
-    def invoice_snapshot(self, invoice) -> tuple[Invoice, dict[int, int]]:
-        """The invoice as a domain snapshot, and its line numbers' row ids."""
-        lines = self.conn.execute(
-            select(t.invoice_lines, t.products.c.code.label("product_code"), t.products.c.unit.label("product_unit"))
-            .outerjoin(t.products, t.products.c.id == t.invoice_lines.c.product_id)
-            .where(self._where(t.invoice_lines, t.invoice_lines.c.invoice_id == invoice["id"]))
-            .order_by(t.invoice_lines.c.line_no)).mappings().all()
-        payments = self.conn.execute(
-            select(t.invoice_payments.c.method, t.invoice_payments.c.amount_minor)
-            .where(self._where(t.invoice_payments, t.invoice_payments.c.invoice_id == invoice["id"]))
-            .order_by(t.invoice_payments.c.id)).all()
-        customer = self.customer_by_id(invoice["customer_id"])
-        location = self.codes_by_id(t.locations, [invoice["location_id"]]).get(invoice["location_id"])
+    def invoice_snapshot(self, invoice) -> tuple[Invoice, "InvoiceRows"]:
+        """The invoice (a row of ``INVOICE_SELECT``) as a domain snapshot, and the row ids of its
+        lines and products."""
+        lines = self._run(_INVOICE_LINES, invoice_id=invoice["id"]).mappings().all()
+        payments = self._run(_INVOICE_PAYMENTS, invoice_id=invoice["id"]).all()
         snapshot = Invoice(
-            number=invoice["number"], customer=customer["code"],
+            number=invoice["number"], customer=invoice["customer_code"],
             currency=money.Currency(invoice["currency"], invoice["currency_exponent"]),
-            date=invoice["date"], prices_include_tax=invoice["prices_include_tax"], location=location,
-            lines=tuple(invoice_line_of(r) for r in lines),
+            date=invoice["date"], prices_include_tax=invoice["prices_include_tax"],
+            location=invoice["location_code"], lines=tuple(invoice_line_of(r) for r in lines),
             payments=tuple((m, a) for m, a in payments),
             refunded_total_minor=invoice["refunded_total_minor"])
-        return snapshot, {r["line_no"]: r["id"] for r in lines}
+        return snapshot, InvoiceRows(line_ids={r["line_no"]: r["id"] for r in lines},
+                                     product_ids={r["product_code"]: r["product_id"] for r in lines
+                                                  if r["product_code"] is not None})
 
     def raise_caps(self, invoice_id: int, line_ids: dict[int, int],
                    increments: dict[int, tuple[int, int, int]], gross_minor: int,
                    *, guarded: bool = True) -> None:
         """Add a refund's figures to the running refunded figures, each in one conditional UPDATE
         (R7). ``guarded=False`` exists only for the test that proves the guard is needed."""
-        c = t.invoice_lines.c
-        for line_no, (q, g, tx) in sorted(increments.items()):
-            conditions = [c.id == line_ids[line_no]]
-            if guarded:
-                conditions += [c.refunded_quantity + q <= c.quantity,
-                               c.refunded_gross_minor + g <= c.gross_minor,
-                               c.refunded_tax_minor + tx <= c.tax_minor,
-                               (c.refunded_gross_minor - c.refunded_tax_minor) + (g - tx) <= c.net_minor]
-            stmt = (update(t.invoice_lines).where(self._where(t.invoice_lines, *conditions))
-                    .values(refunded_quantity=c.refunded_quantity + q,
-                            refunded_gross_minor=c.refunded_gross_minor + g,
-                            refunded_tax_minor=c.refunded_tax_minor + tx))
-            if self.conn.execute(stmt).rowcount != 1:
+        raise_line = _RAISE_LINE_GUARDED if guarded else _RAISE_LINE
+        for line_no, (q, g, x) in sorted(increments.items()):
+            if self._run(raise_line, line_id=line_ids[line_no], q=q, g=g, x=x).rowcount != 1:
                 raise CapExceeded(line_no)
-        i = t.invoices.c
-        conditions = [i.id == invoice_id]
-        if guarded:
-            conditions.append(i.refunded_total_minor + gross_minor <= i.total_minor)
-        stmt = (update(t.invoices).where(self._where(t.invoices, *conditions))
-                .values(refunded_total_minor=i.refunded_total_minor + gross_minor))
-        if self.conn.execute(stmt).rowcount != 1:
+        raise_invoice = _RAISE_INVOICE_GUARDED if guarded else _RAISE_INVOICE
+        if self._run(raise_invoice, invoice_id=invoice_id, g=gross_minor).rowcount != 1:
             raise CapExceeded(None)
 
     def release_caps(self, invoice_id: int, line_ids: dict[int, int],
@@ -247,13 +295,7 @@ class TenantStore:
     def next_number(self, series: str) -> int:
         """The next number of a series, inside the caller's transaction: a rollback returns it,
         so posted documents stay gapless (R16)."""
-        build = postgresql.insert if self.postgres else sqlite.insert
-        stmt = build(t.sequences).values(tenant_id=self.tenant_id, series=series, last_value=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[t.sequences.c.tenant_id, t.sequences.c.series],
-            set_={"last_value": t.sequences.c.last_value + 1},
-        ).returning(t.sequences.c.last_value)
-        return self.conn.execute(stmt).scalar_one()
+        return self._run(_next_number(self.conn.dialect.name), series=series).scalar_one()
 
     def stock_on_hand(self, product_id: int | None = None, location_id: int | None = None):
         m = t.stock_moves.c
@@ -272,9 +314,7 @@ class TenantStore:
 
     # -- idempotency (R17) -------------------------------------------------------------------
     def idempotency_record(self, key: str):
-        stmt = select(t.idempotency_keys).where(
-            and_(t.idempotency_keys.c.tenant_id == self.tenant_id, t.idempotency_keys.c.key == key))
-        return self.conn.execute(stmt).mappings().first()
+        return self._run(_IDEMPOTENCY_RECORD, key=key).mappings().first()
 
     def forget_key(self, key: str) -> None:
         k = t.idempotency_keys.c
@@ -282,9 +322,8 @@ class TenantStore:
 
     def store_response(self, key: str, *, fingerprint: str, status_code: int, content_type: str,
                        body: str, now: datetime, expires_at: datetime) -> None:
-        self.conn.execute(insert(t.idempotency_keys).values(
-            tenant_id=self.tenant_id, key=key, fingerprint=fingerprint, status_code=status_code,
-            content_type=content_type, body=body, created_at=now, expires_at=expires_at))
+        self._insert(t.idempotency_keys, key=key, fingerprint=fingerprint, status_code=status_code,
+                     content_type=content_type, body=body, created_at=now, expires_at=expires_at)
 
     def try_lock_key(self, key: str) -> bool:
         """PostgreSQL: take a transaction-scoped advisory lock on the key, or learn it is busy.
@@ -300,6 +339,11 @@ class TenantStore:
         self._insert(t.audit_events, refund_id=refund_id, action=action, channel=channel,
                      credential_id=credential_id, request_id=request_id, at=now,
                      payload_json=json.dumps(payload, default=str) if payload is not None else None)
+
+
+class InvoiceRows(NamedTuple):
+    line_ids: dict[int, int]  # line number -> invoice_lines.id
+    product_ids: dict[str, int]  # product code -> products.id
 
 
 def policy_of(row) -> Policy:
