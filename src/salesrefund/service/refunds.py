@@ -200,7 +200,7 @@ class RefundService:
             command_location = command.location
         codes = [command_location, DEFAULT_LOCATION, snapshot.location if snapshot else None]
         codes += [line.location for line in command.lines]
-        location_ids = store.ids_by_code(t.locations, codes)
+        location_ids = store.location_ids(codes)
         for field, code in [("/location", command.location)] + [
                 (f"/lines/{i}/location", line.location) for i, line in enumerate(command.lines)]:
             if code is not None and code not in location_ids:

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, insert, select, update
+from sqlalchemy import Engine, bindparam, insert, select, update
 
 from ..domain import money
 from ..domain.errors import Invalid, Violation, reject
@@ -157,16 +157,19 @@ def revoke_token(engine: Engine, credential_id: int, clock: Clock | None = None)
     return result.rowcount == 1
 
 
+_c = t.credentials.c
+_CREDENTIAL = (select(_c.id, _c.tenant_id, _c.permissions, _c.expires_at, _c.revoked_at,
+                      t.tenants.c.currency, t.tenants.c.currency_exponent)
+               .join(t.tenants, t.tenants.c.id == _c.tenant_id)
+               .where(_c.token_hash == bindparam("token_hash")))  # built once: it runs on every request
+
+
 def authenticate(engine: Engine, token: str, clock: Clock | None = None) -> Principal | None:
     """The principal for a bearer token, or None when unknown, revoked or expired."""
     if not token or len(token) > 512:
         return None
-    c = t.credentials.c
     with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-        row = conn.execute(select(c.id, c.tenant_id, c.permissions, c.expires_at, c.revoked_at,
-                                  t.tenants.c.currency, t.tenants.c.currency_exponent)
-                           .join(t.tenants, t.tenants.c.id == c.tenant_id)
-                           .where(c.token_hash == hash_token(token))).mappings().first()
+        row = conn.execute(_CREDENTIAL, {"token_hash": hash_token(token)}).mappings().first()
     if row is None or row["revoked_at"] is not None:
         return None
     if row["expires_at"] is not None:

@@ -4,10 +4,21 @@ SQLite: WAL, ``synchronous=FULL`` (an acknowledged refund survives a killed proc
 loss), foreign keys on, a busy timeout, and write transactions that take the write lock when they
 start (``BEGIN IMMEDIATE``) so two writers never interleave. Read-only work asks for a deferred
 ``BEGIN`` with ``connection.execution_options(sqlite_begin="DEFERRED")``.
+
+Writers queue for SQLite's write lock on a ``WriterQueue`` first: an advisory file lock beside the
+database (``<file>-writer``), taken before ``BEGIN IMMEDIATE`` and dropped when the transaction
+ends. SQLite itself makes a waiting writer poll, sleeping up to 100 ms between tries, so under
+load a writer often sleeps on a lock that was freed long ago; a waiter on the file lock is woken
+by the kernel the moment it is free. Processes and threads queue alike; the kernel drops the lock
+of a process that dies. Another program writing the file without it is still kept out by SQLite.
 """
 
 from __future__ import annotations
 
+import fcntl
+import os
+import sqlite3
+import threading
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -24,26 +35,114 @@ def normalize_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, synchronous: str = "FULL") -> Engine:
+    """An engine for ``url``; ``synchronous`` (SQLite only) is FULL except for data that needs no
+    crash durability (the rate-limit counts, service.limits)."""
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, parsed.database)
+        return _sqlite_engine(url, parsed.database, synchronous)
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-def _sqlite_engine(url: str, database: str | None) -> Engine:
+class WriterQueue:
+    """One writer at a time per database file, across threads and processes: a thread lock around
+    an exclusive ``flock``. Re-entrant for the thread that holds it, so a thread that nests a second
+    write transaction meets SQLite's own busy timeout, as before, rather than waiting on itself."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self._lock = threading.Lock()
+        self._owner: int | None = None
+        self._depth = 0
+        self._fd: int | None = None
+        self._pid: int | None = None
+
+    def acquire(self) -> None:
+        if self._owner == threading.get_ident():
+            self._depth += 1
+            return
+        self._lock.acquire()
+        try:
+            fcntl.flock(self._file(), fcntl.LOCK_EX)
+        except BaseException:
+            self._lock.release()
+            raise
+        self._owner, self._depth = threading.get_ident(), 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+            self._lock.release()
+
+    def _file(self) -> int:
+        if self._pid != os.getpid():  # a forked child opens its own: flock is per open file
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+
+class QueuedConnection(sqlite3.Connection):
+    """A sqlite3 connection that leaves the writer queue when its transaction ends."""
+
+    queue: WriterQueue | None = None
+    queued = False
+
+    def enter_queue(self) -> None:
+        if self.queue is not None and not self.queued:
+            self.queue.acquire()
+            self.queued = True
+
+    def leave_queue(self) -> None:
+        if self.queued:
+            self.queued = False
+            self.queue.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.leave_queue()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.leave_queue()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.leave_queue()
+
+
+_queues: dict[str, WriterQueue] = {}
+
+
+def writer_queue(database: str) -> WriterQueue:
+    """The process's one queue for a database file (engines on the same file share it)."""
+    path = str(Path(database).expanduser().resolve()) + "-writer"
+    return _queues.setdefault(path, WriterQueue(path))
+
+
+def _sqlite_engine(url: str, database: str | None, synchronous: str) -> Engine:
+    queue = None
     if database and database != ":memory:":
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000,
-                                              "check_same_thread": False})
+        queue = writer_queue(database)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False,
+                                              "factory": QueuedConnection})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        dbapi_connection.queue = queue
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
         cursor.close()
@@ -51,7 +150,13 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(connection):
         mode = connection.get_execution_options().get("sqlite_begin", "IMMEDIATE")
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE":
+            connection.connection.driver_connection.enter_queue()
+        try:
+            connection.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            connection.connection.driver_connection.leave_queue()
+            raise
 
     return engine
 

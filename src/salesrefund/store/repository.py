@@ -48,6 +48,7 @@ _INVOICE_PAYMENTS = (select(t.invoice_payments.c.method, t.invoice_payments.c.am
                      .where(scoped(t.invoice_payments, t.invoice_payments.c.invoice_id == bindparam("invoice_id")))
                      .order_by(t.invoice_payments.c.id))
 _TENANT_ROW = select(t.tenants).where(t.tenants.c.id == TENANT)
+_LOCATION_ID = select(_loc.id).where(scoped(t.locations, _loc.code == bindparam("code")))
 _PAYMENT_METHODS = select(t.payment_methods).where(scoped(t.payment_methods))
 _IDEMPOTENCY_RECORD = select(t.idempotency_keys).where(
     scoped(t.idempotency_keys, t.idempotency_keys.c.key == bindparam("key")))
@@ -175,6 +176,16 @@ class TenantStore:
             return {}
         stmt = select(table.c.code, table.c.id).where(self._where(table, table.c.code.in_(codes)))
         return dict(self.conn.execute(stmt).all())
+
+    def location_ids(self, codes: Iterable[str | None]) -> dict[str, int]:
+        """The row ids of the locations ``codes`` names that exist (one short query each: a
+        refund names one or two)."""
+        found = {}
+        for code in {c for c in codes if c is not None}:
+            location_id = self._run(_LOCATION_ID, code=code).scalar()
+            if location_id is not None:
+                found[code] = location_id
+        return found
 
     def till(self, pos: str | None, session: str | None):
         """The point-of-sale session as a domain ``Till``, or None when there is no such session."""
