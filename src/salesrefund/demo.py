@@ -8,7 +8,6 @@ from sqlalchemy import Engine
 
 from .domain import money
 from .domain.commands import Context, InvoiceLineRequest, IssueRefund, PaymentRequest, RecordInvoice, RefundLineRequest
-from .domain.errors import RefundError
 from .service.books import Books
 from .service.refunds import RefundService
 from .seeds import load_seed_tenants, load_tenant_once

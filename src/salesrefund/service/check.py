@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import Connection, Engine, and_, func, literal, or_, select
+from sqlalchemy import Connection, Engine, and_, func, or_, select
 
 from ..domain.journal import ROLE_ACCOUNT
 from ..store import tables as t

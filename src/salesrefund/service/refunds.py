@@ -156,13 +156,13 @@ class RefundService:
                     credential_id=ctx.credential_id, request_id=ctx.request_id, now=now)
         if posting:
             header.update(self._post(store, refund_id, plan, basis, command))
+        row = {"kind": "refund", "posted_at": None, "voided_at": None, **header, "id": refund_id}
         codes = {id_: code for code, id_ in basis.location_ids.items()}
         return views.render_refund(
-            {**header, "id": refund_id, "kind": "refund", "posted_at": header.get("posted_at"), "voided_at": None},
-            lines=[{**line, "product": plan_line.product if line["product_id"] is not None else None,
-                    "location": codes.get(line["location_id"])} for line, plan_line in zip(lines, plan.lines)],
-            payments=payments, taxes=taxes, invoice=command.invoice if basis.invoice_id else None,
-            customer=basis.customer_code, location=codes.get(header["location_id"]))
+            row, payments=payments, taxes=taxes, customer=basis.customer_code,
+            invoice=command.invoice if basis.invoice_id else None, location=codes.get(row["location_id"]),
+            lines=[{**line, "product": planned.product if line["product_id"] is not None else None,
+                    "location": codes.get(line["location_id"])} for line, planned in zip(lines, plan.lines)])
 
     def _stale_basis(self, ctx: Context, command: IssueRefund) -> "Basis":
         """Test-only control (``unguarded_caps``): the naive "read, then write" a guard prevents,

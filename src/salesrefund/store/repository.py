@@ -14,7 +14,7 @@ from typing import Iterable, NamedTuple
 
 from functools import cache
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import money
@@ -39,6 +39,7 @@ INVOICE_SELECT = (select(t.invoices, _cust.code.label("customer_code"), _loc.cod
                   .join(t.customers, _cust.id == _inv.customer_id)
                   .outerjoin(t.locations, _loc.id == _inv.location_id))
 _INVOICE_BY_NUMBER = INVOICE_SELECT.where(scoped(t.invoices, _inv.number == bindparam("number")))
+_INVOICE_BY_NUMBER_LOCKED = _INVOICE_BY_NUMBER.with_for_update(of=t.invoices)  # PostgreSQL
 _INVOICE_LINES = (select(t.invoice_lines, t.products.c.code.label("product_code"),
                          t.products.c.unit.label("product_unit"))
                   .outerjoin(t.products, t.products.c.id == _line.product_id)
@@ -48,6 +49,7 @@ _INVOICE_PAYMENTS = (select(t.invoice_payments.c.method, t.invoice_payments.c.am
                      .where(scoped(t.invoice_payments, t.invoice_payments.c.invoice_id == bindparam("invoice_id")))
                      .order_by(t.invoice_payments.c.id))
 _TENANT_ROW = select(t.tenants).where(t.tenants.c.id == TENANT)
+_TENANT_ROW_SHARED = _TENANT_ROW.with_for_update(read=True)  # PostgreSQL
 _LOCATION_ID = select(_loc.id).where(scoped(t.locations, _loc.code == bindparam("code")))
 _PAYMENT_METHODS = select(t.payment_methods).where(scoped(t.payment_methods))
 _IDEMPOTENCY_RECORD = select(t.idempotency_keys).where(
@@ -65,6 +67,7 @@ _RAISE_LINE_GUARDED = _RAISE_LINE.where(  # R7: the cap holds in the statement t
 _RAISE_INVOICE = (update(t.invoices).where(scoped(t.invoices, _inv.id == bindparam("invoice_id")))
                   .values(refunded_total_minor=_inv.refunded_total_minor + _g))
 _RAISE_INVOICE_GUARDED = _RAISE_INVOICE.where(_inv.refunded_total_minor + _g <= _inv.total_minor)
+_TRY_KEY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))")
 _SET_REFUND = update(t.refunds).where(scoped(t.refunds, t.refunds.c.id == bindparam("refund_id")))
 
 
@@ -124,8 +127,7 @@ class TenantStore:
     def tenant(self, *, share_lock: bool = False):
         """The tenant row. With ``share_lock`` a posting holds the period check against a
         concurrent close (R13): on PostgreSQL FOR SHARE; SQLite writers are serialized anyway."""
-        stmt = _TENANT_ROW.with_for_update(read=True) if share_lock and self.postgres else _TENANT_ROW
-        return self._run(stmt).mappings().one()
+        return self._run(_TENANT_ROW_SHARED if share_lock and self.postgres else _TENANT_ROW).mappings().one()
 
     def policy(self, *, share_lock: bool = False) -> Policy:
         row = self.tenant(share_lock=share_lock)
@@ -232,9 +234,7 @@ class TenantStore:
         """The invoice with its customer's and location's codes (``INVOICE_SELECT``); with
         ``lock`` (posting on PostgreSQL) its row is locked so the snapshot the plan is made from
         stays current until commit. SQLite writers are serialized already."""
-        stmt = _INVOICE_BY_NUMBER
-        if lock and self.postgres:
-            stmt = stmt.with_for_update(of=t.invoices)
+        stmt = _INVOICE_BY_NUMBER_LOCKED if lock and self.postgres else _INVOICE_BY_NUMBER
         return self._run(stmt, number=number).mappings().first()
 
     def lock_invoice(self, invoice_id: int) -> None:
@@ -341,9 +341,7 @@ class TenantStore:
         SQLite: writers are already serialized by BEGIN IMMEDIATE."""
         if not self.postgres:
             return True
-        from sqlalchemy import text
-        stmt = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))")
-        return bool(self.conn.execute(stmt, {"k": f"{self.tenant_id}:{key}"}).scalar())
+        return bool(self.conn.execute(_TRY_KEY_LOCK, {"k": f"{self.tenant_id}:{key}"}).scalar())
 
     def audit(self, *, refund_id: int | None, action: str, channel: str, credential_id: int | None,
               request_id: str | None, now: datetime, payload: dict | None = None) -> None:
