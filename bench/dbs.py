@@ -56,7 +56,7 @@ class Database:
             return
         self._dropped = True
         if self.kind == "sqlite" and self.path is not None:
-            for suffix in ("", "-wal", "-shm"):
+            for suffix in ("", "-wal", "-shm", "-writer", "-counters", "-counters-wal", "-counters-shm"):
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
         elif self.kind == "postgres" and self.name:
             admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
@@ -194,6 +194,35 @@ def copy_of_cached(kind: str, size: int, key: str, where: Path) -> Database:
         admin.dispose()
     return Database("postgres", admin_url.set(database=copy).render_as_string(hide_password=False), name=copy,
                     admin_url=admin_url.render_as_string(hide_password=False))
+
+
+def transfer(source: Path, db: Database) -> None:
+    """Copy every row of a migrated SQLite database into a freshly migrated, empty PostgreSQL one
+    (``COPY``, with triggers and foreign-key checks off while it runs, so the caller must run
+    ``salesrefund check`` on the result), then move each id sequence past its rows. Used for the
+    1 M-refund growth database: its builder writes the engine's rows at about 6 k refunds a second
+    on SQLite but 370 on PostgreSQL, one round trip per statement."""
+    import psycopg
+
+    from salesrefund.store import tables as t
+
+    src = sqlite3.connect(source)
+    url = make_url(db.url).set(drivername="postgresql").render_as_string(hide_password=False)
+    try:
+        with psycopg.connect(url) as pg:
+            pg.execute("SET session_replication_role = replica")
+            pg.execute("SET TIME ZONE 'UTC'")  # SQLite keeps UTC times without an offset
+            for table in t.metadata.sorted_tables:
+                columns = ", ".join(f'"{c.name}"' for c in table.columns)
+                with pg.cursor().copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+                    for row in src.execute(f'SELECT {columns} FROM "{table.name}"'):
+                        copy.write_row(row)
+            for table in t.metadata.sorted_tables:
+                if "id" in table.c and table.c.id.primary_key:
+                    pg.execute(f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                               f'coalesce(max(id), 0) + 1, false) FROM "{table.name}"')
+    finally:
+        src.close()
 
 
 def pg_available() -> tuple[bool, str]:

@@ -234,6 +234,10 @@ def growth_database(kind: str, size: int, cfg: Config, where: Path | None = None
         return key, fixtures.Fixture.from_json(json.loads(meta.read_text())), None
     log(f"building the {kind} growth database with {size} refunds" + ("" if where else " (once; cached)"))
     began = time.monotonic()
+    sqlite_meta = dbs.DATA / f"{dbs.cached_name('sqlite', size, key)}-sqlite.json"
+    if kind == "postgres" and where is None and size > TRANSFER_FROM and dbs.cached_exists("sqlite", size, key) \
+            and sqlite_meta.exists():
+        return _transferred_growth_database(size, key, sqlite_meta, meta, began)
     build_dir = where or dbs.DATA / "build"
     build_dir.mkdir(parents=True, exist_ok=True)
     db = dbs.fresh(kind, build_dir, f"build{size}")
@@ -267,6 +271,30 @@ def growth_database(kind: str, size: int, cfg: Config, where: Path | None = None
         if where is not None:
             return None, fixture, db
         dbs.promote_to_cache(db, size, key)
+        meta.write_text(json.dumps(fixture.to_json()))
+        return key, fixture, None
+    except BaseException:
+        db.drop()
+        raise
+
+
+TRANSFER_FROM = 100_000  # bigger PostgreSQL growth databases are carried over from SQLite's
+
+
+def _transferred_growth_database(size: int, key: str, sqlite_meta: Path, meta: Path, began: float):
+    """The PostgreSQL growth database of ``size`` refunds as a copy of the cached SQLite one (the
+    same rows, ids and tokens; ``dbs.transfer``), vetted by ``salesrefund check``."""
+    log("  carried over from the cached SQLite database of the same size and write path")
+    db = dbs.fresh("postgres", dbs.DATA / "build", f"build{size}")
+    try:
+        dbs.transfer(dbs.cached_path(size, key), db)
+        checked = check_in_process(db.url)
+        if checked.get("ok") is not True:
+            raise RuntimeError(f"the carried-over growth database fails salesrefund check: {checked}")
+        log(f"built in {time.monotonic() - began:.0f} s (check: {checked})")
+        dbs.promote_to_cache(db, size, key)
+        fixture = fixtures.Fixture.from_json(json.loads(sqlite_meta.read_text()))
+        fixture.url = db.url
         meta.write_text(json.dumps(fixture.to_json()))
         return key, fixture, None
     except BaseException:
