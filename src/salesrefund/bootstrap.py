@@ -15,8 +15,11 @@ from .store.migrate import migrate
 ENV_UNGUARDED = "SALESREFUND_TEST_UNGUARDED_CAPS"  # test-only: the control that must over-refund
 
 
+ENV_POOL = "SALESREFUND_DB_POOL"  # PostgreSQL connections per process (and as many more on demand)
+
+
 def engine_for(url: str | None = None, *, run_migrations: bool = True) -> Engine:
-    engine = make_engine(database_url(url))
+    engine = make_engine(database_url(url), pool_size=int(os.environ.get(ENV_POOL, "10")))
     if run_migrations:
         migrate(engine)
     return engine
