@@ -44,9 +44,8 @@ def require(permission: str):
     no second trip through the thread pool."""
 
     async def dependency(request: Request) -> Principal:
-        principal = getattr(request.state, "principal", None)  # authorized by the route already
-        if principal is not None and principal.may(permission):
-            return principal
+        if getattr(request.state, "principal", None) is not None:  # authorized by the route: no I/O left
+            return authorize(request, permission)
         return await run_in_threadpool(authorize, request, permission)
 
     dependency.permission = permission

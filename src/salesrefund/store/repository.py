@@ -172,13 +172,6 @@ class TenantStore:
         stmt = select(table.c.id, table.c.code).where(self._where(table, table.c.id.in_(ids)))
         return dict(self.conn.execute(stmt).all())
 
-    def ids_by_code(self, table, codes: Iterable[str | None]) -> dict[str, int]:
-        codes = {c for c in codes if c is not None}
-        if not codes:
-            return {}
-        stmt = select(table.c.code, table.c.id).where(self._where(table, table.c.code.in_(codes)))
-        return dict(self.conn.execute(stmt).all())
-
     def location_ids(self, codes: Iterable[str | None]) -> dict[str, int]:
         """The row ids of the locations ``codes`` names that exist (one short query each: a
         refund names one or two)."""

@@ -1,8 +1,12 @@
-"""What every door shares: exact JSON decoding, language negotiation, the request context, and
-running the (synchronous) services off the event loop. Field mapping and rendering stay in each
+"""What every door shares: exact JSON decoding and writing, language negotiation, the request
+context, and running the (synchronous) services off the event loop. Field mapping and rendering stay in each
 door's own module."""
 
 from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -29,6 +33,28 @@ async def read_json(request: Request):
         return loads_exact(body)
     except (ValueError, UnicodeDecodeError) as error:
         raise BadBody(f"the request body is not valid JSON ({error})")
+
+
+class JsonNumber(str):
+    """A decimal already written exactly (``"120.00"``), emitted as a bare JSON number."""
+
+
+def dumps(value) -> str:
+    """JSON text with decimals written digit for digit as numbers (``Decimal``, ``JsonNumber``),
+    never through a float, and dates as ISO strings. A binary float is a bug (R1) and is refused."""
+    if isinstance(value, JsonNumber):
+        return str.__str__(value)
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{dumps(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(dumps(v) for v in value) + "]"
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, (date, datetime)):
+        return json.dumps(value.isoformat())
+    if isinstance(value, float):
+        raise TypeError("binary floats never reach a door's response")
+    return json.dumps(value, ensure_ascii=False)
 
 
 def language(request: Request, supported: tuple[str, ...]) -> str:

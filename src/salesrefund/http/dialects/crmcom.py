@@ -17,12 +17,10 @@ currency's decimals (``120.00``), never through a binary float. Messages are Eng
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
 from datetime import date, datetime
-from decimal import Decimal
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response as StarletteResponse
@@ -36,6 +34,7 @@ from ...service.payouts import PayoutService
 from .. import responses as R
 from ..problems import loads_exact, to_http as _http
 from . import common
+from .common import JsonNumber, dumps
 
 log = logging.getLogger("salesrefund.crmcom")
 
@@ -416,7 +415,7 @@ def render(view: dict) -> dict:
         "id": view["id"],
         "number": view["number"],
         "life_cycle_state": LIFE_CYCLE.get(view["state"], view["state"].upper()),
-        "refund_amount": Number(view["total"]),
+        "refund_amount": JsonNumber(view["total"]),
         "currency": {"id": view["currency"], "code": view["currency"]},
         "accounts_receivable": {"id": account.get("id"), "number": account.get("code"), "name": account.get("name")},
         "type": _named(meta.get("type")),
@@ -431,7 +430,7 @@ def render(view: dict) -> dict:
     }
     for name in UDFS:
         value = meta.get(name)
-        data[name] = Number(value) if name in UDF_FLOATS and value is not None else value
+        data[name] = JsonNumber(value) if name in UDF_FLOATS and value is not None else value
     data["created_date"] = view["created_at"]
     data["posted_date"] = view["posted_at"]
     return data
@@ -495,23 +494,6 @@ def _limited(response: Response, fields_set: tuple[str, ...] | None) -> Response
 
 
 # -- exact JSON ----------------------------------------------------------------------------------------
-
-class Number(str):
-    """A decimal written into JSON as a number, digit for digit (``"120.00"`` -> ``120.00``)."""
-
-
-def dumps(value) -> str:
-    """JSON text where ``Number`` and ``Decimal`` values are written as exact numbers."""
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k))}:{dumps(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(dumps(v) for v in value) + "]"
-    if isinstance(value, Number):
-        return str.__str__(value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return json.dumps(value, ensure_ascii=False)
-
 
 def _missing(name: str) -> Violation:
     return Violation(name, "validation_error", MISSING, {"field_name": name})

@@ -14,7 +14,6 @@ This module maps fields and renders; every rule is the engine's.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from ..auth import principal_for
 from ..problems import holds_nul, loads_exact
 from .. import responses as R
 from . import common, jsv
+from .common import dumps
 
 log = logging.getLogger("salesrefund.snr2u")
 
@@ -720,14 +720,3 @@ def field_name(pointer: str) -> str:
     return f"{row}.{names[name]}" if name in names else row
 
 
-def dumps(value) -> str:
-    """JSON with ``Decimal`` written exactly as a number (never through a float)."""
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(k, ensure_ascii=False)}:{dumps(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(dumps(v) for v in value) + "]"
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    if isinstance(value, (date, datetime)):
-        return json.dumps(value.isoformat())
-    return json.dumps(value, ensure_ascii=False)

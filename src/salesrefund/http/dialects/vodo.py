@@ -14,7 +14,6 @@ JSON numbers with exactly the currency's decimals (``100.00``), never through a 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import re
 from dataclasses import dataclass, field
@@ -34,6 +33,7 @@ from ...store import tables as t
 from .. import responses as R
 from ..problems import to_http as _http
 from . import common
+from .common import JsonNumber, dumps
 
 log = logging.getLogger("salesrefund.vodo")
 
@@ -430,23 +430,6 @@ def vodo_field(pointer: str, code: str, layout: Layout) -> str:
 
 # -- rendering ------------------------------------------------------------------------------------
 
-class Num(str):
-    """A decimal already written exactly (``"100.00"``), emitted as a bare JSON number."""
-
-
-def dumps(value) -> str:
-    """JSON text with ``Num`` values as numbers; a binary float is a bug and is refused."""
-    if isinstance(value, Num):
-        return str(value)
-    if isinstance(value, dict):
-        return "{" + ",".join(f"{json.dumps(str(k), ensure_ascii=False)}:{dumps(v)}" for k, v in value.items()) + "}"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(dumps(v) for v in value) + "]"
-    if isinstance(value, float):
-        raise TypeError("binary floats never reach a Vodo response")
-    return json.dumps(value, ensure_ascii=False)
-
-
 def _number_or_text(code: str | None):
     """Vodo's ids are integers: a code written as a plain integer is shown as one, else as text."""
     if code is None:
@@ -498,7 +481,7 @@ class VodoResponder:
 
     def _credit_note(self, refund: dict, invoice, facts: dict) -> dict:
         cur = invoice.currency
-        amount = lambda minor: Num(money.format_amount(minor, cur))  # noqa: E731
+        amount = lambda minor: JsonNumber(money.format_amount(minor, cur))  # noqa: E731
         refunded = invoice.refunded_total_minor
         by_method = dict(TENDERS)
         tenders = {name: amount(sum(money.parse_amount(p["amount"], name, cur) for p in refund["payments"]
@@ -517,17 +500,17 @@ class VodoResponder:
             "discount": None,
             "deduct_type": "",
             "deduct_value": "",
-            "total": Num(refund["total"]),
-            "total_without_deduct": Num(refund["total"]),
+            "total": JsonNumber(refund["total"]),
+            "total_without_deduct": JsonNumber(refund["total"]),
             "note": "",
-            "amount_total": Num(refund["net"]),
-            "tax_amount_total": Num(refund["tax"]),
-            "rounding": Num(refund["rounding"]),
+            "amount_total": JsonNumber(refund["net"]),
+            "tax_amount_total": JsonNumber(refund["tax"]),
+            "rounding": JsonNumber(refund["rounding"]),
             "currency": refund["currency"],
             "pos_id": self.echo.pos_id,
             "pos_session_id": self.echo.pos_session_id,
             **tenders,
-            "payments": [{"method": p["method"], "amount": Num(p["amount"])} for p in refund["payments"]],
+            "payments": [{"method": p["method"], "amount": JsonNumber(p["amount"])} for p in refund["payments"]],
             "created_at": _timestamp(refund["created_at"]),
             "updated_at": _timestamp(refund["posted_at"] or refund["created_at"]),
             "all_items": [self._refund_item(line, refund, invoice) for line in refund["lines"]],
@@ -569,16 +552,16 @@ class VodoResponder:
             "hidden": 0,
             "description": line.description,
             "qty": money.format_quantity(line.quantity),
-            "unit_price": Num(money.format_amount(_net_unit(line.unit_price, line.tax_rate,
+            "unit_price": JsonNumber(money.format_amount(_net_unit(line.unit_price, line.tax_rate,
                                                             invoice.prices_include_tax, cur), cur)),
-            "amount": Num(money.format_amount(line.net_minor, cur)),
+            "amount": JsonNumber(money.format_amount(line.net_minor, cur)),
             "discount": money.format_amount(line.discount_minor, cur),
             "tax_id": money.format_rate(line.tax_rate),
             "tax_rate": money.format_rate(line.tax_rate),
-            "tax_amount": Num(money.format_amount(line.tax_minor, cur)),
-            "total": Num(money.format_amount(line.gross_minor, cur)),
+            "tax_amount": JsonNumber(money.format_amount(line.tax_minor, cur)),
+            "total": JsonNumber(money.format_amount(line.gross_minor, cur)),
             "refunded_qty": money.format_quantity(line.refunded_quantity),
-            "refunded_amount": Num(money.format_amount(line.refunded_gross_minor, cur)),
+            "refunded_amount": JsonNumber(money.format_amount(line.refunded_gross_minor, cur)),
             "column_type": "sales_invoices",
         }
 
@@ -597,13 +580,13 @@ class VodoResponder:
             "item_id": _number_or_text(sold.product if sold else None),
             "description": line["description"],
             "qty": line["quantity"] if line["invoice_line"] else "1",
-            "unit_price": Num(money.format_amount(unit, cur)),
-            "amount": Num(line["net"]),
+            "unit_price": JsonNumber(money.format_amount(unit, cur)),
+            "amount": JsonNumber(line["net"]),
             "discount": money.format_amount(0, cur),
             "tax_id": line["tax_rate"],
             "tax_rate": line["tax_rate"],
-            "tax_amount": Num(line["tax"]),
-            "total": Num(line["gross"]),
+            "tax_amount": JsonNumber(line["tax"]),
+            "total": JsonNumber(line["gross"]),
             "restock": line["restock"],
         }
 
