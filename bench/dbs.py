@@ -56,7 +56,8 @@ class Database:
             return
         self._dropped = True
         if self.kind == "sqlite" and self.path is not None:
-            for suffix in ("", "-wal", "-shm", "-writer", "-counters", "-counters-wal", "-counters-shm"):
+            for suffix in ("", "-wal", "-shm", "-writer", "-counters", "-counters-wal", "-counters-shm",
+                           "-counters-writer"):
                 Path(str(self.path) + suffix).unlink(missing_ok=True)
         elif self.kind == "postgres" and self.name:
             admin = create_engine(self.admin_url, isolation_level="AUTOCOMMIT")
