@@ -92,6 +92,28 @@ def check(db: Db = None, as_json: AsJson = False):
         raise typer.Exit(1)
 
 
+@tenant_app.command("settings")
+def tenant_settings(name: str,
+                    tax_rate: Annotated[Optional[list[str]], typer.Option(
+                        "--tax-rate", help="replace the tax rates refunds without an invoice may use (repeat)")] = None,
+                    refund_to_other_methods: Annotated[Optional[bool], typer.Option(
+                        "--refund-to-other-methods/--no-refund-to-other-methods",
+                        help="allow refunds by a method the invoice was not paid by")] = None,
+                    db: Db = None, as_json: AsJson = False):
+    """Show a tenant's refund settings, or change them."""
+    from .service.tenants import set_tenant_settings
+    try:
+        settings = set_tenant_settings(_engine(db), name, tax_rates=tax_rate,
+                                       refund_to_other_methods=refund_to_other_methods)
+    except RefundError as error:
+        _fail(error)
+    if as_json:
+        typer.echo(json.dumps(settings))
+    else:
+        typer.echo(f"tenant {name}: tax rates {' '.join(settings['tax_rates']) or '(0 % only)'}; refunds to other "
+                   f"methods {'allowed' if settings['refund_to_other_methods'] else 'not allowed'}")
+
+
 @tenant_app.command("create")
 def tenant_create(name: str, currency: Annotated[str, typer.Option(help="ISO 4217 code, e.g. EUR")],
                   country: Annotated[Optional[str], typer.Option(help="ISO 3166 code")] = None,
@@ -101,6 +123,10 @@ def tenant_create(name: str, currency: Annotated[str, typer.Option(help="ISO 421
                   cash_rounding_all_methods: Annotated[bool, typer.Option("--cash-rounding-all-methods")] = False,
                   allow_unlinked_refunds: Annotated[bool, typer.Option("--allow-unlinked-refunds")] = False,
                   currency_exponent: Annotated[Optional[int], typer.Option(help="decimals used (MNT: 0)")] = None,
+                  tax_rate: Annotated[Optional[list[str]], typer.Option(
+                      "--tax-rate", help="a tax rate in percent refunds without an invoice may use (repeat)")] = None,
+                  refund_to_other_methods: Annotated[bool, typer.Option(
+                      "--refund-to-other-methods", help="allow refunds by a method the invoice was not paid by")] = False,
                   db: Db = None, as_json: AsJson = False):
     """Create a tenant with its chart of accounts, payment methods and first admin token."""
     from .service.tenants import create_tenant
@@ -109,7 +135,8 @@ def tenant_create(name: str, currency: Annotated[str, typer.Option(help="ISO 421
                                 country=country.upper() if country else None, timezone=timezone,
                                 prices_include_tax=prices_include_tax, cash_rounding=cash_rounding,
                                 cash_rounding_all_methods=cash_rounding_all_methods,
-                                allow_unlinked_refunds=allow_unlinked_refunds, currency_exponent=currency_exponent)
+                                allow_unlinked_refunds=allow_unlinked_refunds, currency_exponent=currency_exponent,
+                                tax_rates=tax_rate or (), refund_to_other_methods=refund_to_other_methods)
     except RefundError as error:
         _fail(error)
     if as_json:

@@ -18,7 +18,7 @@ from salesrefund import i18n
 from salesrefund.http.dialects import jsv, snr2u
 from salesrefund.http.problems import loads_exact
 from salesrefund.seeds import snr2u as seed
-from salesrefund.service.tenants import authenticate, revoke_token, tenant_id_by_name
+from salesrefund.service.tenants import authenticate, revoke_token, set_tenant_settings, tenant_id_by_name
 from snr2u_helpers import (
     CURL_JSV, FILLED, FILLED_JSON, FILLED_JSV, TEMPLATE_JSV, all_templates, as_json, json_text,
 )
@@ -325,7 +325,8 @@ def test_rule_errors_name_the_documents_field(post, client, demo, changes, field
     assert refunds_of(client, demo) == []
 
 
-def test_card_refunds_are_not_cash_rounded(post):
+def test_card_refunds_are_not_cash_rounded(post, demo, engine):
+    set_tenant_settings(engine, demo["name"], refund_to_other_methods=True)  # the invoice was paid in cash
     body = change(FILLED, "DocumentHeader.DocumentCentBalance", "0.00")
     body = change(body, "DocumentHeader.DocumentFinalAmount", "20.38")
     body = change(body, "DocumentPaymentDetails[0].AcBillPaymentMethodID", "CARD")

@@ -111,7 +111,7 @@ def test_a_stock_receipt_whose_cost_reaches_10_13_is_refused(books, engine):
 def test_an_unlinked_refund_whose_amounts_reach_10_13_is_refused(make_tenant, api_for, engine, lines, field):
     """A refund without an invoice is priced as requested: its quantity x unit price, cost or total
     overflowed the columns (500 through the native API and every door that makes one)."""
-    tenant = make_tenant(allow_unlinked_refunds=True)
+    tenant = make_tenant(allow_unlinked_refunds=True, tax_rates=["15"])
     api = api_for(tenant["token"])
     seed_books(api)
     before, snapshot = _rows(engine, tenant["id"]), state(api, None)

@@ -28,7 +28,7 @@ MUTATIONS = {
     "reason": lambda b: b.update(reason="changed my mind"),
     "draft": lambda b: b.update(state="draft"),
     "posting date": lambda b: b.update(posting_date="2026-06-14"),
-    "payments": lambda b: b.update(payments=[{"method": "cash", "amount": "17.24"}]),
+    "payments": lambda b: b.update(payments=[{"method": "store_credit", "amount": "17.24"}]),
     "metadata": lambda b: b.update(metadata={"till": "7"}),
     "no restock": lambda b: b["lines"][0].update(restock=False),
 }

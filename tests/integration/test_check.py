@@ -56,6 +56,17 @@ CORRUPTIONS = {
                       "WHERE e.date <= t.closed_through)",
     "gapless_numbers": "UPDATE refunds SET number = number || '9' WHERE id = "
                        "(SELECT MAX(id) FROM refunds WHERE number IS NOT NULL)",
+    "restocked_and_retained": "UPDATE invoice_lines SET restocked_cost_minor = restocked_cost_minor + 1 WHERE id = "
+                              "(SELECT MIN(id) FROM invoice_lines WHERE restocked_cost_minor + 1 <= cost_minor)",
+    "payments_within_paid": "UPDATE invoice_payments SET refunded_minor = refunded_minor + 1 WHERE id = "
+                            "(SELECT MIN(id) FROM invoice_payments WHERE refunded_minor < amount_minor)",
+    "tax_within_charged": "UPDATE refund_lines SET tax_rate = 990000 WHERE id = (SELECT MIN(l.id) FROM refund_lines l "
+                          "JOIN refunds r ON r.id = l.refund_id WHERE r.state = 'posted' AND l.tax_minor > 0 "
+                          "AND r.invoice_id IS NOT NULL)",
+    "cash_within_cash_taken": "UPDATE refund_payments SET kind = 'cash' WHERE id = (SELECT MIN(p.id) FROM "
+                              "refund_payments p JOIN refunds r ON r.id = p.refund_id WHERE r.state = 'posted' "
+                              "AND p.kind = 'card' AND NOT EXISTS (SELECT 1 FROM invoice_payments i "
+                              "WHERE i.invoice_id = r.invoice_id AND i.method = 'cash'))",
 }
 
 
@@ -73,3 +84,24 @@ def test_each_check_finds_its_violation(demo_db, check):
     result = CliRunner().invoke(app, ["check", "--db", url])
     assert result.exit_code == 1
     assert "FAIL" in result.output and check in result.output
+
+
+def test_the_closure_migration_rebuilds_the_running_figures_from_the_refunds(demo_db):
+    """Migration 0006 brings a database written before it to the new running figures (tenders,
+    receivable, restocked cost, free amounts, paid back): down to 0005 and up again, and every
+    check passes on the figures it rebuilt from the posted refunds."""
+    from alembic import command
+
+    from salesrefund.store.migrate import alembic_config, migrate
+
+    _, engine = demo_db
+    with engine.connect() as connection:
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        command.downgrade(alembic_config(connection), "0005")
+        connection.commit()
+        connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
+    migrate(engine)
+    assert failing(engine) == {}
+    with engine.connect() as conn:
+        refunded = conn.execute(text("SELECT SUM(refunded_minor) FROM invoice_payments")).scalar()
+        assert refunded and refunded > 0  # the demo's refunds gave money back by the invoices' methods

@@ -4,13 +4,15 @@ exact integer sums (R2) and the CHECK constraints behind the caps (R7) and the j
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 import pytest
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from salesrefund.domain.refunds import PlannedLine, RefundPlan
 from salesrefund.store import tables as t
-from salesrefund.store.repository import CapExceeded, TenantStore
+from salesrefund.store.repository import CapExceeded, InvoiceRows, TenantStore
 
 AMOUNT = 98_765_432_100  # minor units: 987,654,321.00
 LINES = 1_000
@@ -117,25 +119,34 @@ def test_customer_credit_cannot_go_negative(engine, make_tenant):
                                                     credit_balance_minor=-1))
 
 
+def _plan(quantity: int, gross: int, tax: int) -> RefundPlan:
+    """A plan refunding ``quantity`` of invoice line 1 for ``gross`` (``tax`` of it), paid by nothing
+    the invoice holds: what ``raise_caps`` adds to the running figures."""
+    line = PlannedLine(invoice_line=1, product=None, description="x", quantity=quantity, unit_price=None,
+                       tax_rate=0, net_minor=gross - tax, tax_minor=tax, gross_minor=gross, restock=False,
+                       location=None)
+    return RefundPlan((line,), (), date(2026, 6, 15), date(2026, 6, 15), 0)
+
+
 def test_raise_caps_is_a_conditional_update_backed_by_the_check(engine, line_one):
     """R7: the guarded update matches no row past the cap; unguarded, the CHECK still refuses."""
     line, invoice = line_one["line"], line_one["invoice"]
-    ids = {1: line["id"]}
-    too_many = {1: (line["quantity"] + 10_000, 0, 0)}  # one unit more than sold (1/10,000 scale)
+    ids = InvoiceRows(line_ids={1: line["id"]}, product_ids={})
+    too_many = _plan(line["quantity"] + 10_000, 0, 0)  # one unit more than sold (1/10,000 scale)
     with engine.connect() as conn:
         store = TenantStore(conn, line_one["tenant_id"])
         with pytest.raises(CapExceeded) as caught:
-            store.raise_caps(invoice["id"], ids, too_many, 0)
+            store.raise_caps(invoice["id"], ids, too_many)
         assert caught.value.line_no == 1
         conn.rollback()
     with engine.connect() as conn:
         store = TenantStore(conn, line_one["tenant_id"])
         with pytest.raises(IntegrityError):
-            store.raise_caps(invoice["id"], ids, too_many, 0, guarded=False)
+            store.raise_caps(invoice["id"], ids, too_many, guarded=False)
         conn.rollback()
     with engine.connect() as conn:  # within the caps: one unit, its share of gross and tax
         store = TenantStore(conn, line_one["tenant_id"])
-        store.raise_caps(invoice["id"], ids, {1: (10_000, 1150, 150)}, 1150)
+        store.raise_caps(invoice["id"], ids, _plan(10_000, 1150, 150))
         row = conn.execute(select(t.invoice_lines).where(t.invoice_lines.c.id == line["id"])).mappings().one()
         assert (row["refunded_quantity"], row["refunded_gross_minor"], row["refunded_tax_minor"]) == (10_000, 1150, 150)
         conn.rollback()
@@ -150,5 +161,6 @@ def test_another_tenants_line_is_out_of_reach_of_raise_caps(engine, line_one, ma
     with engine.connect() as conn:
         store = TenantStore(conn, stranger["id"])
         with pytest.raises(CapExceeded):
-            store.raise_caps(line_one["invoice"]["id"], {1: line_one["line"]["id"]}, {1: (10_000, 1150, 150)}, 1150)
+            store.raise_caps(line_one["invoice"]["id"], InvoiceRows(line_ids={1: line_one["line"]["id"]}, product_ids={}),
+                             _plan(10_000, 1150, 150))
         conn.rollback()

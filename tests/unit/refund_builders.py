@@ -31,7 +31,7 @@ from salesrefund.domain.commands import IssueRefund, PaymentRequest, RefundLineR
 from salesrefund.domain.invoices import SoldLine, line_figures
 from salesrefund.domain.journal import Posting
 from salesrefund.domain.model import Invoice, InvoiceLine, PaymentMethod, Policy, Product
-from salesrefund.domain.refunds import RefundPlan, plan_refund
+from salesrefund.domain.refunds import posted, RefundPlan, plan_refund
 
 SAR = money.currency("SAR")
 MYR = money.currency("MYR")
@@ -86,7 +86,8 @@ def invoice_line(number: int, *, product: str | None = None, quantity: str = "1"
                        quantity=sold.quantity, unit_price=sold.unit_price,
                        discount_minor=sold.discount_minor, tax_rate=sold.tax_rate,
                        net_minor=figures.net_minor, tax_minor=figures.tax_minor,
-                       gross_minor=figures.gross_minor, unit_cost=price(cost), stock_tracked=stock)
+                       gross_minor=figures.gross_minor, unit_cost=price(cost), stock_tracked=stock,
+                       cost_minor=money.extend(sold.quantity, price(cost), cur) if stock else 0)
 
 
 def invoice(table: str, *, cur: money.Currency = SAR, inclusive: bool = False,
@@ -143,15 +144,7 @@ def plan(command: IssueRefund, inv: Invoice | None, *, policy: Policy | None = N
 
 def apply(inv: Invoice, refund_plan: RefundPlan) -> Invoice:
     """What the store does after posting: raise the running figures by the plan's increments."""
-    increments = refund_plan.cap_increments()
-    lines = []
-    for sold in inv.lines:
-        q, g, t = increments.get(sold.line, (0, 0, 0))
-        lines.append(replace(sold, refunded_quantity=sold.refunded_quantity + q,
-                             refunded_gross_minor=sold.refunded_gross_minor + g,
-                             refunded_tax_minor=sold.refunded_tax_minor + t))
-    return replace(inv, lines=tuple(lines),
-                   refunded_total_minor=inv.refunded_total_minor + refund_plan.gross_minor)
+    return posted(inv, refund_plan)
 
 
 def line_table(refund_plan: RefundPlan, cur: money.Currency) -> list[dict[str, str]]:

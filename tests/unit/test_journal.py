@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from salesrefund.domain import money
 from salesrefund.domain.journal import (ROLE_ACCOUNT, Posting, Unbalanced, check_balanced, entry,
                                         refund_entry, reversal, sale_entry)
 from salesrefund.domain.model import Policy
@@ -59,7 +62,9 @@ def test_a_credit_note_on_an_unpaid_invoice_lowers_the_receivable():
         2100 Tax payable         15.00        -
         1100 Accounts receivable     -   115.00
     """)
-    explicit = plan(refund(line(1), payments=(pay("cash", "15.00"), pay("store_credit", "100.00"))), inv)
+    allow_others = Policy(currency=inv.currency, refund_to_other_methods=True)
+    explicit = plan(refund(line(1), payments=(pay("cash", "15.00"), pay("store_credit", "100.00"))), inv,
+                    policy=allow_others)
     assert_entry(refund_entry(explicit), """
         4100 Sales returns      100.00        -
         2100 Tax payable         15.00        -
@@ -79,7 +84,7 @@ def test_split_payments_credit_each_account():
 
 
 def test_two_payments_to_one_account_are_merged():
-    inv = invoice(R14_INVOICE)
+    inv = invoice(R14_INVOICE, payments=(("cash", "115.00"),))
     e = refund_entry(plan(refund(line(1), payments=(pay("cash", "100.00"), pay("cash", "15.00"))), inv))
     assert_entry(e, """
         4100 Sales returns    100.00        -
@@ -92,10 +97,13 @@ CASH_5 = Policy(currency=MYR, cash_increment_minor=5)
 
 
 def myr_invoice(unit_price):
-    return invoice(f"""
+    """A cash sale of one TEA as the till took it: rounded to 5 sen (the sale's own rounding, R5)."""
+    sold = amount(unit_price, MYR)
+    paid = money.round_to_increment(sold, 5)
+    return replace(invoice(f"""
         line  product  quantity  unit_price
         1     TEA      1         {unit_price}
-    """, cur=MYR, payments=(("cash", unit_price),))
+    """, cur=MYR, payments=(("cash", money.format_amount(paid, MYR)),)), rounding_minor=paid - sold)
 
 
 def test_cash_rounding_down_is_a_credit_to_the_rounding_account():

@@ -9,7 +9,7 @@ from datetime import date, timedelta
 import pytest
 
 from salesrefund.domain import errors, money
-from salesrefund.domain.commands import RefundLineRequest
+from salesrefund.domain.commands import ExpectedTotals, RefundLineRequest
 from salesrefund.domain.errors import Invalid, RefundError
 from salesrefund.domain.model import PaymentMethod, Policy, Product
 
@@ -84,12 +84,16 @@ def test_two_then_one():
 def test_fractional_quantities_telescope():
     inv = three_for_ten()
     grosses = []
-    for q in ["0.5", "1.25", "0.0001", "1.2499"]:
-        p = plan(refund(line(1, quantity=q)), inv)
+    for q in ["0.5", "1.25", "0.0001", "1.25"]:
+        try:
+            p = plan(refund(line(1, quantity=q)), inv)
+        except RefundError as error:  # a slice worth nothing is no credit note (its own code)
+            assert (q, error.code) == ("0.0001", "refund_is_zero")
+            continue
         grosses.append(p.gross_minor)
         inv = apply(inv, p)
-    # E(0.5)=1.67, E(1.75)=5.83, E(1.7501)=5.83, E(3)=10.00
-    assert grosses == [167, 416, 0, 417]
+    # E(0.5)=1.67, E(1.75)=5.83, E(1.7501)=5.83 (zero: refused), E(3)=10.00
+    assert grosses == [167, 416, 417]
     assert sum(grosses) == amount("10.00")
 
 
@@ -247,9 +251,9 @@ def test_lower_price_refund_tax_inclusive():
     """)
 
 
-def test_zero_price_refund():
-    p = plan(refund(line(1, quantity="1", unit_price="0")), three_for_ten(tax_rate="15"))
-    assert (p.gross_minor, p.tax_minor, p.lines[0].quantity) == (0, 0, qty("1"))
+def test_zero_price_refund_is_refused():
+    error = rejected(refund(line(1, quantity="1", unit_price="0")), three_for_ten(tax_rate="15"))
+    assert (error.code, error.first.field) == ("refund_is_zero", "/lines")
 
 
 def test_amount_only_refund_on_a_line():
@@ -492,7 +496,7 @@ PRODUCTS = {
     "APPLE": Product("APPLE", stock_tracked=True, unit_cost=price("6.00")),
     "SERVICE": Product("SERVICE", stock_tracked=False),
 }
-UNLINKED = Policy(currency=SAR, allow_unlinked_refunds=True)
+UNLINKED = Policy(currency=SAR, allow_unlinked_refunds=True, tax_rates=frozenset({money.parse_rate("15", "/r")}))
 
 
 def unlinked(*lines, **kwargs):
@@ -587,7 +591,7 @@ def test_explicit_payments_must_sum_to_the_total():
 
 
 def test_explicit_payment_keeps_its_reference():
-    inv = invoice(THIRTY)
+    inv = invoice(THIRTY, payments=(("bank", "30.00"),))
     cmd = refund(line(1, quantity="1"), payments=(replace(pay("bank", "10.00"), reference="TX-9"),))
     assert plan(cmd, inv).payments[0].reference == "TX-9"
 
@@ -660,11 +664,18 @@ def test_default_payments_never_use_an_inactive_method():
 CASH_5 = Policy(currency=MYR, cash_increment_minor=5)
 
 
-def myr_invoice(unit_price, paid_by="cash"):
+def myr_invoice(unit_price, paid_by=("cash",)):
+    """Two units of TEA, paid (in equal parts, by each method named) twice the unit price: a refund
+    of one unit is a partial refund, rounded per document (R5)."""
+    paid = money.parse_amount(unit_price, "/p", MYR) * 2
+    parts = money.allocate(paid, [1] * len(paid_by))
     return invoice(f"""
         line  product  quantity  unit_price
-        1     TEA      1         {unit_price}
-    """, cur=MYR, payments=((paid_by, unit_price),))
+        1     TEA      2         {unit_price}
+    """, cur=MYR, payments=tuple((method, money.format_amount(part, MYR)) for method, part in zip(paid_by, parts)))
+
+
+ONE = line(1, quantity="1")
 
 
 def myr(p):
@@ -681,40 +692,40 @@ def myr(p):
     ("1.08", "0.02", "1.10"), ("1.09", "0.01", "1.10"),
 ])
 def test_cash_refund_is_rounded_to_five_sen(gross, rounding, total):
-    p = plan(refund(line(1)), myr_invoice(gross), policy=CASH_5)
+    p = plan(refund(ONE), myr_invoice(gross), policy=CASH_5)
     assert myr(p) == (gross, rounding, total, [("cash", total)])
     assert p.total_minor == p.gross_minor + p.rounding_minor
 
 
 def test_explicit_cash_payment_must_pay_the_rounded_total():
     inv = myr_invoice("1.02")
-    p = plan(refund(line(1), payments=(pay("cash", "1.00", MYR),)), inv, policy=CASH_5)
+    p = plan(refund(ONE, payments=(pay("cash", "1.00", MYR),)), inv, policy=CASH_5)
     assert myr(p) == ("1.02", "-0.02", "1.00", [("cash", "1.00")])
-    error = rejected(refund(line(1), payments=(pay("cash", "1.02", MYR),)), inv, policy=CASH_5)
+    error = rejected(refund(ONE, payments=(pay("cash", "1.02", MYR),)), inv, policy=CASH_5)
     assert error.code == "payments_do_not_match_total"
     assert error.first.params == {"paid": "1.02", "total": "1.00"}
 
 
 def test_card_refund_is_not_rounded_unless_all_methods():
-    inv = myr_invoice("1.03", paid_by="card")
-    assert myr(plan(refund(line(1)), inv, policy=CASH_5)) == ("1.03", "0.00", "1.03", [("card", "1.03")])
+    inv = myr_invoice("1.03", paid_by=("card",))
+    assert myr(plan(refund(ONE), inv, policy=CASH_5)) == ("1.03", "0.00", "1.03", [("card", "1.03")])
     all_methods = replace(CASH_5, cash_rounding_all_methods=True)
-    assert myr(plan(refund(line(1)), inv, policy=all_methods)) == ("1.03", "0.02", "1.05", [("card", "1.05")])
+    assert myr(plan(refund(ONE), inv, policy=all_methods)) == ("1.03", "0.02", "1.05", [("card", "1.05")])
 
 
 def test_mixed_cash_and_card_is_not_rounded_unless_all_methods():
-    inv = myr_invoice("1.03")
+    inv = myr_invoice("1.03", paid_by=("cash", "card"))
     mixed = (pay("cash", "0.50", MYR), pay("card", "0.53", MYR))
-    assert myr(plan(refund(line(1), payments=mixed), inv, policy=CASH_5))[1] == "0.00"
+    assert myr(plan(refund(ONE, payments=mixed), inv, policy=CASH_5))[1] == "0.00"
     all_methods = replace(CASH_5, cash_rounding_all_methods=True)
     rounded = (pay("cash", "0.50", MYR), pay("card", "0.55", MYR))
-    assert myr(plan(refund(line(1), payments=rounded), inv, policy=all_methods))[1:3] == ("0.02", "1.05")
-    assert rejected(refund(line(1), payments=mixed), inv, policy=all_methods).code == \
+    assert myr(plan(refund(ONE, payments=rounded), inv, policy=all_methods))[1:3] == ("0.02", "1.05")
+    assert rejected(refund(ONE, payments=mixed), inv, policy=all_methods).code == \
         "payments_do_not_match_total"
 
 
 def test_no_rounding_without_an_increment():
-    p = plan(refund(line(1)), myr_invoice("1.03"), policy=Policy(currency=MYR, cash_increment_minor=1))
+    p = plan(refund(ONE), myr_invoice("1.03"), policy=Policy(currency=MYR, cash_increment_minor=1))
     assert myr(p) == ("1.03", "0.00", "1.03", [("cash", "1.03")])
 
 
@@ -858,3 +869,46 @@ def test_unlinked_unknown_product_precedes_later_codes(extra):
     cmd = unlinked(line(product="KIWI", quantity="1", unit_price="5.00"), **extra)
     error = rejected(cmd, None, policy=UNLINKED, customer="C9", products=PRODUCTS)
     assert error.code == "product_not_found"
+
+
+# ---------------------------------------------------------------------------------------------
+# Cash paid back never exceeds the cash taken (R5, R8 per cash; issue 9 item 4)
+
+def test_small_cash_refunds_round_down_once_the_cash_is_given_back():
+    inv = invoice("""
+        line  product  quantity  unit_price
+        1     TEA      1         0.60
+    """, cur=MYR, payments=(("cash", "0.60"),))
+    totals = []
+    for _ in range(20):
+        p = plan(refund(line(1, amount_="0.03", cur=MYR)), inv, policy=CASH_5)
+        totals.append(p.total_minor)
+        inv = apply(inv, p)
+    assert totals == [5] * 12 + [0] * 8  # 0.05 per note while cash is held, then nothing: 0.60 in all
+    assert inv.tenders[0].remaining_minor == 0 and inv.refundable_total_minor == 0
+
+
+def test_a_client_cent_balance_against_the_rule_is_named():
+    inv = invoice("""
+        line  product  quantity  unit_price
+        1     TEA      1         0.60
+    """, cur=MYR, payments=(("cash", "0.60"),))
+    for _ in range(12):
+        inv = apply(inv, plan(refund(line(1, amount_="0.03", cur=MYR)), inv, policy=CASH_5))
+    client = ExpectedTotals(rounding_minor=2, total_minor=5)  # nearest 5 sen: what a till would say
+    error = rejected(refund(line(1, amount_="0.03", cur=MYR), payments=(pay("cash", "0.05", MYR),),
+                            expected=client), inv, policy=CASH_5)
+    assert (error.code, error.first.field) == ("total_mismatch", "/expected/rounding")
+    assert error.first.params["computed"] == "-0.03"
+
+
+def test_the_refund_that_closes_the_invoice_pays_back_exactly_the_cash_held():
+    inv = replace(invoice("""
+        line  product  quantity  unit_price
+        1     TEA      3         1.01
+    """, cur=MYR, payments=(("cash", "3.05"),)), rounding_minor=2)  # 3.03 sold, the till took 3.05
+    first = plan(refund(line(1, quantity="1")), inv, policy=CASH_5)
+    assert (first.gross_minor, first.total_minor) == (101, 100)
+    inv = apply(inv, first)
+    last = plan(refund(line(1)), inv, policy=CASH_5)
+    assert (last.gross_minor, last.rounding_minor, last.total_minor) == (202, 3, 205)

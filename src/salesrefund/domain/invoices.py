@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from . import money
 from .errors import Invalid, Violation
+from .model import PaymentMethod, Policy
 
 
 @dataclass(frozen=True)
@@ -64,3 +65,19 @@ def check_sold_lines(lines: list[SoldLine], cur: money.Currency) -> None:
                 bad.extend(error.violations)
     if bad:
         raise Invalid(bad)
+
+
+def sale_rounding(total_minor: int, paid_minor: int, methods: list[PaymentMethod], policy: Policy) -> int:
+    """The sale's own cash rounding (R5): where the tenant rounds cash and the sale was paid wholly
+    in cash (or the tenant rounds every method), a payment that is a whole number of increments
+    less than one increment away from the total was rounded by the till; the difference is the
+    sale's rounding, posted to the rounding account. Otherwise 0 (what is unpaid is receivable).
+    MYR at 0.05: 10.02 paid 10.00 -> -0.02; 10.03 paid 10.05 -> +0.02; 10.02 paid 9.00 -> 0."""
+    increment = policy.cash_increment_minor
+    if increment <= 1 or not methods or paid_minor == total_minor:
+        return 0
+    if not (policy.cash_rounding_all_methods or all(m.kind == "cash" for m in methods)):
+        return 0
+    if paid_minor % increment or abs(paid_minor - total_minor) >= increment:
+        return 0
+    return paid_minor - total_minor

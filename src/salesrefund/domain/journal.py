@@ -84,15 +84,19 @@ def refund_entry(plan: RefundPlan, accounts: dict[str, str] | None = None) -> tu
 
 
 def sale_entry(*, net_minor: int, tax_minor: int, cost_minor: int,
-               payments: Iterable[tuple[str, int]], accounts: dict[str, str] | None = None
-               ) -> tuple[Posting, ...]:
+               payments: Iterable[tuple[str, int]], rounding_minor: int = 0,
+               accounts: dict[str, str] | None = None) -> tuple[Posting, ...]:
     """The invoice's own posting: Dr what was paid (the rest to receivable), Cr sales and tax,
-    Dr cost of goods sold, Cr inventory."""
+    Cr the sale's cash rounding (a debit when it rounded down), Dr cost of goods sold, Cr inventory.
+
+    A MYR cash sale of 10.02 paid 10.00: Dr 1000 Cash 10.00, Dr 6900 Cash rounding 0.02,
+    Cr 4000 Sales 10.02."""
     acc = {**ROLE_ACCOUNT, **(accounts or {})}
     payments = list(payments)
-    unpaid = net_minor + tax_minor - sum(amount for _, amount in payments)
+    unpaid = net_minor + tax_minor + rounding_minor - sum(amount for _, amount in payments)
     postings = [Posting(account, debit_minor=amount) for account, amount in payments]
     postings += [
+        Posting(acc["rounding"], credit_minor=rounding_minor),  # negative flips to a debit
         Posting(acc["receivable"], debit_minor=unpaid),
         Posting(acc["sales"], credit_minor=net_minor),
         Posting(acc["tax"], credit_minor=tax_minor),

@@ -21,6 +21,11 @@ class Policy:
     cash_rounding_all_methods: bool = False  # False: only refunds paid wholly in cash are rounded
     allow_unlinked_refunds: bool = False
     closed_through: date | None = None  # every date up to and including this one is closed
+    tax_rates: frozenset[int] = frozenset()  # rates a refund without an invoice may use (0 always may)
+    refund_to_other_methods: bool = False  # may a refund pay back by a method the invoice was not paid by
+
+    def allows_tax_rate(self, rate: int) -> bool:
+        return rate == 0 or rate in self.tax_rates
 
     def is_closed(self, day: date) -> bool:
         return self.closed_through is not None and day <= self.closed_through
@@ -57,6 +62,11 @@ class InvoiceLine:
     refunded_gross_minor: int = 0
     refunded_tax_minor: int = 0
     unit: str | None = None  # the product's unit of measure (None on a line without a product)
+    cost_minor: int = 0  # the cost booked out when sold (stock-tracked lines): extend(quantity, unit_cost)
+    restocked_quantity: int = 0  # units returned to stock by posted refunds
+    restocked_cost_minor: int = 0  # the cost those returns booked back in
+    retained_gross_minor: int = 0  # what refunds at a lower price (R9) left with the business
+    retained_tax_minor: int = 0
 
     @property
     def refunded_net_minor(self) -> int:
@@ -76,6 +86,20 @@ class InvoiceLine:
 
 
 @dataclass(frozen=True)
+class Tender:
+    """What the invoice took by one payment method (or left on the receivable), and how much of it
+    posted refunds have given back: the running figures of the payment dimension (R8, R11)."""
+
+    method: str  # a payment method code, or "receivable" for the part left unpaid
+    paid_minor: int
+    refunded_minor: int = 0
+
+    @property
+    def remaining_minor(self) -> int:
+        return self.paid_minor - self.refunded_minor
+
+
+@dataclass(frozen=True)
 class Invoice:
     number: str
     customer: str
@@ -86,6 +110,34 @@ class Invoice:
     lines: tuple[InvoiceLine, ...]
     payments: tuple[tuple[str, int], ...] = ()  # (method code, amount_minor)
     refunded_total_minor: int = 0  # gross of every posted, unvoided refund of this invoice
+    rounding_minor: int = 0  # the sale's own cash rounding: paid = total + rounding (R5)
+    refunded_by_method: tuple[tuple[str, int], ...] = ()  # (method or "receivable", given back so far)
+    refunded_free_minor: int = 0  # gross of the free amounts among the refunded total
+    paid_back_minor: int = 0  # what posted refunds paid back by any method, cash rounding included
+    free_tax_by_rate: tuple[tuple[int, int], ...] = ()  # (rate, tax refunded by free amounts so far)
+
+    @property
+    def tenders(self) -> tuple[Tender, ...]:
+        """Per payment method in the order first paid, then the receivable (what was left unpaid)."""
+        paid: dict[str, int] = {}
+        for method, amount in self.payments:
+            paid[method] = paid.get(method, 0) + amount
+        unpaid = self.total_minor + self.rounding_minor - sum(paid.values())
+        if unpaid > 0:
+            paid[RECEIVABLE.code] = unpaid
+        back = dict(self.refunded_by_method)
+        return tuple(Tender(method, amount, back.get(method, 0)) for method, amount in paid.items())
+
+    def tax_by_rate(self) -> dict[int, tuple[int, int]]:
+        """{rate: (tax charged, tax refunded so far)} over the lines and the free amounts."""
+        rates: dict[int, list[int]] = {}
+        for line in self.lines:
+            figures = rates.setdefault(line.tax_rate, [0, 0])
+            figures[0] += line.tax_minor
+            figures[1] += line.refunded_tax_minor
+        for rate, tax in self.free_tax_by_rate:
+            rates.setdefault(rate, [0, 0])[1] += tax
+        return {rate: (charged, refunded) for rate, (charged, refunded) in rates.items()}
 
     @property
     def total_minor(self) -> int:
@@ -94,6 +146,12 @@ class Invoice:
     @property
     def refundable_total_minor(self) -> int:
         return self.total_minor - self.refunded_total_minor
+
+    @property
+    def owed_minor(self) -> int:
+        """What the sale took (its rounding included) less what refunds paid back: the refund that
+        closes the invoice pays exactly this, so every method, the receivable and cash close."""
+        return self.total_minor + self.rounding_minor - self.paid_back_minor
 
     def line_numbered(self, number: int) -> InvoiceLine | None:
         if 1 <= number <= len(self.lines) and self.lines[number - 1].line == number:

@@ -15,9 +15,17 @@ it; every piece is clamped to what remains, so none exceeds it by even one minor
 Worked numbers: 2 x 49.99 excl. 8.25 % (net 99.98, tax 8.25) refunded one at a time: 49.99 + 4.12,
 then the rest, 49.99 + 4.13. 3 units for 10.00 incl. tax: gross 3.33, 3.34, 3.33.
 
-At a lower unit price (R9) the piece is scaled by new price / original price, so the customer gets
-less and the line keeps the difference (a later full-price refund of the remaining units still
-gets only its own E-piece, never the shortfall of an earlier lower-price refund).
+At a lower unit price (R9) the full-price piece is scaled by new price / original price, so the
+customer gets less; the difference is *retained* on the line, and the last units take what remains
+less what was retained (never the shortfall of an earlier lower-price refund).
+
+The same closure holds in every other dimension a refund is split along (R8), each figured on the
+invoice's running figures so that the last piece takes exactly what remains whatever order refunds
+and voids came in: restocked cost telescopes over the units returned to stock; tax refunded at a
+rate never exceeds the tax charged at it; payments follow what each tender of the invoice (payment
+method, or the receivable) still holds, and the refund that closes the invoice pays back exactly
+what it still owes (so cash, cash rounding included, never goes back beyond what was taken).
+``posted`` gives the running figures after a plan is posted or voided, as the store's updates do.
 """
 
 from __future__ import annotations
@@ -26,9 +34,9 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from . import money
-from .commands import IssueRefund, PaymentRequest, RefundLineRequest
+from .commands import ExpectedTotals, IssueRefund, PaymentRequest, RefundLineRequest
 from .errors import Invalid, RefundError, Violation
-from .model import RECEIVABLE, Invoice, InvoiceLine, PaymentMethod, Policy, Product, Till
+from .model import RECEIVABLE, Invoice, InvoiceLine, PaymentMethod, Policy, Product, Tender, Till
 
 
 @dataclass(frozen=True)
@@ -48,6 +56,8 @@ class PlannedLine:
     location: str | None
     unit_cost: int = 0
     cost_minor: int = 0
+    retained_gross_minor: int = 0  # at a lower price (R9): the full-price piece less what is refunded
+    retained_tax_minor: int = 0
 
     @property
     def kind(self) -> str:
@@ -63,6 +73,7 @@ class PlannedPayment:
     account: str
     amount_minor: int
     reference: str | None = None
+    tender_minor: int = 0  # the part that gives back what the invoice took by this method
 
 
 @dataclass(frozen=True)
@@ -109,6 +120,37 @@ class RefundPlan:
             increments[line.invoice_line] = (q + line.quantity, g + line.gross_minor, t + line.tax_minor)
         return increments
 
+    def retained_increments(self) -> dict[int, tuple[int, int]]:
+        """Per invoice line number: (gross, tax) this refund leaves with the business (R9)."""
+        increments: dict[int, tuple[int, int]] = {}
+        for line in self.lines:
+            if line.invoice_line is not None and (line.retained_gross_minor or line.retained_tax_minor):
+                g, x = increments.get(line.invoice_line, (0, 0))
+                increments[line.invoice_line] = (g + line.retained_gross_minor, x + line.retained_tax_minor)
+        return increments
+
+    def restock_increments(self) -> dict[int, tuple[int, int]]:
+        """Per invoice line number: (quantity, cost) this refund returns to stock."""
+        increments: dict[int, tuple[int, int]] = {}
+        for line in self.stock_returns():
+            if line.invoice_line is not None:
+                q, c = increments.get(line.invoice_line, (0, 0))
+                increments[line.invoice_line] = (q + line.quantity, c + line.cost_minor)
+        return increments
+
+    @property
+    def free_gross_minor(self) -> int:
+        """The gross of the free-amount lines (no invoice line) against the invoice."""
+        return sum(line.gross_minor for line in self.lines if line.invoice_line is None)
+
+    def tender_increments(self) -> dict[str, int]:
+        """Per tender of the invoice (its payment method, or "receivable"): what this refund gives back."""
+        increments: dict[str, int] = {}
+        for payment in self.payments:
+            if payment.tender_minor:
+                increments[payment.method] = increments.get(payment.method, 0) + payment.tender_minor
+        return increments
+
     def stock_returns(self) -> list[PlannedLine]:
         return [line for line in self.lines if line.restock and line.quantity > 0]
 
@@ -133,6 +175,9 @@ def plan_refund(
     lines = _plan_lines(command, policy=policy, invoice=invoice, products=products,
                         default_location=default_location)
     _check_magnitudes(lines, invoice.currency if invoice else policy.currency)
+    if sum(line.gross_minor for line in lines) == 0 and not any(line.restock for line in lines):
+        raise _error("refund_is_zero", "/lines", "the refund comes to zero and returns no goods: there is nothing "
+                     "to credit")  # no credit note, and so no number, for nothing
     rounding, payments = _plan_payments(command, policy=policy, invoice=invoice, methods=methods,
                                         gross_minor=sum(line.gross_minor for line in lines))
     plan = RefundPlan(tuple(lines), tuple(payments), posting_date, document_date, rounding)
@@ -289,7 +334,7 @@ def _plan_lines(command: IssueRefund, *, policy: Policy, invoice: Invoice | None
                 line = _unlinked_line(request, i, policy=policy, products=products,
                                       location=request.location or command.location or default_location)
             elif request.line is None and request.product is None:
-                line = _free_amount_line(request)
+                line = _free_amount_line(request, i, invoice)
             else:
                 sold = _resolve(invoice, request, i)
                 current = running.get(sold.line, sold)
@@ -300,13 +345,18 @@ def _plan_lines(command: IssueRefund, *, policy: Policy, invoice: Invoice | None
                     current,
                     refunded_quantity=current.refunded_quantity + line.quantity,
                     refunded_gross_minor=current.refunded_gross_minor + line.gross_minor,
-                    refunded_tax_minor=current.refunded_tax_minor + line.tax_minor)
+                    refunded_tax_minor=current.refunded_tax_minor + line.tax_minor,
+                    restocked_quantity=current.restocked_quantity + (line.quantity if line.restock else 0),
+                    restocked_cost_minor=current.restocked_cost_minor + line.cost_minor,
+                    retained_gross_minor=current.retained_gross_minor + line.retained_gross_minor,
+                    retained_tax_minor=current.retained_tax_minor + line.retained_tax_minor)
             planned.append(line)
         except RefundError as error:
             violations.extend(error.violations)
     if violations:
         raise RefundError(violations)
     if invoice is not None:
+        _check_tax_by_rate(planned, invoice)
         gross = sum(line.gross_minor for line in planned)
         if gross > invoice.refundable_total_minor:
             at = next((i for i, r in enumerate(command.lines) if r.line is None and r.product is None), 0)
@@ -354,9 +404,12 @@ def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, 
                                 "tax_rate comes from the invoice line; give it only on free-amount lines"))
     _check_unit(request, sold.unit, sold.product, i)
     quantity = request.quantity
-    if quantity is None and request.amount_minor is None:
-        quantity = sold.refundable_quantity  # the whole remaining line
-        if quantity <= 0:
+    if quantity is None and request.amount_minor is None:  # everything still refundable on the line
+        quantity = sold.refundable_quantity
+        if quantity <= 0 and sold.refundable_gross_minor > 0:  # the units are back, money is not (a
+            request = replace(request, amount_minor=sold.refundable_gross_minor)  # void reopened it)
+            quantity = None
+        elif quantity <= 0:
             raise _error("quantity_exceeds_refundable", f"{at}/line",
                          "line {line} is already fully refunded", line=sold.line)
     price = sold.unit_price if request.unit_price is None else request.unit_price
@@ -369,6 +422,7 @@ def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, 
                      "quantity {quantity} exceeds the {remaining} still refundable on line {line}",
                      quantity=money.format_quantity(quantity),
                      remaining=money.format_quantity(sold.refundable_quantity), line=sold.line)
+    retained = (0, 0)
     if quantity is None:  # amount only: a price adjustment on the line, no goods move
         quantity = 0
         if request.amount_minor > sold.refundable_gross_minor:
@@ -378,21 +432,24 @@ def _invoice_line_refund(request: RefundLineRequest, sold: InvoiceLine, i: int, 
                          remaining=money.format_amount(sold.refundable_gross_minor, cur), line=sold.line)
         gross, tax = _amount_piece(sold, request.amount_minor)
     else:
-        gross, tax = _quantity_piece(sold, quantity, price, inclusive)
+        full = _full_price_piece(sold, quantity, inclusive)
+        gross, tax = full if price == sold.unit_price else _lower_price_piece(sold, full, price, inclusive)
         if request.amount_minor is not None:
-            if request.amount_minor > gross:
+            if request.amount_minor > full[0]:
                 raise _error("price_exceeds_original", f"{at}/amount",
                              "amount {amount} exceeds {full} for these units at the original price",
                              amount=money.format_amount(request.amount_minor, cur),
-                             full=money.format_amount(gross, cur))
+                             full=money.format_amount(full[0], cur))
             gross, tax = _amount_piece(sold, request.amount_minor)
+        retained = (full[0] - gross, full[1] - tax)
     restock = bool(sold.stock_tracked and quantity > 0 and request.restock is not False)
     return PlannedLine(
         invoice_line=sold.line, product=sold.product, description=request.description or sold.description,
         quantity=quantity, unit_price=price if quantity else None, tax_rate=sold.tax_rate,
         net_minor=gross - tax, tax_minor=tax, gross_minor=gross, restock=restock,
         location=location if restock else None, unit_cost=sold.unit_cost,
-        cost_minor=money.extend(quantity, sold.unit_cost, cur) if restock else 0)
+        cost_minor=_cost_piece(sold, quantity) if restock else 0,
+        retained_gross_minor=retained[0], retained_tax_minor=retained[1])
 
 
 def _check_unit(request: RefundLineRequest, unit: str | None, product: str | None, i: int) -> None:
@@ -402,21 +459,41 @@ def _check_unit(request: RefundLineRequest, unit: str | None, product: str | Non
                      product=product or "", unit=unit or "-", given=request.unit)
 
 
-def _quantity_piece(sold: InvoiceLine, quantity: int, price: int, inclusive: bool) -> tuple[int, int]:
-    """(gross, tax) for ``quantity`` units at ``price``: the line's base (gross if its prices
-    include tax, else net) telescopes, the piece's tax is R4's on that base, and the last unit of a
-    line refunded at full price takes exactly what remains (R8)."""
+def _full_price_piece(sold: InvoiceLine, quantity: int, inclusive: bool) -> tuple[int, int]:
+    """(gross, tax) for ``quantity`` units at the original price: the line's base (gross if its
+    prices include tax, else net) telescopes and the piece's tax is R4's on that base; the refund
+    that takes the line's last refundable units takes exactly what remains of it (R8), whatever
+    order partial refunds, price adjustments and voids came in, less only what earlier refunds at
+    a lower price (R9) left with the business."""
     before, after = sold.refunded_quantity, sold.refunded_quantity + quantity
+    if after == sold.quantity:
+        gross = max(0, sold.refundable_gross_minor - sold.retained_gross_minor)
+        return _within_remaining(sold, gross, max(0, sold.refundable_tax_minor - sold.retained_tax_minor))
     base_total = sold.gross_minor if inclusive else sold.net_minor
-    base_refunded = sold.refunded_gross_minor if inclusive else sold.refunded_net_minor
     base = _piece(base_total, before, after, sold.quantity)
-    if after == sold.quantity and price == sold.unit_price and base == base_total - base_refunded:
-        return sold.refundable_gross_minor, sold.refundable_tax_minor
-    if price != sold.unit_price:
-        base = money.div_round(base * price, sold.unit_price) if sold.unit_price else 0
     if inclusive:
         return _within_remaining(sold, base, money.tax_included(base, sold.tax_rate))
     return _within_remaining_net(sold, base, money.tax_on(base, sold.tax_rate))
+
+
+def _lower_price_piece(sold: InvoiceLine, full: tuple[int, int], price: int, inclusive: bool) -> tuple[int, int]:
+    """(gross, tax) at a lower unit price (R9): the full-price piece's base scaled by new price /
+    original price, its tax R4's on that base; the difference stays with the business."""
+    base = full[0] if inclusive else full[0] - full[1]
+    base = money.div_round(base * price, sold.unit_price) if sold.unit_price else 0
+    if inclusive:
+        return _within_remaining(sold, base, money.tax_included(base, sold.tax_rate))
+    return _within_remaining_net(sold, base, money.tax_on(base, sold.tax_rate))
+
+
+def _cost_piece(sold: InvoiceLine, quantity: int) -> int:
+    """The cost that ``quantity`` restocked units book back (R8 per cost): the cost booked out when
+    sold telescopes over the units returned to stock, so all units back = exactly that cost."""
+    before, after = sold.restocked_quantity, sold.restocked_quantity + quantity
+    remaining = sold.cost_minor - sold.restocked_cost_minor
+    if after >= sold.quantity:
+        return remaining
+    return max(0, min(_piece(sold.cost_minor, before, after, sold.quantity), remaining))
 
 
 def _amount_piece(sold: InvoiceLine, gross: int) -> tuple[int, int]:
@@ -445,14 +522,35 @@ def _within_remaining(sold: InvoiceLine, gross: int, tax: int) -> tuple[int, int
     return gross, tax
 
 
-def _free_amount_line(request: RefundLineRequest) -> PlannedLine:
-    """A free amount (no invoice line): tax-inclusive at the given rate, no goods move."""
+def _free_amount_line(request: RefundLineRequest, i: int, invoice: Invoice) -> PlannedLine:
+    """A free amount (no invoice line): tax-inclusive at the given rate (default 0 %, which reclaims
+    no tax), no goods move. The rate must be one the invoice charged (R8 per tax rate)."""
     gross = request.amount_minor
     rate = request.tax_rate or 0
+    if rate and rate not in {line.tax_rate for line in invoice.lines}:
+        raise _error("tax_rate_not_on_invoice", f"/lines/{i}/tax_rate",
+                     "invoice {invoice} charged no tax at {rate} %", invoice=invoice.number,
+                     rate=money.format_rate(rate))
     tax = money.tax_included(gross, rate)
     return PlannedLine(invoice_line=None, product=None, description=request.description or "Refund",
                        quantity=0, unit_price=None, tax_rate=rate, net_minor=gross - tax,
                        tax_minor=tax, gross_minor=gross, restock=False, location=None)
+
+
+def _check_tax_by_rate(planned: list[PlannedLine], invoice: Invoice) -> None:
+    """Tax refunded at each rate never exceeds the tax charged at it, counted over every posted
+    refund of the invoice (R8 per tax rate). Without free amounts the lines' own caps keep it so;
+    after a free amount took some of a rate's tax, a piece at that rate gets only what is left:
+    a free amount keeps its gross (the rest is net), an invoice line's piece keeps its net."""
+    left = {rate: charged - refunded for rate, (charged, refunded) in invoice.tax_by_rate().items()}
+    for i, line in enumerate(planned):
+        room = max(0, left.get(line.tax_rate, 0))
+        if line.tax_minor > room:
+            if line.invoice_line is None:
+                planned[i] = replace(line, tax_minor=room, net_minor=line.gross_minor - room)
+            else:
+                planned[i] = replace(line, tax_minor=room, gross_minor=line.net_minor + room)
+        left[line.tax_rate] = left.get(line.tax_rate, 0) - planned[i].tax_minor
 
 
 def _unlinked_line(request: RefundLineRequest, i: int, *, policy: Policy,
@@ -464,6 +562,9 @@ def _unlinked_line(request: RefundLineRequest, i: int, *, policy: Policy,
                      "product {product} does not exist", product=request.product)
     _check_unit(request, product.unit, product.code, i)
     rate = request.tax_rate or 0
+    if not policy.allows_tax_rate(rate):
+        raise _error("tax_rate_not_allowed", f"/lines/{i}/tax_rate",
+                     "{rate} % is not one of this tenant's tax rates", rate=money.format_rate(rate))
     extended = money.extend(request.quantity, request.unit_price, policy.currency)
     if policy.prices_include_tax:
         gross, tax = extended, money.tax_included(extended, rate)
@@ -482,65 +583,156 @@ def _unlinked_line(request: RefundLineRequest, i: int, *, policy: Policy,
 def _plan_payments(command: IssueRefund, *, policy: Policy, invoice: Invoice | None,
                    methods: dict[str, PaymentMethod], gross_minor: int
                    ) -> tuple[int, list[PlannedPayment]]:
-    """Who gets the money back, and how (R11), with cash rounding (R5)."""
-    cur = invoice.currency if invoice else policy.currency
+    """Who gets the money back, and how (R11), with cash rounding (R5); never more by a method
+    than the invoice took by it (R8 per payment method and per cash)."""
     if command.payments is not None:
-        chosen: list[tuple[PaymentMethod, PaymentRequest]] = []
-        unknown = []
-        for i, payment in enumerate(command.payments):
-            method = methods.get(payment.method)
-            if method is None or not method.active:
-                unknown.append(Violation(f"/payments/{i}/method", "unknown_payment_method",
-                                         "payment method {method} does not exist or is not active",
-                                         {"method": payment.method}))
-            else:
-                chosen.append((method, payment))
-        if unknown:
-            raise RefundError(unknown)
-        rounding = _cash_rounding(gross_minor, [m for m, _ in chosen], policy)
-        paid = sum(p.amount_minor for _, p in chosen)
-        if paid != gross_minor + rounding:
-            raise _error("payments_do_not_match_total", "/payments",
-                         "the payments sum to {paid} but the refund total is {total}",
-                         paid=money.format_amount(paid, cur),
-                         total=money.format_amount(gross_minor + rounding, cur))
-        return rounding, [PlannedPayment(m.code, m.kind, m.account, p.amount_minor, p.reference)
-                          for m, p in chosen]
-    weights = _default_payment_weights(policy=policy, invoice=invoice, methods=methods)
-    rounding = _cash_rounding(gross_minor, [m for m, _ in weights], policy)
-    parts = money.allocate(gross_minor + rounding, [w for _, w in weights])
-    return rounding, [PlannedPayment(m.code, m.kind, m.account, part)
-                      for (m, _), part in zip(weights, parts) if part]
+        return _explicit_payments(command.payments, policy=policy, invoice=invoice, methods=methods,
+                                  gross_minor=gross_minor, expected=command.expected)
+    if invoice is None:  # a walk-in return: cash
+        method = _fallback_method(methods, "cash")
+        total = _payable(gross_minor, [method], policy, held=None)
+        return total - gross_minor, [_payment(method, total)]
+    tenders, stranded = _open_tenders(invoice, methods)
+    if not tenders:  # what is left was paid by methods no longer active: store credit for it
+        total = min(gross_minor, stranded)  # 0 when cash rounding already gave everything back
+        return total - gross_minor, [_payment(_fallback_method(methods, "store_credit"), total)] if total else []
+    chosen = [tender_method for tender_method, _ in tenders]
+    held = sum(tender.remaining_minor for _, tender in tenders)
+    total = _payable(gross_minor, chosen, policy, held=held + stranded, owed=_owed(invoice, gross_minor))
+    parts = money.allocate(min(total, held), [tender.remaining_minor for _, tender in tenders])
+    payments = [_payment(method, part, tender_minor=part) for method, part in zip(chosen, parts) if part]
+    if total > held:  # the rest was paid by methods no longer active: store credit
+        payments.append(_payment(_fallback_method(methods, "store_credit"), total - held))
+    return total - gross_minor, payments
 
 
-def _default_payment_weights(*, policy: Policy, invoice: Invoice | None,
-                             methods: dict[str, PaymentMethod]) -> list[tuple[PaymentMethod, int]]:
-    """No payment named: back to the invoice's own methods in proportion, the part it left unpaid
-    to the customer's receivable (a credit note lowers what they owe); cash for a refund without
-    an invoice."""
-    if invoice is not None:
-        paid = [(methods[code], amount) for code, amount in invoice.payments
-                if code in methods and methods[code].active and amount > 0]
-        unpaid = invoice.total_minor - sum(amount for code, amount in invoice.payments)
-        if unpaid > 0:
-            paid.append((RECEIVABLE, unpaid))
-        if paid:
-            return paid
-    fallback = "cash" if invoice is None else "store_credit"
-    method = methods.get(fallback)
+def _explicit_payments(requested: tuple[PaymentRequest, ...], *, policy: Policy, invoice: Invoice | None,
+                       methods: dict[str, PaymentMethod], gross_minor: int,
+                       expected: ExpectedTotals | None = None) -> tuple[int, list[PlannedPayment]]:
+    """The client's own split: each method known and active; a method the invoice was paid by
+    gets back at most what it paid less what it already got back; store credit is always allowed;
+    another method only where the tenant allows it; the amounts sum to the total."""
+    cur = invoice.currency if invoice else policy.currency
+    unknown = [Violation(f"/payments/{i}/method", "unknown_payment_method",
+                         "payment method {method} does not exist or is not active", {"method": p.method})
+               for i, p in enumerate(requested) if p.method not in methods or not methods[p.method].active]
+    if unknown:
+        raise RefundError(unknown)
+    chosen = [methods[p.method] for p in requested]
+    left = {tender.method: tender.remaining_minor for tender in invoice.tenders} if invoice else {}
+    held = sum(left[m] for m in {m.code for m in chosen}) if all(m.code in left for m in chosen) else None
+    total = _payable(gross_minor, chosen, policy, held=held, owed=_owed(invoice, gross_minor))
+    paid = sum(p.amount_minor for p in requested)
+    if paid != total and expected is not None and expected.rounding_minor is not None:
+        _same(expected.rounding_minor, total - gross_minor, "/expected/rounding", "the cash rounding", cur)
+    if paid != total:
+        raise _error("payments_do_not_match_total", "/payments",
+                     "the payments sum to {paid} but the refund total is {total}",
+                     paid=money.format_amount(paid, cur), total=money.format_amount(total, cur))
+    planned = []
+    for i, (method, request) in enumerate(zip(chosen, requested)):
+        tender_part = 0
+        if method.code in left:
+            tender_part = min(request.amount_minor, left[method.code])
+            if tender_part < request.amount_minor and method.kind != "store_credit":
+                raise _error("payment_exceeds_paid", f"/payments/{i}/amount",
+                             "{method} can take back at most {left} of this invoice, not {amount}",
+                             method=method.code, left=money.format_amount(left[method.code], cur),
+                             amount=money.format_amount(request.amount_minor, cur))
+            left[method.code] -= tender_part
+        elif invoice is not None and method.kind != "store_credit" and not policy.refund_to_other_methods:
+            raise _error("payment_method_not_on_invoice", f"/payments/{i}/method",
+                         "invoice {invoice} was not paid by {method}; refund it by the methods it was "
+                         "paid by or as store credit", invoice=invoice.number, method=method.code)
+        planned.append(_payment(method, request.amount_minor, request.reference, tender_minor=tender_part))
+    return total - gross_minor, planned
+
+
+def _owed(invoice: Invoice | None, gross_minor: int) -> int | None:
+    """What the refund that closes the invoice pays back; None for any other refund."""
+    if invoice is None or gross_minor != invoice.refundable_total_minor:
+        return None
+    return invoice.owed_minor
+
+
+def _open_tenders(invoice: Invoice, methods: dict[str, PaymentMethod]
+                  ) -> tuple[list[tuple[PaymentMethod, Tender]], int]:
+    """The invoice's tenders that still hold something to give back, with their methods (the
+    receivable included), and what is held by methods deactivated since (``stranded``)."""
+    open_, stranded = [], 0
+    for tender in invoice.tenders:
+        method = RECEIVABLE if tender.method == RECEIVABLE.code else methods.get(tender.method)
+        if tender.remaining_minor <= 0:
+            continue
+        if method is not None and method.active:
+            open_.append((method, tender))
+        else:
+            stranded += tender.remaining_minor
+    return open_, stranded
+
+
+def _fallback_method(methods: dict[str, PaymentMethod], code: str) -> PaymentMethod:
+    method = methods.get(code)
     if method is None or not method.active:
         method = next((m for m in methods.values() if m.active), None)
     if method is None:
         raise _error("unknown_payment_method", "/payments", "the tenant has no active payment method")
-    return [(method, 1)]
+    return method
 
 
-def _cash_rounding(gross_minor: int, methods: list[PaymentMethod], policy: Policy) -> int:
-    if policy.cash_increment_minor <= 1 or not methods:
-        return 0
-    if not policy.cash_rounding_all_methods and any(m.kind != "cash" for m in methods):
-        return 0
-    return money.round_to_increment(gross_minor, policy.cash_increment_minor) - gross_minor
+def _payment(method: PaymentMethod, amount: int, reference: str | None = None, *,
+             tender_minor: int = 0) -> PlannedPayment:
+    return PlannedPayment(method.code, method.kind, method.account, amount, reference, tender_minor)
+
+
+def _payable(gross_minor: int, methods: list[PaymentMethod], policy: Policy, *, held: int | None,
+             owed: int | None = None) -> int:
+    """What the refund pays back (R5). The refund that closes the invoice (``owed`` given) pays
+    exactly what the sale took less what refunds paid back, so every dimension closes. Otherwise
+    its gross, rounded to the cash increment when every method is cash (or the tenant rounds every
+    method): rounding is per document, but never pays back more than the invoice's methods still
+    hold (``held``): where the nearest increment would, the note rounds down."""
+    if owed is not None:
+        return max(0, owed)
+    increment = policy.cash_increment_minor
+    if increment <= 1 or not methods or not (
+            policy.cash_rounding_all_methods or all(m.kind == "cash" for m in methods)):
+        return gross_minor
+    total = money.round_to_increment(gross_minor, increment)
+    if held is not None and total > held:
+        total = min(gross_minor // increment * increment, held)
+    return total
+
+
+def posted(invoice: Invoice, plan: RefundPlan, sign: int = 1) -> Invoice:
+    """The invoice's running figures after ``plan`` is posted (``sign=-1``: after it is voided):
+    what the store's conditional updates do (R7, R8), for models and property tests."""
+    increments, restocks, kept = plan.cap_increments(), plan.restock_increments(), plan.retained_increments()
+    lines = []
+    for sold in invoice.lines:
+        q, g, x = increments.get(sold.line, (0, 0, 0))
+        rq, rc = restocks.get(sold.line, (0, 0))
+        kg, kx = kept.get(sold.line, (0, 0))
+        lines.append(replace(
+            sold, refunded_quantity=sold.refunded_quantity + sign * q,
+            refunded_gross_minor=sold.refunded_gross_minor + sign * g,
+            refunded_tax_minor=sold.refunded_tax_minor + sign * x,
+            restocked_quantity=sold.restocked_quantity + sign * rq,
+            restocked_cost_minor=sold.restocked_cost_minor + sign * rc,
+            retained_gross_minor=sold.retained_gross_minor + sign * kg,
+            retained_tax_minor=sold.retained_tax_minor + sign * kx))
+    back = dict(invoice.refunded_by_method)
+    for method, given in plan.tender_increments().items():
+        back[method] = back.get(method, 0) + sign * given
+    free = dict(invoice.free_tax_by_rate)
+    for line in plan.lines:
+        if line.invoice_line is None:
+            free[line.tax_rate] = free.get(line.tax_rate, 0) + sign * line.tax_minor
+    return replace(invoice, lines=tuple(lines), refunded_by_method=tuple(back.items()),
+                   free_tax_by_rate=tuple(free.items()),
+                   refunded_total_minor=invoice.refunded_total_minor + sign * plan.gross_minor,
+                   refunded_free_minor=invoice.refunded_free_minor + sign * plan.free_gross_minor,
+                   paid_back_minor=invoice.paid_back_minor + sign * plan.total_minor)
 
 
 def _error(code: str, field: str, message: str, /, **params) -> RefundError:

@@ -83,6 +83,13 @@ class InvoicePaymentOut(Out):
     amount: DecimalOut
 
 
+class InvoiceTenderOut(Out):
+    method: str = Field(description="a payment method, or `receivable` for the part left unpaid")
+    paid: DecimalOut = Field(description="what the sale took by it")
+    refunded: DecimalOut = Field(description="what posted refunds gave back by it")
+    refundable: DecimalOut = Field(description="what refunds may still give back by it")
+
+
 class InvoiceOut(Out):
     number: str
     customer: str
@@ -92,9 +99,12 @@ class InvoiceOut(Out):
     location: str | None
     lines: list[InvoiceLineOut]
     payments: list[InvoicePaymentOut]
+    tenders: list[InvoiceTenderOut] = Field(description="per payment method (and receivable): paid, "
+                                            "given back, still refundable (R8)")
     net: DecimalOut
     tax: DecimalOut
     total: DecimalOut
+    rounding: DecimalOut = Field(description="the sale's own cash rounding: paid = total + rounding")
     refunded_total: DecimalOut
     refundable_total: DecimalOut
 

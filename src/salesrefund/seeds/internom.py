@@ -27,7 +27,7 @@ PRICE = "14900"  # the document's price_unit (products carry no price here: refu
 COST = "9000"
 OPENING_STOCK = "20"
 TENANT_OPTIONS = {"currency": "MNT", "currency_exponent": 0, "allow_unlinked_refunds": True,
-                  "country": "MN", "timezone": "Asia/Ulaanbaatar"}
+                  "country": "MN", "timezone": "Asia/Ulaanbaatar", "tax_rates": ("10",)}
 
 
 def load(engine: Engine, clock: Clock) -> bool:

@@ -54,7 +54,8 @@ def load(engine: Engine, clock: Clock, *, name: str = TENANT, token: str = TOKEN
     credentials = credentials or CREDENTIALS
     return load_tenant_once(engine, name, token=token, clock=clock,
                             build=lambda tenant_id, loading: _build(engine, clock, tenant_id, loading, credentials),
-                            currency="SAR", country="SA", timezone="Asia/Riyadh", prices_include_tax=True)
+                            currency="SAR", country="SA", timezone="Asia/Riyadh", prices_include_tax=True,
+                            tax_rates=("15",), refund_to_other_methods=True)  # Vodo's tender split names any method
 
 
 def _build(engine: Engine, clock: Clock, tenant_id: int, tenant: str, credentials: dict) -> None:

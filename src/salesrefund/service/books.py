@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from ..domain import journal, money
 from ..domain.commands import RecordInvoice
 from ..domain.errors import Invalid, Violation, reject
-from ..domain.invoices import SoldLine, check_sold_lines, line_figures
+from ..domain.invoices import SoldLine, check_sold_lines, line_figures, sale_rounding
 from ..domain.model import PAYMENT_KINDS
 from ..store import tables as t
 from ..store.repository import INVOICE_SELECT, TenantStore, policy_of
@@ -216,7 +216,8 @@ class Books:
             if p.amount_minor <= 0:
                 raise Invalid(Violation(f"/payments/{i}/amount", "validation_error", "amount must be greater than zero"))
         paid = sum(p.amount_minor for p in command.payments)
-        if paid > total:
+        rounding = sale_rounding(total, paid, [methods[p.method] for p in command.payments], policy)
+        if paid > total + rounding:
             raise reject("payments_do_not_match_total", "/payments",
                          "the payments ({paid}) exceed the invoice total ({total})",
                          paid=money.format_amount(paid, cur), total=money.format_amount(total, cur))
@@ -226,7 +227,7 @@ class Books:
             currency=cur.code, currency_exponent=cur.exponent, prices_include_tax=include,
             location_id=location["id"], net_minor=sum(f.net_minor for f in figures),
             tax_minor=sum(f.tax_minor for f in figures), total_minor=total, refunded_total_minor=0,
-            created_at=now)
+            rounding_minor=rounding, receivable_minor=total + rounding - paid, created_at=now)
         costs = []
         rows = []
         for n, (line, f) in enumerate(zip(sold, figures), start=1):
@@ -238,7 +239,8 @@ class Books:
                          "description": line.description[:500], "quantity": line.quantity,
                          "unit_price": line.unit_price, "discount_minor": line.discount_minor,
                          "tax_rate": line.tax_rate, "net_minor": f.net_minor, "tax_minor": f.tax_minor,
-                         "gross_minor": f.gross_minor, "unit_cost": unit_cost, "stock_tracked": tracked})
+                         "gross_minor": f.gross_minor, "unit_cost": unit_cost, "stock_tracked": tracked,
+                         "cost_minor": costs[-1]})
         store.insert_rows(t.invoice_lines, rows)
         store.insert_rows(t.invoice_payments, [{"invoice_id": invoice_id, "method": p.method,
                                                 "amount_minor": p.amount_minor} for p in command.payments])
@@ -252,7 +254,8 @@ class Books:
                          "the customer's store credit does not cover this payment")
         postings = journal.sale_entry(
             net_minor=sum(f.net_minor for f in figures), tax_minor=sum(f.tax_minor for f in figures),
-            cost_minor=sum(costs), payments=[(methods[p.method].account, p.amount_minor) for p in command.payments])
+            cost_minor=sum(costs), payments=[(methods[p.method].account, p.amount_minor) for p in command.payments],
+            rounding_minor=rounding)
         entry_id = store.write_entry(day=command.date, source_type="invoice", source_id=invoice_id,
                                      memo=f"Invoice {command.number}", postings=postings, now=now)
         store.conn.execute(t.invoices.update().where(t.invoices.c.id == invoice_id).values(journal_entry_id=entry_id))

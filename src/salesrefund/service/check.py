@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy import Connection, Engine, and_, case, func, or_, select
 
 from ..domain.journal import ROLE_ACCOUNT
 from ..store import tables as t
@@ -63,15 +63,22 @@ def refunded_figures(conn: Connection):
 
 
 def invoice_refunded_totals(conn: Connection):
-    r, i = t.refunds.c, t.invoices.c
-    sums = (select(r.invoice_id, func.sum(r.gross_minor).label("g"))
+    """Every invoice's refunded total, what refunds paid back, and its free amounts equal the sums
+    over its posted refunds."""
+    r, i, rl = t.refunds.c, t.invoices.c, t.refund_lines.c
+    sums = (select(r.invoice_id, func.sum(r.gross_minor).label("g"), func.sum(r.total_minor).label("p"))
             .where(r.state == "posted", r.invoice_id.is_not(None)).group_by(r.invoice_id).subquery())
-    g = func.coalesce(sums.c.g, 0)
-    for tenant_id, invoice_id, refunded, total in conn.execute(
-            select(i.tenant_id, i.id, i.refunded_total_minor, g).outerjoin(sums, sums.c.invoice_id == i.id)
-            .where(i.refunded_total_minor != g)):
+    free = (select(r.invoice_id, func.sum(rl.gross_minor).label("f")).join(t.refunds, r.id == rl.refund_id)
+            .where(r.state == "posted", r.invoice_id.is_not(None), rl.invoice_line_id.is_(None))
+            .group_by(r.invoice_id).subquery())
+    g, p, f = func.coalesce(sums.c.g, 0), func.coalesce(sums.c.p, 0), func.coalesce(free.c.f, 0)
+    for tenant_id, invoice_id, refunded, paid_back, free_gross, total, paid, free_sum in conn.execute(
+            select(i.tenant_id, i.id, i.refunded_total_minor, i.paid_back_minor, i.refunded_free_minor, g, p, f)
+            .outerjoin(sums, sums.c.invoice_id == i.id).outerjoin(free, free.c.invoice_id == i.id)
+            .where(or_(i.refunded_total_minor != g, i.paid_back_minor != p, i.refunded_free_minor != f))):
         yield Finding("invoice_refunded_totals", tenant_id,
-                      f"invoice {invoice_id}: refunded total {refunded} but posted refunds sum to {total}")
+                      f"invoice {invoice_id}: refunded total {refunded}, paid back {paid_back}, free amounts "
+                      f"{free_gross} but posted refunds sum to {total}, {paid}, {free_sum}")
 
 
 def posted_refunds_have_entries(conn: Connection):
@@ -145,6 +152,97 @@ def gapless_numbers(conn: Connection):
             yield Finding("gapless_numbers", tenant_id, f"series {series} is not 1..{len(sequence)} without gaps")
 
 
+def _posted_refund_lines():
+    rl, r = t.refund_lines.c, t.refunds.c
+    return select(rl).join(t.refunds, r.id == rl.refund_id).where(r.state == "posted")
+
+
+def restocked_and_retained(conn: Connection):
+    """Each invoice line's running restocked quantity and cost, and what lower-price refunds left
+    with the business, are the sums over its posted refunds; cost back never exceeds cost out."""
+    lines = _posted_refund_lines().subquery()
+    sums = (select(lines.c.invoice_line_id,
+                   func.sum(case((lines.c.restock.is_(True), lines.c.quantity), else_=0)).label("q"),
+                   func.sum(lines.c.cost_minor).label("c"), func.sum(lines.c.retained_gross_minor).label("kg"),
+                   func.sum(lines.c.retained_tax_minor).label("kx"))
+            .where(lines.c.invoice_line_id.is_not(None)).group_by(lines.c.invoice_line_id).subquery())
+    il = t.invoice_lines.c
+    q, c, kg, kx = (func.coalesce(sums.c.q, 0), func.coalesce(sums.c.c, 0), func.coalesce(sums.c.kg, 0),
+                    func.coalesce(sums.c.kx, 0))
+    rows = conn.execute(select(il.tenant_id, il.id, il.restocked_quantity, il.restocked_cost_minor, il.cost_minor,
+                               il.retained_gross_minor, il.retained_tax_minor, q, c, kg, kx)
+                        .outerjoin(sums, sums.c.invoice_line_id == il.id)
+                        .where(or_(il.restocked_quantity != q, il.restocked_cost_minor != c, c > il.cost_minor,
+                                   il.retained_gross_minor != kg, il.retained_tax_minor != kx)))
+    for tenant_id, line_id, rq, rc, cost, rg, rx, sq, sc, sg, sx in rows:
+        yield Finding("restocked_and_retained", tenant_id,
+                      f"invoice line {line_id}: restocked ({rq}, cost {rc} of {cost} out), retained ({rg}, {rx}) "
+                      f"but posted refunds sum to ({sq}, cost {sc}), ({sg}, {sx})")
+
+
+def payments_within_paid(conn: Connection):
+    """Per invoice and payment method (and the receivable): what posted refunds gave back equals
+    the running figure and never exceeds what the sale took by it (R8 per payment method)."""
+    r, p, ip, i = t.refunds.c, t.refund_payments.c, t.invoice_payments.c, t.invoices.c
+    back = (select(r.tenant_id, r.invoice_id, p.method, func.sum(p.tender_minor).label("back"))
+            .join(t.refunds, r.id == p.refund_id).where(r.state == "posted", r.invoice_id.is_not(None))
+            .group_by(r.tenant_id, r.invoice_id, p.method))
+    given = {(tenant, invoice, method): int(amount) for tenant, invoice, method, amount in conn.execute(back)}
+    paid: dict[tuple, list[int]] = {}
+    for tenant, invoice, method, amount, refunded in conn.execute(
+            select(ip.tenant_id, ip.invoice_id, ip.method, ip.amount_minor, ip.refunded_minor)):
+        figures = paid.setdefault((tenant, invoice, method), [0, 0])
+        figures[0] += amount
+        figures[1] += refunded
+    for tenant, invoice, receivable, refunded in conn.execute(
+            select(i.tenant_id, i.id, i.receivable_minor, i.refunded_receivable_minor)
+            .where(or_(i.receivable_minor != 0, i.refunded_receivable_minor != 0))):
+        paid[(tenant, invoice, "receivable")] = [receivable, refunded]
+    for key in sorted(set(paid) | {k for k, v in given.items() if v}):
+        took, running = paid.get(key, [0, 0])
+        back_ = given.get(key, 0)
+        if back_ != running or back_ > took:
+            tenant, invoice, method = key
+            yield Finding("payments_within_paid", tenant,
+                          f"invoice {invoice}, {method}: took {took}, refunds gave back {back_}, running figure {running}")
+
+
+def tax_within_charged(conn: Connection):
+    """Per invoice and tax rate: tax refunded by posted refunds (lines and free amounts) never
+    exceeds the tax charged at that rate (R8 per tax rate)."""
+    r, rl, il = t.refunds.c, t.refund_lines.c, t.invoice_lines.c
+    charged = {(tenant, invoice, rate): int(tax) for tenant, invoice, rate, tax in conn.execute(
+        select(il.tenant_id, il.invoice_id, il.tax_rate, func.sum(il.tax_minor))
+        .group_by(il.tenant_id, il.invoice_id, il.tax_rate))}
+    rows = conn.execute(select(r.tenant_id, r.invoice_id, rl.tax_rate, func.sum(rl.tax_minor))
+                        .join(t.refunds, r.id == rl.refund_id)
+                        .where(r.state == "posted", r.invoice_id.is_not(None))
+                        .group_by(r.tenant_id, r.invoice_id, rl.tax_rate))
+    for tenant, invoice, rate, tax in rows:
+        if int(tax) > charged.get((tenant, invoice, rate), 0):
+            yield Finding("tax_within_charged", tenant, f"invoice {invoice}: {tax} of tax refunded at rate {rate}, "
+                                                        f"{charged.get((tenant, invoice, rate), 0)} charged")
+
+
+def cash_within_cash_taken(conn: Connection):
+    """Per invoice of a tenant that refunds only by the methods an invoice was paid by: cash paid
+    back (cash rounding included) never exceeds the cash the sale took (R5, R8 per cash)."""
+    r, p, ip, pm, tn = t.refunds.c, t.refund_payments.c, t.invoice_payments.c, t.payment_methods.c, t.tenants.c
+    cash_in = {(tenant, invoice): int(amount) for tenant, invoice, amount in conn.execute(
+        select(ip.tenant_id, ip.invoice_id, func.sum(ip.amount_minor))
+        .join(t.payment_methods, and_(pm.tenant_id == ip.tenant_id, pm.code == ip.method))
+        .where(pm.kind == "cash").group_by(ip.tenant_id, ip.invoice_id))}
+    rows = conn.execute(select(r.tenant_id, r.invoice_id, func.sum(p.amount_minor))
+                        .join(t.refunds, r.id == p.refund_id).join(t.tenants, tn.id == r.tenant_id)
+                        .where(r.state == "posted", r.invoice_id.is_not(None), p.kind == "cash",
+                               tn.refund_to_other_methods.is_(False))
+                        .group_by(r.tenant_id, r.invoice_id))
+    for tenant, invoice, cash_out in rows:
+        if int(cash_out) > cash_in.get((tenant, invoice), 0):
+            yield Finding("cash_within_cash_taken", tenant, f"invoice {invoice}: {cash_out} paid back in cash, "
+                                                            f"{cash_in.get((tenant, invoice), 0)} taken")
+
+
 CHECKS: dict[str, Callable] = {
     "balanced_entries": balanced_entries,
     "trial_balance": trial_balance,
@@ -155,4 +253,8 @@ CHECKS: dict[str, Callable] = {
     "store_credit": store_credit,
     "closed_periods": closed_periods,
     "gapless_numbers": gapless_numbers,
+    "restocked_and_retained": restocked_and_retained,
+    "payments_within_paid": payments_within_paid,
+    "tax_within_charged": tax_within_charged,
+    "cash_within_cash_taken": cash_within_cash_taken,
 }

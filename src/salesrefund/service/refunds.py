@@ -24,7 +24,7 @@ from ..domain.model import Invoice, Policy, Till
 from ..domain.money import Currency
 from ..domain.refunds import RefundPlan, plan_refund
 from ..store import tables as t
-from ..store.repository import CapExceeded, TenantStore, policy_of
+from ..store.repository import CapExceeded, InvoiceRows, TenantStore, policy_of
 from . import views
 from .idempotency import KEY_LIFETIME_HOURS, Response, fingerprint, key_in_use, replay_of
 from .uow import Clock, UnitOfWork, with_retries
@@ -175,7 +175,7 @@ class RefundService:
         tenant = store.tenant(share_lock=posting)
         policy = policy_of(tenant)
         today = self.clock.today_in(tenant["timezone"])
-        invoice = snapshot = None
+        invoice = snapshot = rows = None
         line_ids: dict[int, int] = {}
         products, product_ids = {}, {}
         if command.invoice is not None:
@@ -184,7 +184,9 @@ class RefundService:
                 raise reject("invoice_not_found", "/invoice", "invoice {invoice} does not exist",
                              invoice=command.invoice)
             snapshot, rows = store.invoice_snapshot(invoice)
-            line_ids, product_ids = rows
+            line_ids, product_ids = rows.line_ids, rows.product_ids
+            if snapshot.refunded_free_minor:  # R8 per tax rate: what free amounts took of each rate
+                snapshot = dataclasses.replace(snapshot, free_tax_by_rate=store.free_amount_tax(invoice["id"]))
             customer_id, customer_code = invoice["customer_id"], snapshot.customer
         else:
             customer = store.customer(command.customer) if command.customer is not None else None
@@ -212,7 +214,7 @@ class RefundService:
                      methods=store.payment_methods(), products=products, product_ids=product_ids,
                      location_ids=location_ids,
                      currency=snapshot.currency if snapshot else policy.currency, till=till,
-                     location=command_location)
+                     location=command_location, invoice_rows=rows)
 
     def _plan(self, basis: "Basis", command: IssueRefund) -> RefundPlan:
         if basis.location != command.location:  # a till's location stands in for the request's
@@ -235,9 +237,10 @@ class RefundService:
             "net_minor": line.net_minor, "tax_minor": line.tax_minor, "gross_minor": line.gross_minor,
             "restock": line.restock, "location_id": basis.location_ids.get(line.location),
             "unit_cost": line.unit_cost, "cost_minor": line.cost_minor,
+            "retained_gross_minor": line.retained_gross_minor, "retained_tax_minor": line.retained_tax_minor,
         } for i, line in enumerate(plan.lines, start=1)]
         payments = [{"refund_id": refund_id, "method": p.method, "kind": p.kind, "amount_minor": p.amount_minor,
-                     "reference": p.reference} for p in plan.payments]
+                     "reference": p.reference, "tender_minor": p.tender_minor} for p in plan.payments]
         taxes = [{"refund_id": refund_id, "tax_rate": rate, "net_minor": net, "tax_minor": tax}
                  for rate, net, tax in plan.tax_summary()]
         for table, rows in ((t.refund_lines, lines), (t.refund_payments, payments), (t.refund_taxes, taxes)):
@@ -251,8 +254,7 @@ class RefundService:
         concurrent postings wait on it for as short a time as possible."""
         if basis.invoice_id is not None:
             try:
-                store.raise_caps(basis.invoice_id, basis.line_ids, plan.cap_increments(), plan.gross_minor,
-                                 guarded=not self.settings.unguarded_caps)
+                store.raise_caps(basis.invoice_id, basis.invoice_rows, plan, guarded=not self.settings.unguarded_caps)
             except CapExceeded as exceeded:
                 raise _cap_error(exceeded, plan, command)
         now = self.clock.now()
@@ -317,18 +319,11 @@ class RefundService:
         today = row["posting_date"]
         lines = store.conn.execute(select(t.refund_lines).where(
             store._where(t.refund_lines, t.refund_lines.c.refund_id == row["id"]))).mappings().all()
+        payments = store.conn.execute(select(t.refund_payments).where(
+            store._where(t.refund_payments, t.refund_payments.c.refund_id == row["id"]))).mappings().all()
         if row["invoice_id"] is not None:
             store.lock_invoice(row["invoice_id"])
-            increments: dict[int, tuple[int, int, int]] = {}
-            line_ids: dict[int, int] = {}
-            for line in lines:
-                if line["invoice_line_no"] is None:
-                    continue
-                q, g, x = increments.get(line["invoice_line_no"], (0, 0, 0))
-                increments[line["invoice_line_no"]] = (q + line["quantity"], g + line["gross_minor"],
-                                                       x + line["tax_minor"])
-                line_ids[line["invoice_line_no"]] = line["invoice_line_id"]
-            store.release_caps(row["invoice_id"], line_ids, increments, row["gross_minor"])
+            store.release_caps(row["invoice_id"], lines, payments, row["gross_minor"], row["total_minor"])
         moves = store.conn.execute(select(t.stock_moves).where(store._where(
             t.stock_moves, t.stock_moves.c.source_type == "refund", t.stock_moves.c.source_id == row["id"]
         ))).mappings().all()
@@ -336,9 +331,7 @@ class RefundService:
             "product_id": m["product_id"], "location_id": m["location_id"], "quantity": -m["quantity"],
             "unit_cost": m["unit_cost"], "date": self.clock.now().date() if today is None else max(today, m["date"]),
             "source_type": "void", "source_id": row["id"]} for m in moves])
-        credit = sum(p for (p,) in store.conn.execute(select(t.refund_payments.c.amount_minor).where(
-            store._where(t.refund_payments, t.refund_payments.c.refund_id == row["id"],
-                         t.refund_payments.c.kind == "store_credit"))).all())
+        credit = sum(p["amount_minor"] for p in payments if p["kind"] == "store_credit")
         if credit and not store.adjust_customer_credit(row["customer_id"], -credit):
             raise reject("customer_balance_insufficient", "/",
                          "the customer has already used the store credit this refund gave")
@@ -415,6 +408,7 @@ class Basis:
     currency: Currency
     till: Till | None = None
     location: str | None = None  # the request's location, or its till's
+    invoice_rows: InvoiceRows | None = None  # row ids of the invoice's lines and payments
 
 
 def _enriched(responder: Responder, uow: UnitOfWork, view: dict) -> dict:

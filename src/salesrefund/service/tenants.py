@@ -8,6 +8,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Iterable
 
 from sqlalchemy import Engine, bindparam, insert, select, update
 
@@ -50,6 +51,7 @@ def create_tenant(engine: Engine, name: str, *, currency: str, country: str | No
                   timezone: str = "UTC", prices_include_tax: bool = False, cash_rounding: str | None = None,
                   cash_rounding_all_methods: bool = False, allow_unlinked_refunds: bool = False,
                   currency_exponent: int | None = None, token: str | None = None,
+                  tax_rates: Iterable[str] = (), refund_to_other_methods: bool = False,
                   clock: Clock | None = None) -> dict:
     """A tenant with the default chart of accounts, payment methods, a ``main`` location, open
     periods, and a first admin credential. Returns ``{tenant, id, token, ...}``."""
@@ -69,6 +71,7 @@ def create_tenant(engine: Engine, name: str, *, currency: str, country: str | No
         raise Invalid(Violation("/timezone", "validation_error", "unknown time zone {tz}", {"tz": timezone}))
     cur = money.currency(currency, currency_exponent)
     increment = money.parse_amount(cash_rounding, "/cash_rounding", cur) if cash_rounding else 0
+    rates = parse_tax_rates(tax_rates)
     if increment < 0:
         raise Invalid(Violation("/cash_rounding", "validation_error", "cash rounding must be positive"))
     now = (clock or Clock()).now()
@@ -81,6 +84,7 @@ def create_tenant(engine: Engine, name: str, *, currency: str, country: str | No
             prices_include_tax=prices_include_tax, cash_increment_minor=increment,
             cash_rounding_all_methods=cash_rounding_all_methods,
             allow_unlinked_refunds=allow_unlinked_refunds, closed_through=None, created_at=now,
+            tax_rates=rates, refund_to_other_methods=refund_to_other_methods,
         )).inserted_primary_key[0]
         conn.execute(insert(t.accounts), [{"tenant_id": tenant_id, "code": code, "name": label, "role": role}
                                           for code, label, role in DEFAULT_CHART])
@@ -91,6 +95,33 @@ def create_tenant(engine: Engine, name: str, *, currency: str, country: str | No
         credential_id = _insert_credential(conn, tenant_id, "admin", token, ("admin",), now)
     return {"tenant": name, "id": tenant_id, "currency": cur.code, "token": token,
             "credential_id": credential_id}
+
+
+def parse_tax_rates(rates: Iterable[str]) -> str:
+    """The tenant's tax rates (percent strings, "15", "7.5") as stored: distinct scaled integers,
+    ascending, space-separated. 0 % needs no entry: it reclaims no tax, so it is always allowed."""
+    parsed = {money.parse_rate(rate, f"/tax_rates/{i}") for i, rate in enumerate(rates)}
+    return " ".join(str(rate) for rate in sorted(parsed - {0}))
+
+
+def set_tenant_settings(engine: Engine, name: str, *, tax_rates: Iterable[str] | None = None,
+                        refund_to_other_methods: bool | None = None) -> dict:
+    """Change a tenant's refund settings (the admin's `tenant settings` command)."""
+    values = {}
+    if tax_rates is not None:
+        values["tax_rates"] = parse_tax_rates(tax_rates)
+    if refund_to_other_methods is not None:
+        values["refund_to_other_methods"] = refund_to_other_methods
+    with engine.begin() as conn:
+        tenant = conn.execute(select(t.tenants).where(t.tenants.c.name == name)).mappings().first()
+        if tenant is None:
+            raise reject("not_found", "/tenant", "tenant {name} does not exist", name=name)
+        if values:
+            conn.execute(update(t.tenants).where(t.tenants.c.id == tenant["id"]).values(**values))
+        tenant = {**tenant, **values}
+    return {"tenant": name,
+            "tax_rates": [money.format_rate(int(rate)) for rate in tenant["tax_rates"].split()],
+            "refund_to_other_methods": bool(tenant["refund_to_other_methods"])}
 
 
 def publish_tenant(engine: Engine, tenant_id: int, name: str, token: str, clock: Clock | None = None) -> None:

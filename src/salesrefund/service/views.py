@@ -177,9 +177,13 @@ def invoice_view(store: TenantStore, row) -> dict:
             "refundable_amount": format_amount(line.refundable_gross_minor, cur),
         } for line in snapshot.lines],
         "payments": [{"method": m, "amount": format_amount(a, cur)} for m, a in snapshot.payments],
+        "tenders": [{"method": tender.method, "paid": format_amount(tender.paid_minor, cur),
+                     "refunded": format_amount(tender.refunded_minor, cur),
+                     "refundable": format_amount(tender.remaining_minor, cur)} for tender in snapshot.tenders],
         "net": format_amount(row["net_minor"], cur),
         "tax": format_amount(row["tax_minor"], cur),
         "total": format_amount(row["total_minor"], cur),
+        "rounding": format_amount(row["rounding_minor"], cur),
         "refunded_total": format_amount(row["refunded_total_minor"], cur),
         "refundable_total": format_amount(row["total_minor"] - row["refunded_total_minor"], cur),
     }

@@ -20,6 +20,17 @@ def alembic_config(connection=None) -> Config:
 
 def migrate(engine: Engine, revision: str = "head") -> None:
     with engine.connect() as connection:
-        connection = connection.execution_options(sqlite_begin="IMMEDIATE")
-        command.upgrade(alembic_config(connection), revision)
-        connection.commit()
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:  # a batch migration recreates a table others refer to: off before BEGIN, as SQLite asks
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            connection = connection.execution_options(sqlite_begin="IMMEDIATE")
+            command.upgrade(alembic_config(connection), revision)
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").first()
+                assert broken is None, f"a migration broke a foreign key: {tuple(broken)}"
+            connection.commit()
+        finally:
+            if sqlite:
+                connection.rollback()
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")

@@ -19,7 +19,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import money
 from ..domain.journal import Posting
-from ..domain.model import Invoice, InvoiceLine, PaymentMethod, Policy, Product, Till
+from ..domain.refunds import RefundPlan
+from ..domain.model import RECEIVABLE, Invoice, InvoiceLine, PaymentMethod, Policy, Product, Till
 from . import tables as t
 
 
@@ -45,7 +46,8 @@ _INVOICE_LINES = (select(t.invoice_lines, t.products.c.code.label("product_code"
                   .outerjoin(t.products, t.products.c.id == _line.product_id)
                   .where(scoped(t.invoice_lines, _line.invoice_id == bindparam("invoice_id")))
                   .order_by(_line.line_no))
-_INVOICE_PAYMENTS = (select(t.invoice_payments.c.method, t.invoice_payments.c.amount_minor)
+_INVOICE_PAYMENTS = (select(t.invoice_payments.c.id, t.invoice_payments.c.method, t.invoice_payments.c.amount_minor,
+                            t.invoice_payments.c.refunded_minor)
                      .where(scoped(t.invoice_payments, t.invoice_payments.c.invoice_id == bindparam("invoice_id")))
                      .order_by(t.invoice_payments.c.id))
 _TENANT_ROW = select(t.tenants).where(t.tenants.c.id == TENANT)
@@ -55,18 +57,34 @@ _PAYMENT_METHODS = select(t.payment_methods).where(scoped(t.payment_methods))
 _IDEMPOTENCY_RECORD = select(t.idempotency_keys).where(
     scoped(t.idempotency_keys, t.idempotency_keys.c.key == bindparam("key")))
 _q, _g, _x = bindparam("q"), bindparam("g"), bindparam("x")
+_rq, _rc, _r = bindparam("rq"), bindparam("rc"), bindparam("r")
+_kg, _kx, _f, _p = bindparam("kg"), bindparam("kx"), bindparam("f"), bindparam("p")  # kept: what a lower-price refund leaves with the business
 _RAISE_LINE = (update(t.invoice_lines)
                .where(scoped(t.invoice_lines, _line.id == bindparam("line_id")))
                .values(refunded_quantity=_line.refunded_quantity + _q,
                        refunded_gross_minor=_line.refunded_gross_minor + _g,
-                       refunded_tax_minor=_line.refunded_tax_minor + _x))
+                       refunded_tax_minor=_line.refunded_tax_minor + _x,
+                       restocked_quantity=_line.restocked_quantity + _rq,
+                       restocked_cost_minor=_line.restocked_cost_minor + _rc,
+                       retained_gross_minor=_line.retained_gross_minor + _kg,
+                       retained_tax_minor=_line.retained_tax_minor + _kx))
 _RAISE_LINE_GUARDED = _RAISE_LINE.where(  # R7: the cap holds in the statement that raises it
     _line.refunded_quantity + _q <= _line.quantity, _line.refunded_gross_minor + _g <= _line.gross_minor,
     _line.refunded_tax_minor + _x <= _line.tax_minor,
-    (_line.refunded_gross_minor - _line.refunded_tax_minor) + (_g - _x) <= _line.net_minor)
+    (_line.refunded_gross_minor - _line.refunded_tax_minor) + (_g - _x) <= _line.net_minor,
+    _line.restocked_quantity + _rq <= _line.refunded_quantity + _q,
+    _line.restocked_cost_minor + _rc <= _line.cost_minor)
 _RAISE_INVOICE = (update(t.invoices).where(scoped(t.invoices, _inv.id == bindparam("invoice_id")))
-                  .values(refunded_total_minor=_inv.refunded_total_minor + _g))
-_RAISE_INVOICE_GUARDED = _RAISE_INVOICE.where(_inv.refunded_total_minor + _g <= _inv.total_minor)
+                  .values(refunded_total_minor=_inv.refunded_total_minor + _g,
+                          refunded_receivable_minor=_inv.refunded_receivable_minor + _r,
+                          refunded_free_minor=_inv.refunded_free_minor + _f,
+                          paid_back_minor=_inv.paid_back_minor + _p))
+_RAISE_INVOICE_GUARDED = _RAISE_INVOICE.where(_inv.refunded_total_minor + _g <= _inv.total_minor,
+                                              _inv.refunded_receivable_minor + _r <= _inv.receivable_minor)
+_pay = t.invoice_payments.c
+_RAISE_PAYMENT = (update(t.invoice_payments).where(scoped(t.invoice_payments, _pay.id == bindparam("payment_id")))
+                  .values(refunded_minor=_pay.refunded_minor + _x))
+_RAISE_PAYMENT_GUARDED = _RAISE_PAYMENT.where(_pay.refunded_minor + _x <= _pay.amount_minor)
 _TRY_KEY_LOCK = text("SELECT pg_try_advisory_xact_lock(hashtextextended(:k, 0))")
 _SET_REFUND = update(t.refunds).where(scoped(t.refunds, t.refunds.c.id == bindparam("refund_id")))
 
@@ -241,43 +259,75 @@ class TenantStore:
         lines and products."""
         lines = self._run(_INVOICE_LINES, invoice_id=invoice["id"]).mappings().all()
         payments = self._run(_INVOICE_PAYMENTS, invoice_id=invoice["id"]).all()
+        back: dict[str, int] = {RECEIVABLE.code: invoice["refunded_receivable_minor"]}
+        for _, method, _, refunded in payments:
+            back[method] = back.get(method, 0) + refunded
         snapshot = Invoice(
             number=invoice["number"], customer=invoice["customer_code"],
             currency=money.Currency(invoice["currency"], invoice["currency_exponent"]),
             date=invoice["date"], prices_include_tax=invoice["prices_include_tax"],
             location=invoice["location_code"], lines=tuple(invoice_line_of(r) for r in lines),
-            payments=tuple((m, a) for m, a in payments),
-            refunded_total_minor=invoice["refunded_total_minor"])
+            payments=tuple((m, a) for _, m, a, _ in payments),
+            refunded_total_minor=invoice["refunded_total_minor"], rounding_minor=invoice["rounding_minor"],
+            refunded_free_minor=invoice["refunded_free_minor"], paid_back_minor=invoice["paid_back_minor"],
+            refunded_by_method=tuple(back.items()))
         return snapshot, InvoiceRows(line_ids={r["line_no"]: r["id"] for r in lines},
                                      product_ids={r["product_code"]: r["product_id"] for r in lines
-                                                  if r["product_code"] is not None})
+                                                  if r["product_code"] is not None},
+                                     payment_rows=[tuple(p) for p in payments])
 
-    def raise_caps(self, invoice_id: int, line_ids: dict[int, int],
-                   increments: dict[int, tuple[int, int, int]], gross_minor: int,
-                   *, guarded: bool = True) -> None:
-        """Add a refund's figures to the running refunded figures, each in one conditional UPDATE
-        (R7). ``guarded=False`` exists only for the test that proves the guard is needed."""
+    def free_amount_tax(self, invoice_id: int) -> tuple[tuple[int, int], ...]:
+        """(rate, tax) refunded by free-amount lines of the invoice's posted refunds (R8 per rate)."""
+        rl, r = t.refund_lines.c, t.refunds.c
+        rows = self.conn.execute(
+            select(rl.tax_rate, func.sum(rl.tax_minor)).join(t.refunds, r.id == rl.refund_id)
+            .where(self._where(t.refund_lines, rl.invoice_line_id.is_(None)),
+                   r.invoice_id == invoice_id, r.state == "posted", r.tenant_id == self.tenant_id)
+            .group_by(rl.tax_rate)).all()
+        return tuple((rate, int(tax)) for rate, tax in rows)
+
+    def raise_caps(self, invoice_id: int, rows: "InvoiceRows", plan: RefundPlan, *, guarded: bool = True) -> None:
+        """Add a refund's figures to the invoice's running figures, each in one conditional UPDATE
+        (R7, R8): per line (quantity, gross, tax, restocked quantity and cost), per payment (what
+        it got back), per invoice (gross and receivable). ``guarded=False`` exists only for the
+        test that proves the guard is needed."""
         raise_line = _RAISE_LINE_GUARDED if guarded else _RAISE_LINE
-        for line_no, (q, g, x) in sorted(increments.items()):
-            if self._run(raise_line, line_id=line_ids[line_no], q=q, g=g, x=x).rowcount != 1:
+        restocks, kept = plan.restock_increments(), plan.retained_increments()
+        for line_no, (q, g, x) in sorted(plan.cap_increments().items()):
+            rq, rc = restocks.get(line_no, (0, 0))
+            kg, kx = kept.get(line_no, (0, 0))
+            if self._run(raise_line, line_id=rows.line_ids[line_no], q=q, g=g, x=x, rq=rq, rc=rc,
+                         kg=kg, kx=kx).rowcount != 1:
                 raise CapExceeded(line_no)
+        tenders = plan.tender_increments()
+        raise_payment = _RAISE_PAYMENT_GUARDED if guarded else _RAISE_PAYMENT
+        for payment_id, amount in _spread(rows.payment_rows, tenders):
+            if self._run(raise_payment, payment_id=payment_id, x=amount).rowcount != 1:
+                raise CapExceeded(None)
         raise_invoice = _RAISE_INVOICE_GUARDED if guarded else _RAISE_INVOICE
-        if self._run(raise_invoice, invoice_id=invoice_id, g=gross_minor).rowcount != 1:
+        if self._run(raise_invoice, invoice_id=invoice_id, g=plan.gross_minor, f=plan.free_gross_minor,
+                     p=plan.total_minor, r=tenders.get(RECEIVABLE.code, 0)).rowcount != 1:
             raise CapExceeded(None)
 
-    def release_caps(self, invoice_id: int, line_ids: dict[int, int],
-                     increments: dict[int, tuple[int, int, int]], gross_minor: int) -> None:
-        """Undo ``raise_caps`` for a voided refund (the CHECK constraints keep it >= 0)."""
-        c = t.invoice_lines.c
-        for line_no, (q, g, tx) in sorted(increments.items()):
-            self.conn.execute(update(t.invoice_lines)
-                              .where(self._where(t.invoice_lines, c.id == line_ids[line_no]))
-                              .values(refunded_quantity=c.refunded_quantity - q,
-                                      refunded_gross_minor=c.refunded_gross_minor - g,
-                                      refunded_tax_minor=c.refunded_tax_minor - tx))
-        i = t.invoices.c
-        self.conn.execute(update(t.invoices).where(self._where(t.invoices, i.id == invoice_id))
-                          .values(refunded_total_minor=i.refunded_total_minor - gross_minor))
+    def release_caps(self, invoice_id: int, lines: list, payments: list, gross_minor: int, total_minor: int) -> None:
+        """Undo ``raise_caps`` for a voided refund, from the rows it wrote (the CHECK constraints
+        keep every figure >= 0)."""
+        for line in lines:
+            if line["invoice_line_no"] is None:
+                continue
+            restocked = line["quantity"] if line["restock"] else 0
+            self._run(_RAISE_LINE, line_id=line["invoice_line_id"], q=-line["quantity"], g=-line["gross_minor"],
+                      x=-line["tax_minor"], rq=-restocked, rc=-line["cost_minor"],
+                      kg=-line["retained_gross_minor"], kx=-line["retained_tax_minor"])
+        given = {}
+        for payment in payments:
+            given[payment["method"]] = given.get(payment["method"], 0) + payment["tender_minor"]
+        rows = self._run(_INVOICE_PAYMENTS, invoice_id=invoice_id).all()
+        for payment_id, amount in _spread(rows, given, release=True):
+            self._run(_RAISE_PAYMENT, payment_id=payment_id, x=-amount)
+        free = sum(line["gross_minor"] for line in lines if line["invoice_line_no"] is None)
+        self._run(_RAISE_INVOICE, invoice_id=invoice_id, g=-gross_minor, r=-given.get(RECEIVABLE.code, 0), f=-free,
+                  p=-total_minor)
 
     # -- journal and stock -------------------------------------------------------------------
     def write_entry(self, *, day: date, source_type: str, source_id: int, memo: str,
@@ -346,6 +396,21 @@ class TenantStore:
 class InvoiceRows(NamedTuple):
     line_ids: dict[int, int]  # line number -> invoice_lines.id
     product_ids: dict[str, int]  # product code -> products.id
+    payment_rows: list = []  # (invoice_payments.id, method, amount, refunded) in the order paid
+
+
+def _spread(rows, amounts: dict[str, int], *, release: bool = False) -> list[tuple[int, int]]:
+    """Per invoice payment row: the part of each method's amount it takes (what is left to give
+    back, in the order paid) or, with ``release``, gives up (what it got back, newest first)."""
+    left = dict(amounts)
+    parts = []
+    for payment_id, method, amount, refunded in (reversed(rows) if release else rows):
+        room = refunded if release else amount - refunded
+        part = min(left.get(method, 0), room)
+        if part > 0:
+            parts.append((payment_id, part))
+            left[method] -= part
+    return parts
 
 
 def policy_of(row) -> Policy:
@@ -355,7 +420,9 @@ def policy_of(row) -> Policy:
         cash_increment_minor=row["cash_increment_minor"],
         cash_rounding_all_methods=row["cash_rounding_all_methods"],
         allow_unlinked_refunds=row["allow_unlinked_refunds"],
-        closed_through=row["closed_through"])
+        closed_through=row["closed_through"],
+        tax_rates=frozenset(int(rate) for rate in (row["tax_rates"] or "").split()),
+        refund_to_other_methods=row["refund_to_other_methods"])
 
 
 def invoice_line_of(r) -> InvoiceLine:
@@ -365,4 +432,6 @@ def invoice_line_of(r) -> InvoiceLine:
         tax_rate=r["tax_rate"], net_minor=r["net_minor"], tax_minor=r["tax_minor"],
         gross_minor=r["gross_minor"], unit_cost=r["unit_cost"], stock_tracked=r["stock_tracked"],
         refunded_quantity=r["refunded_quantity"], refunded_gross_minor=r["refunded_gross_minor"],
-        refunded_tax_minor=r["refunded_tax_minor"], unit=r.get("product_unit"))
+        refunded_tax_minor=r["refunded_tax_minor"], unit=r.get("product_unit"), cost_minor=r["cost_minor"],
+        restocked_quantity=r["restocked_quantity"], restocked_cost_minor=r["restocked_cost_minor"],
+        retained_gross_minor=r["retained_gross_minor"], retained_tax_minor=r["retained_tax_minor"])

@@ -44,6 +44,8 @@ tenants = Table(
     Column("cash_increment_minor", Integer, nullable=False, server_default="0"),
     Column("cash_rounding_all_methods", Boolean, nullable=False, server_default="0"),
     Column("allow_unlinked_refunds", Boolean, nullable=False),
+    Column("tax_rates", Text, nullable=False, server_default=""),  # space-separated 1/10,000 %: unlinked refunds' rates
+    Column("refund_to_other_methods", Boolean, nullable=False, server_default="0"),
     Column("closed_through", Date),
     Column("closed_at", DateTime(timezone=True)),  # when closed_through last moved forward
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -145,11 +147,18 @@ invoices = Table(
     Column("location_id", Id, ForeignKey("locations.id")),
     _money("net_minor"), _money("tax_minor"), _money("total_minor"),
     _money("refunded_total_minor"),
+    _money("rounding_minor"),  # the sale's own cash rounding: paid + receivable = total + rounding
+    _money("receivable_minor"),  # what the sale left unpaid, on the customer's account
+    _money("refunded_receivable_minor"),  # what refunds took off that (R8 per payment method)
+    _money("refunded_free_minor"),  # the free amounts among refunded_total (their tax is read per rate)
+    _money("paid_back_minor"),  # what posted refunds paid back by any method (totals, rounding included)
     Column("journal_entry_id", Id, ForeignKey("journal_entries.id")),
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("tenant_id", "number"),
     CheckConstraint("refunded_total_minor >= 0 AND refunded_total_minor <= total_minor",
                     name="refunded_within_total"),
+    CheckConstraint("refunded_receivable_minor >= 0 AND refunded_receivable_minor <= receivable_minor",
+                    name="receivable_cap"),
 )
 
 invoice_lines = Table(
@@ -168,7 +177,14 @@ invoice_lines = Table(
     Column("refunded_quantity", BigInteger, nullable=False, server_default="0"),
     _money("refunded_gross_minor"),
     _money("refunded_tax_minor"),
+    _money("cost_minor"),  # the cost booked out when sold (stock-tracked lines)
+    Column("restocked_quantity", BigInteger, nullable=False, server_default="0"),
+    _money("restocked_cost_minor"),  # the cost refunds booked back in (R8 per cost)
+    _money("retained_gross_minor"),  # what refunds at a lower price (R9) left with the business
+    _money("retained_tax_minor"),
     UniqueConstraint("invoice_id", "line_no"),
+    CheckConstraint("restocked_quantity >= 0 AND restocked_quantity <= refunded_quantity", name="restock_cap"),
+    CheckConstraint("restocked_cost_minor >= 0 AND restocked_cost_minor <= cost_minor", name="cost_cap"),
     # R7: refunded <= sold, checked by the database on every write.
     CheckConstraint("refunded_quantity >= 0 AND refunded_quantity <= quantity", name="quantity_cap"),
     CheckConstraint("refunded_gross_minor >= 0 AND refunded_gross_minor <= gross_minor", name="gross_cap"),
@@ -182,6 +198,8 @@ invoice_payments = Table(
     Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False, index=True),
     Column("method", String(40), nullable=False),
     _money("amount_minor"),
+    _money("refunded_minor"),  # what refunds gave back by this payment (R8 per payment method)
+    CheckConstraint("refunded_minor >= 0 AND refunded_minor <= amount_minor", name="refund_cap"),
 )
 
 refunds = Table(
@@ -237,6 +255,8 @@ refund_lines = Table(
     Column("location_id", Id, ForeignKey("locations.id")),
     Column("unit_cost", BigInteger, nullable=False, server_default="0"),
     _money("cost_minor"),
+    _money("retained_gross_minor"),  # at a lower price (R9): the full-price piece less what was refunded
+    _money("retained_tax_minor"),
     CheckConstraint("net_minor + tax_minor = gross_minor", name="net_plus_tax"),
 )
 
@@ -247,6 +267,7 @@ refund_payments = Table(
     Column("kind", String(20), nullable=False),
     _money("amount_minor"),
     Column("reference", String(100)),
+    _money("tender_minor"),  # the part giving back what the invoice took by this method (or receivable)
 )
 
 refund_taxes = Table(
