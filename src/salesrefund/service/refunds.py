@@ -69,13 +69,18 @@ class RefundService:
 
         Business-rule rejections are stored and replayed; malformed requests (``Invalid``) are
         not stored, so a corrected retry with the same key goes through.
+
+        On every path the answer is rendered and encoded to its bytes *before* the commit (issue
+        9, item 8): whatever fails in rendering rolls the refund back with it, so an error answer
+        ("nothing was recorded") is never sent for a refund that was recorded.
         """
         keys = ctx.keys()
         with self.uow(ctx.tenant_id) as uow:
             if not keys:
                 view, status = work(uow)
+                response = sendable(responder.success(view, status))
                 uow.commit()
-                return responder.success(view, status)
+                return response
             print_ = fingerprint(operation, ctx.channel, payload)
             now = self.clock.now()
             stored = self._stored(uow, keys, now)
@@ -92,14 +97,14 @@ class RefundService:
             try:
                 view, status = work(uow)
                 savepoint.commit()
-                response = responder.success(view, status)
+                response = sendable(responder.success(view, status))
             except Invalid:
                 raise
             except RefundError as error:
                 if not getattr(responder, "store_rejections", True):
                     raise  # the door's natural key must stay free for a corrected retry
                 savepoint.rollback()
-                response = responder.failure(error)
+                response = sendable(responder.failure(error))
             for _, key in keys:
                 uow.store.store_response(key, fingerprint=print_, status_code=response.status,
                                          content_type=response.content_type, body=response.body, now=now,
@@ -468,6 +473,16 @@ def decode_command(text: str) -> IssueRefund:
         expected["lines"] = tuple(ExpectedLine(**line) for line in expected["lines"])
         data["expected"] = ExpectedTotals(**expected)
     return IssueRefund(**data)
+
+
+def sendable(response: Response) -> Response:
+    """``response`` once its body is known to encode as UTF-8, the way it is sent and stored; a
+    body that cannot (a lone surrogate that got past the readers) raises here, before the commit.
+    (In-process callers such as the seeds may render to something other than a ``Response``.)"""
+    body = getattr(response, "body", None)
+    if isinstance(body, str):
+        body.encode("utf-8")
+    return response
 
 
 def _aware(value):

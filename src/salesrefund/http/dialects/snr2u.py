@@ -14,6 +14,8 @@ This module maps fields and renders; every rule is the engine's.
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import re
 from dataclasses import dataclass, field
@@ -30,7 +32,7 @@ from ...domain.errors import Invalid, RefundError, Violation, reject
 from ...service.idempotency import Response
 from ...service.tenants import Principal
 from ..auth import principal_for
-from ..problems import holds_nul, loads_exact
+from ..problems import holds_nul, loads_exact, refuse_lone_surrogates
 from .. import responses as R
 from . import common, jsv
 from .common import dumps
@@ -278,12 +280,32 @@ async def _read_body(request: Request, given: str):
         if holds_nul(value):  # as loads_exact refuses it in JSON: PostgreSQL text cannot hold it
             raise Invalid(Violation("", "validation_error", "the request body is not valid JSV ({detail})",
                                     {"detail": "a value holds the NUL character (U+0000)"}))
+        try:
+            refuse_lone_surrogates(value)
+        except Invalid as error:
+            raise _named_by_path(error)
         return value
     try:
         return loads_exact(raw)
+    except Invalid as error:  # a lone surrogate: named as the document names the field
+        raise _named_by_path(error)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise Invalid(Violation("", "validation_error", "the request body is not valid JSON ({detail})",
                                 {"detail": str(error) or type(error).__name__}))
+
+
+def _named_by_path(error: Invalid) -> Invalid:
+    """``/CustomerRefundNote/DocumentDetails/1/ItemDescription`` -> ``DocumentDetails[1].ItemDescription``."""
+    violations = []
+    for v in error.violations:
+        parts = v.field.strip("/").split("/") if v.field.startswith("/") else []
+        if parts and parts[0] == "CustomerRefundNote":
+            parts = parts[1:]
+        name = ""
+        for part in parts:
+            name += f"[{part}]" if part.isdecimal() else (f".{part}" if name else part)
+        violations.append(dataclasses.replace(v, field=name or v.field))
+    return Invalid(violations)
 
 
 def _malformed(message: str) -> Invalid:
