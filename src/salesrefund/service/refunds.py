@@ -304,7 +304,7 @@ class RefundService:
             if policy.is_closed(today):
                 raise reject("period_closed", "/", "the accounting period of {day} is closed", day=today)
             now = self.clock.now()
-            self._release(store, row)
+            self._release(store, row, today)
             entry_id = store.write_entry(
                 day=today, source_type="void", source_id=row["id"], memo=f"Void of credit note {row['number']}",
                 postings=journal.reversal(store.entry_postings(row["journal_entry_id"])), now=now)
@@ -314,12 +314,13 @@ class RefundService:
             return views.refund_view(store, self._refund_row(store, public_id)), 200
         return self.once(ctx, f"refund.void:{public_id}", {"reason": reason}, responder, work)
 
-    def _release(self, store: TenantStore, row) -> None:
-        """Undo a posted refund's caps, stock and store credit (the entry is reversed apart)."""
+    def _release(self, store: TenantStore, row, day: date) -> None:
+        """Undo a posted refund's caps, stock and store credit (the entry is reversed apart). The
+        stock moves out are dated ``day``, the void's own date like its reversing entry (issue 9,
+        item 15), never the refund's: that may lie in a period closed since."""
         if row["kind"] == "payout":  # a voided payout (CRM.COM) gives the customer their credit back
             store.adjust_customer_credit(row["customer_id"], row["total_minor"])
             return
-        today = row["posting_date"]
         lines = store.conn.execute(select(t.refund_lines).where(
             store._where(t.refund_lines, t.refund_lines.c.refund_id == row["id"]))).mappings().all()
         if row["invoice_id"] is not None:
@@ -339,7 +340,7 @@ class RefundService:
         ))).mappings().all()
         store.insert_rows(t.stock_moves, [{
             "product_id": m["product_id"], "location_id": m["location_id"], "quantity": -m["quantity"],
-            "unit_cost": m["unit_cost"], "date": self.clock.now().date() if today is None else max(today, m["date"]),
+            "unit_cost": m["unit_cost"], "date": day,
             "source_type": "void", "source_id": row["id"]} for m in moves])
         credit = sum(p for (p,) in store.conn.execute(select(t.refund_payments.c.amount_minor).where(
             store._where(t.refund_payments, t.refund_payments.c.refund_id == row["id"],

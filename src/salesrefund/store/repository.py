@@ -14,7 +14,7 @@ from typing import Iterable, NamedTuple
 
 from functools import cache
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import money
@@ -138,6 +138,15 @@ class TenantStore:
         if closed_at is not None:
             values["closed_at"] = closed_at
         self.conn.execute(update(t.tenants).where(t.tenants.c.id == self.tenant_id).values(**values))
+
+    def advance_closed_through(self, day: date, closed_at: datetime) -> bool:
+        """Move ``closed_through`` forward to ``day``, never back (the condition holds on the row as
+        committed, whatever the caller read): only a reopen moves it back. True if it moved."""
+        c = t.tenants.c
+        result = self.conn.execute(update(t.tenants).where(
+            c.id == self.tenant_id, or_(c.closed_through.is_(None), c.closed_through < day)
+        ).values(closed_through=day, closed_at=closed_at))
+        return result.rowcount == 1
 
     # -- master data ------------------------------------------------------------------------
     def customer(self, code: str):
