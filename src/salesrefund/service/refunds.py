@@ -95,7 +95,9 @@ class RefundService:
                     return replay_of(stored, print_)
             savepoint = uow.savepoint()
             try:
+                self._numbers_free(uow, ctx)
                 view, status = work(uow)
+                self._claim_numbers(uow, ctx)
                 savepoint.commit()
                 response = sendable(responder.success(view, status))
             except Invalid:
@@ -111,6 +113,28 @@ class RefundService:
                                          expires_at=now + timedelta(hours=KEY_LIFETIME_HOURS))
             uow.commit()
             return response
+
+    def _numbers_free(self, uow: UnitOfWork, ctx: Context) -> None:
+        """A client's document number already used by a refund of the tenant is refused with
+        ``duplicate`` (409) naming the door's field, however long ago (issue 9, item 10). Within
+        the 72 hours of its idempotency record the same request was answered by a replay before
+        this point, and another request with ``idempotency_key_reused``."""
+        for field, number in ctx.document_numbers:
+            used_by = uow.store.document_number_user(ctx.channel, field, number)
+            if used_by is not None:
+                raise reject("duplicate", field, "document number {number} was already used by credit note {used_by}",
+                             number=number, used_by=used_by)
+
+    def _claim_numbers(self, uow: UnitOfWork, ctx: Context) -> None:
+        """Record the request's document numbers for the refund it wrote; the table's primary key
+        makes them unique in the tenant (the database's guard, behind the check above)."""
+        refund_id = getattr(uow, "refund_id", None)
+        if refund_id is None:
+            return
+        now = self.clock.now()
+        uow.store.insert_rows(t.document_numbers, [
+            {"door": ctx.channel, "field": field, "number": number, "refund_id": refund_id, "created_at": now}
+            for field, number in ctx.document_numbers])
 
     def _stored(self, uow: UnitOfWork, keys: list[tuple[str, str]], now) -> list[tuple[str, dict]]:
         """The live stored responses of ``keys``; expired ones are forgotten (keys live 72 hours)."""
@@ -156,6 +180,7 @@ class RefundService:
             request_json=json.dumps(ctx.request, default=str) if ctx.request is not None else None,
             created_at=now, **_totals(plan))
         refund_id = store.insert_row(t.refunds, **header)
+        uow.refund_id = refund_id  # the refund this request wrote (its document numbers point to it)
         lines, payments, taxes = self._write_lines(store, refund_id, plan, basis)
         store.audit(refund_id=refund_id, action="create", channel=ctx.channel,
                     credential_id=ctx.credential_id, request_id=ctx.request_id, now=now)
@@ -371,7 +396,7 @@ class RefundService:
         with self.uow(ctx.tenant_id) as uow:
             row = self._refund_row(uow.store, public_id, lock=True)
             _require_state(row, "draft", "delete")
-            for table in (t.refund_lines, t.refund_payments, t.refund_taxes):
+            for table in (t.refund_lines, t.refund_payments, t.refund_taxes, t.document_numbers):
                 uow.conn.execute(delete(table).where(uow.store._where(table, table.c.refund_id == row["id"])))
             uow.conn.execute(delete(t.refunds).where(t.refunds.c.id == row["id"]))
             self._audit(uow, ctx, row["id"], "delete", {"id": public_id, "command": row["command_json"]})

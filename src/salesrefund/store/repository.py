@@ -333,6 +333,14 @@ class TenantStore:
         k = t.idempotency_keys.c
         self.conn.execute(t.idempotency_keys.delete().where(and_(k.tenant_id == self.tenant_id, k.key == key)))
 
+    def document_number_user(self, door: str, field: str, number: str) -> str | None:
+        """The number (or id, for a draft) of the refund that used a client's document number."""
+        d, r = t.document_numbers.c, t.refunds.c
+        row = self.conn.execute(
+            select(r.number, r.public_id).select_from(t.document_numbers.join(t.refunds, r.id == d.refund_id))
+            .where(d.tenant_id == self.tenant_id, d.door == door, d.field == field, d.number == number)).first()
+        return None if row is None else (row.number or row.public_id)
+
     def store_response(self, key: str, *, fingerprint: str, status_code: int, content_type: str,
                        body: str, now: datetime, expires_at: datetime) -> None:
         self._insert(t.idempotency_keys, key=key, fingerprint=fingerprint, status_code=status_code,

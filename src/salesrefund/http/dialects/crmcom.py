@@ -201,7 +201,8 @@ async def _create(request: Request) -> StarletteResponse:
     command = payout_command(body, door.principal.currency)
     reference = command.reference
     ctx = common.context(request, door.principal, CHANNEL, body=_without_secrets(body),
-                         natural_keys=(("back_office_code", reference),) if reference is not None else ())
+                         natural_keys=(("back_office_code", reference),) if reference is not None else (),
+                         document_numbers=("back_office_code",))
     service = PayoutService(request.app.state.refunds)
     catalog = PayoutCatalog.from_settings(door.settings)
     response = await common.call(service.pay_out, ctx, command, catalog, CrmResponder())

@@ -100,7 +100,8 @@ async def refund_sale(request: Request):
         responder.names = FieldNames(parsed.product_fields)
         command = await common.call(resolve, request.app.state.engine, principal.tenant_id, parsed)
         ctx = common.context(request, principal, CHANNEL, body=body,
-                             natural_keys=(("reference", parsed.reference), ("reference_id", parsed.reference_id)))
+                             natural_keys=(("reference", parsed.reference), ("reference_id", parsed.reference_id)),
+                             document_numbers=("reference", "reference_id"))
         response = await common.call(request.app.state.refunds.issue, ctx, command, responder)
     except RefundError as error:
         response = responder.failure(error)

@@ -185,7 +185,7 @@ async def _handle(request: Request, suffix: str | None) -> HttpResponse:
         body = await _read_body(request, given)
         note = parse(body, principal.currency)
         ctx = common.context(request, principal, CHANNEL, body=body,
-                             natural_keys=((NATURAL_KEY, note.number),))
+                             natural_keys=((NATURAL_KEY, note.number),), document_numbers=(NATURAL_KEY,))
         response = await common.call(request.app.state.refunds.issue, ctx, note.command, Responder(lang))
     except RefundError as error:
         response = Responder(lang).failure(error)
