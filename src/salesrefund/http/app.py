@@ -10,12 +10,13 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from .. import __version__
 from ..domain.errors import RefundError, Violation
 from ..service.books import Books
 from ..service.refunds import RefundService, Settings
-from ..service.uow import Clock
+from ..service.uow import Clock, unavailable_reason
 from . import bench, dialects, native
 from .problems import PROBLEM, problem_body, problem_of
 
@@ -174,6 +175,18 @@ def _install_error_handlers(app: FastAPI) -> None:
         body = problem_body(code, error.status_code, str(error.detail), [Violation("/", code, str(error.detail))],
                             request.state.request_id)
         return JSONResponse(body, status_code=error.status_code, media_type=PROBLEM, headers=error.headers)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, error: DBAPIError):
+        """A lost connection (issue 9, item 13) or a database that cannot be written (item 14)
+        outside the exactly-once path: 503 with Retry-After, not a 500 claiming what happened."""
+        unavailable = unavailable_reason(error)
+        if unavailable is None:
+            return await server_error(request, error)
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, unavailable)
+        body = problem_body("service_unavailable", 503, unavailable,
+                            [Violation("/", "service_unavailable", unavailable)], request.state.request_id)
+        return JSONResponse(body, status_code=503, media_type=PROBLEM, headers={"Retry-After": "1"})
 
     @app.exception_handler(Exception)
     async def server_error(request: Request, error: Exception):

@@ -52,13 +52,27 @@ class UnitOfWork:
         return self.conn.begin_nested()
 
     def commit(self) -> None:
-        self.tx.commit()
+        """Commit. If the connection is lost while the commit is under way, nobody can say whether
+        it took effect: that is answered 503 ``commit_outcome_unknown`` with ``Retry-After`` (a retry
+        with the same idempotency key gets the stored answer or does the work once), never a 500
+        saying nothing was recorded (issue 9, items 8 and 13)."""
+        try:
+            self.tx.commit()
+        except DBAPIError as error:
+            if not lost(error):
+                raise
+            self.lost = True  # never pooled again, whatever the driver made of it
+            unknown = reject("service_unavailable", "/",
+                             "the database connection was lost while committing; retry shortly (with the same "
+                             "Idempotency-Key the request is carried out exactly once)")
+            unknown.retry_after = RETRY_AFTER_SECONDS
+            raise unknown from error
 
     def __exit__(self, exc_type, exc, tb) -> None:
         """Roll back whatever was not committed. After an unexpected error (a failed statement or
         commit, not a business-rule rejection) the connection is discarded rather than pooled, so
         no half-finished transaction can reach the next request."""
-        broken = exc_type is not None and not issubclass(exc_type, RefundError)
+        broken = (exc_type is not None and not issubclass(exc_type, RefundError)) or getattr(self, "lost", False)
         try:
             if self.tx.is_active:
                 self.tx.rollback()
@@ -86,15 +100,31 @@ def transient(error: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text
 
 
+def lost(error: BaseException) -> bool:
+    """The database connection itself failed (the server closed it, ``pg_terminate_backend``, a
+    network cut): SQLAlchemy has invalidated it, so the pool will not hand it out again."""
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+def unavailable_reason(error: BaseException) -> str | None:
+    """Why the database cannot serve this request right now, for a 503, or None."""
+    if lost(error):
+        return "the database connection was lost; retry shortly"
+    return None
+
+
 def with_retries(attempt: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
     """Run ``attempt`` (one whole transaction) again on a transient failure, a bounded number of
     times, then answer ``service_unavailable`` (503 with Retry-After), never a 500. SQLite's
-    "database is locked" has already waited out the busy timeout, so it is not retried."""
+    "database is locked" has already waited out the busy timeout, so it is not retried. A lost
+    connection is a transient failure too when it happens before the commit (nothing was sent to
+    commit, so the server rolled the transaction back); during the commit ``UnitOfWork.commit``
+    answers 503 itself, as the outcome is unknown."""
     for number in range(1, attempts + 1):
         try:
             return attempt()
         except DBAPIError as error:
-            if not transient(error):
+            if not transient(error) and not lost(error):
                 raise
             if number == attempts or "locked" in str(error.orig).lower():
                 unavailable = reject("service_unavailable", "/", "the database is busy; retry shortly")
