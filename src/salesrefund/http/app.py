@@ -16,7 +16,8 @@ from .. import __version__
 from ..domain.errors import RefundError, Violation
 from ..service.books import Books
 from ..service.refunds import RefundService, Settings
-from ..service.uow import Clock, unavailable_reason
+from ..service.uow import Clock, note_write_failure, recent_write_failure, unavailable_reason, unwritable
+from ..store.engine import sqlite_write_problem
 from . import bench, dialects, native
 from .problems import PROBLEM, problem_body, problem_of
 
@@ -52,9 +53,22 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     def healthz():
         with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
             conn.execute(text("SELECT 1"))
+        problem = write_problem(engine)
+        if problem is not None:  # reads work, writes answer 503: say so (issue 9, item 14)
+            return JSONResponse({"status": "read_only", "version": __version__, "database": engine.dialect.name,
+                                 "problem": problem}, status_code=503, headers={"Retry-After": "30"})
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
     return app
+
+
+def write_problem(engine: Engine) -> str | None:
+    """Why this server cannot write its database now, or None: a SQLite file or directory it may not
+    write, or a write that failed for want of rights or space in the last minute (any engine)."""
+    problem = sqlite_write_problem(str(engine.url)) if engine.dialect.name == "sqlite" else None
+    if problem is None and recent_write_failure(engine):
+        problem = "a write failed in the last minute because the database cannot be written (read-only or full)"
+    return problem
 
 
 class RequestIdMiddleware:
@@ -183,6 +197,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         unavailable = unavailable_reason(error)
         if unavailable is None:
             return await server_error(request, error)
+        if unwritable(error):
+            note_write_failure(request.app.state.engine)
         log.warning("database unavailable on %s %s: %s", request.method, request.url.path, unavailable)
         body = problem_body("service_unavailable", 503, unavailable,
                             [Violation("/", "service_unavailable", unavailable)], request.state.request_id)

@@ -59,6 +59,8 @@ class UnitOfWork:
         try:
             self.tx.commit()
         except DBAPIError as error:
+            if unwritable(error):
+                note_write_failure(self.engine)
             if not lost(error):
                 raise
             self.lost = True  # never pooled again, whatever the driver made of it
@@ -73,6 +75,10 @@ class UnitOfWork:
         commit, not a business-rule rejection) the connection is discarded rather than pooled, so
         no half-finished transaction can reach the next request."""
         broken = (exc_type is not None and not issubclass(exc_type, RefundError)) or getattr(self, "lost", False)
+        if exc is not None and unwritable(exc):
+            note_write_failure(self.engine)
+        elif exc_type is None and self.write and not self.tx.is_active:
+            note_write_success(self.engine)
         try:
             if self.tx.is_active:
                 self.tx.rollback()
@@ -86,6 +92,7 @@ class UnitOfWork:
 
 RETRY_ATTEMPTS = 3
 RETRY_AFTER_SECONDS = 1
+UNWRITABLE_RETRY_AFTER_SECONDS = 30
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 
 
@@ -106,10 +113,42 @@ def lost(error: BaseException) -> bool:
     return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
 
 
+_UNWRITABLE_SQLITE = ("readonly database", "unable to open database file", "database or disk is full",
+                      "disk i/o error")
+_UNWRITABLE_SQLSTATES = {"25006", "53100", "53200"}  # read-only transaction, disk full, out of memory
+UNWRITABLE = "the database cannot be written at the moment (read-only or full); reads still work; retry later"
+_write_failures: dict[str, float] = {}  # database URL -> when a write last failed for want of space or rights
+WRITE_FAILURE_MEMORY_SECONDS = 60
+
+
+def unwritable(error: BaseException) -> bool:
+    """The database refused a write because it cannot be written (a read-only file, directory or
+    file system, a full disk; on PostgreSQL a read-only transaction or a full disk): issue 9, item 14."""
+    if not isinstance(error, DBAPIError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return sqlstate in _UNWRITABLE_SQLSTATES or any(text in str(error.orig).lower() for text in _UNWRITABLE_SQLITE)
+
+
+def note_write_failure(engine: Engine) -> None:
+    _write_failures[str(engine.url)] = time.monotonic()
+
+
+def note_write_success(engine: Engine) -> None:
+    _write_failures.pop(str(engine.url), None)
+
+
+def recent_write_failure(engine: Engine) -> bool:
+    when = _write_failures.get(str(engine.url))
+    return when is not None and time.monotonic() - when < WRITE_FAILURE_MEMORY_SECONDS
+
+
 def unavailable_reason(error: BaseException) -> str | None:
     """Why the database cannot serve this request right now, for a 503, or None."""
     if lost(error):
         return "the database connection was lost; retry shortly"
+    if unwritable(error):
+        return UNWRITABLE
     return None
 
 
@@ -124,6 +163,10 @@ def with_retries(attempt: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) ->
         try:
             return attempt()
         except DBAPIError as error:
+            if unwritable(error):  # not retried: it lasts until an operator acts (issue 9, item 14)
+                unavailable = reject("service_unavailable", "/", UNWRITABLE)
+                unavailable.retry_after = UNWRITABLE_RETRY_AFTER_SECONDS
+                raise unavailable from error
             if not transient(error) and not lost(error):
                 raise
             if number == attempts or "locked" in str(error.orig).lower():
