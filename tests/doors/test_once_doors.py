@@ -133,3 +133,38 @@ def test_vodo_ids_with_a_superscript_digit_are_answered_not_500(client, vodo):
     assert data["invoice_id"] == "1²" and data["all_items"][0]["item_id"] == "²"
     refunds = vodo["native"]("/v1/refunds", invoice="1²")["items"]
     assert len(refunds) == 1
+
+
+def test_crmcom_a_fault_after_the_commit_says_the_payout_was_recorded(crm, monkeypatch):
+    from salesrefund.http.dialects import crmcom as door
+
+    original = door._http
+    calls = []
+
+    def first_fails(response, headers=None):
+        calls.append(response.status)
+        if len(calls) == 1:
+            raise RuntimeError("the connection to the client broke")
+        return original(response, headers)
+
+    monkeypatch.setattr(door, "_http", first_fails)
+    response = crmcom.create(crm, crmcom.minimal(back_office_code="BO-AFTER"))
+    monkeypatch.setattr(door, "_http", original)
+    status = response.json()["status"]
+    assert response.status_code == 500 and "after the request was recorded" in status["message"], status
+    assert crmcom.balance(crm) == "450.00"  # it was recorded, as the answer says
+    again = crmcom.create(crm, crmcom.minimal(back_office_code="BO-AFTER"))
+    assert crmcom.ok(again) and again.headers["Idempotent-Replayed"] == "true"
+    assert crmcom.balance(crm) == "450.00"
+
+
+def test_a_fault_before_the_commit_still_says_nothing_was_recorded(crm, monkeypatch):
+    from salesrefund.service import payouts
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(payouts, "payout_view", broken)
+    response = crmcom.create(crm, crmcom.minimal(back_office_code="BO-BEFORE"))
+    assert response.status_code == 500 and "nothing was recorded" in response.json()["status"]["message"]
+    assert crmcom.balance(crm) == "500.00"

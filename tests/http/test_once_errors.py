@@ -83,3 +83,52 @@ def test_an_answer_that_cannot_be_encoded_rolls_the_refund_back(books, monkeypat
     assert ok(api.get("/v1/refunds"))["items"] == []
     again = api.post("/v1/refunds", BODY, key="k-broken")  # the key was not spent on the failure
     assert again.status_code == 201, again.text
+
+
+@pytest.mark.parametrize("action", ["post", "void", "edit"])
+def test_post_void_and_edit_render_before_their_commit(books, monkeypatch, action):
+    """The same rule on the other writing paths: a rendering failure leaves the refund as it was."""
+    from salesrefund.service import views
+
+    api = books["api"]
+    state_of = {"post": "draft", "void": "posted", "edit": "draft"}[action]
+    made = ok(api.post("/v1/refunds", {**BODY, "state": state_of}), 201)
+    before = state(api)
+    original = views.refund_view
+
+    def broken(store, row):
+        view = original(store, row)
+        view["reason"] = "\ud800"
+        return view
+
+    monkeypatch.setattr(views, "refund_view", broken)
+    path = f"/v1/refunds/{made['id']}"
+    response = api.patch(path, {"reason": "changed"}) if action == "edit" else api.post(f"{path}/{action}")
+    problem(response, 500, "server_error")
+    assert "nothing was recorded" in response.json()["detail"]
+    monkeypatch.setattr(views, "refund_view", original)
+    assert state(api) == before
+    assert ok(api.get(path))["state"] == state_of
+
+
+def test_a_fault_after_the_commit_never_claims_nothing_was_recorded(books, monkeypatch):
+    """Should anything fail once the refund is committed (here: turning the answer into HTTP), the
+    500 says the request was recorded and how to get its answer, not "nothing was recorded"."""
+    from salesrefund.http import native
+
+    api = books["api"]
+    original = native.to_http
+    calls = []
+
+    def failing(response, headers=None):
+        calls.append(response)
+        raise RuntimeError("the connection to the client broke")
+
+    monkeypatch.setattr(native, "to_http", failing)
+    response = api.post("/v1/refunds", BODY, key="after-commit")
+    monkeypatch.setattr(native, "to_http", original)
+    body = problem(response, 500, "server_error")
+    assert "nothing was recorded" not in body["detail"] and "after the request was recorded" in body["detail"]
+    again = api.post("/v1/refunds", BODY, key="after-commit")
+    assert again.status_code == 201 and again.headers["Idempotent-Replayed"] == "true"
+    assert len(ok(api.get("/v1/refunds"))["items"]) == 1

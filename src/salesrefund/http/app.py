@@ -16,7 +16,7 @@ from .. import __version__
 from ..domain.errors import RefundError, Violation
 from ..service.books import Books
 from ..service.refunds import RefundService, Settings
-from ..service.uow import Clock, note_write_failure, recent_write_failure, unavailable_reason, unwritable
+from ..service.uow import Clock, fault_message, note_write_failure, request_commits, recent_write_failure, unavailable_reason, unwritable
 from ..store.engine import sqlite_write_problem
 from . import bench, dialects, native
 from .problems import PROBLEM, problem_body, problem_of
@@ -89,6 +89,10 @@ class RequestIdMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
             await send(message)
 
+        # What this request commits (service.uow.fault_message). Not reset afterwards: the 500
+        # handler runs outside this middleware (in Starlette's ServerErrorMiddleware), and each
+        # request sets its own list here first.
+        request_commits.set([])
         await self.app(scope, receive, send_with_id)
 
 
@@ -207,6 +211,6 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def server_error(request: Request, error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        body = problem_body("server_error", 500, "an unexpected error occurred; nothing was recorded",
+        body = problem_body("server_error", 500, fault_message(),
                             [Violation("/", "server_error", "unexpected error")], request.state.request_id)
         return JSONResponse(body, status_code=500, media_type=PROBLEM)

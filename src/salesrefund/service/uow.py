@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from contextvars import ContextVar
 from datetime import date, datetime, timezone
 from typing import Callable, TypeVar
 from zoneinfo import ZoneInfo
@@ -26,6 +27,21 @@ class Clock:
 
     def today_in(self, tz_name: str) -> date:
         return self.now().astimezone(ZoneInfo(tz_name)).date()
+
+
+# The writes committed while serving the current request: a list the HTTP layer puts here per
+# request (``RequestIdMiddleware``); the service threads append to that same list. An error
+# answer consults it so that it never says "nothing was recorded" after a commit (issue 9, item 8).
+request_commits: ContextVar[list | None] = ContextVar("salesrefund_request_commits", default=None)
+
+NOTHING_RECORDED = "an unexpected error occurred; nothing was recorded"
+RECORDED_THEN_FAILED = ("an unexpected error occurred after the request was recorded; send it again with the same "
+                        "key to get its answer")
+
+
+def fault_message() -> str:
+    """The text of a 500: "nothing was recorded" only while nothing of this request was committed."""
+    return RECORDED_THEN_FAILED if request_commits.get() else NOTHING_RECORDED
 
 
 class UnitOfWork:
@@ -58,6 +74,8 @@ class UnitOfWork:
         saying nothing was recorded (issue 9, items 8 and 13)."""
         try:
             self.tx.commit()
+            if self.write and (commits := request_commits.get()) is not None:
+                commits.append(self.tenant_id)
         except DBAPIError as error:
             if unwritable(error):
                 note_write_failure(self.engine)

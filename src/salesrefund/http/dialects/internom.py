@@ -28,6 +28,7 @@ from ...domain.errors import Invalid, RefundError, Violation
 from ...service.idempotency import Response
 from ...service.lookups import Lookups
 from ..auth import authorize
+from ...service.uow import fault_message
 from ..problems import json_text, loads_exact, to_http as _http
 from .. import responses as R
 from . import common
@@ -114,7 +115,7 @@ async def refund_sale(request: Request):
     except Exception:  # a real fault: the transaction rolled back, nothing was recorded
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         response = responder.failure(RefundError(Violation(
-            "/", "server_error", "an unexpected error occurred; nothing was recorded")))
+            "/", "server_error", fault_message())))
     return _http(response)
 
 

@@ -32,6 +32,7 @@ from ...domain.errors import Invalid, RefundError, Violation, reject
 from ...service.idempotency import Response
 from ...service.tenants import Principal
 from ..auth import principal_for
+from ...service.uow import fault_message
 from ..problems import holds_nul, loads_exact, refuse_lone_surrogates
 from .. import responses as R
 from . import common, jsv
@@ -195,7 +196,7 @@ async def _handle(request: Request, suffix: str | None) -> HttpResponse:
             headers["Retry-After"] = str(error.retry_after)
     except Exception:  # a real fault: answered in the door's shape, nothing was recorded
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        violation = Violation("", "server_error", "an unexpected error occurred; nothing was recorded")
+        violation = Violation("", "server_error", fault_message())
         response = Response(500, JSON_TYPE, dumps(error_body([violation], lang)))
     if response.replayed:
         headers["Idempotent-Replayed"] = "true"

@@ -33,6 +33,7 @@ from ...service import doors
 from ...service.idempotency import MAX_KEY_LENGTH, Response
 from ...store import tables as t
 from .. import responses as R
+from ...service.uow import fault_message
 from ..problems import to_http as _http
 from . import common
 from .common import JsonNumber, dumps
@@ -117,7 +118,7 @@ async def _handle(request: Request, invoice_id: str | None) -> StarletteResponse
     except Exception:  # a real fault: nothing was recorded (the transaction rolled back)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         response = responder.failure(RefundError(Violation(
-            "", "server_error", "an unexpected error occurred; nothing was recorded")), status=500)
+            "", "server_error", fault_message())), status=500)
     return _http(response)
 
 
