@@ -168,3 +168,16 @@ def test_a_fault_before_the_commit_still_says_nothing_was_recorded(crm, monkeypa
     response = crmcom.create(crm, crmcom.minimal(back_office_code="BO-BEFORE"))
     assert response.status_code == 500 and "nothing was recorded" in response.json()["status"]["message"]
     assert crmcom.balance(crm) == "500.00"
+
+
+def test_vodo_urlencoded_bytes_that_are_not_utf8_are_refused(client, vodo):
+    """``%ED%A0%80`` is the would-be UTF-8 of a lone surrogate: not UTF-8, so refused (it used to
+    become U+FFFD silently)."""
+    from urllib.parse import urlencode
+
+    fields = [(k, v) for k, v in vodo_door.DOCUMENT_FORM if k != "description"]
+    body = urlencode(fields).encode() + b"&description=broken%ED%A0%80text"
+    response = client.post(vodo_door.PATH + vodo_seed.INVOICE, content=body,
+                           headers={**vodo["headers"], "Content-Type": "application/x-www-form-urlencoded"})
+    vodo_door.failure(response, 422, "validation_error", "Content-Type")
+    assert vodo_door.refunds_of(vodo) == []
