@@ -24,9 +24,29 @@ Db = Annotated[Optional[str], typer.Option("--db", help=f"database URL (default:
 AsJson = Annotated[bool, typer.Option("--json", help="print one JSON object")]
 
 
-def _engine(db: str | None):
+def _engine(db: str | None, *, writing: bool = True):
     from .bootstrap import engine_for
-    return engine_for(db)
+    if writing:
+        _writable_or_exit(db)
+    try:
+        return engine_for(db)
+    except Exception as error:  # a database that cannot be written: one line, not a traceback
+        from .service.uow import unwritable
+        if not (unwritable(error) or isinstance(error, PermissionError)):
+            raise
+        typer.echo(f"salesrefund: cannot write the database {database_url(db)}: {getattr(error, 'orig', error)}",
+                   err=True)
+        raise typer.Exit(2)
+
+
+def _writable_or_exit(db: str | None) -> None:
+    """Say in one line what keeps the server from writing its SQLite database, and exit 2
+    (issue 9, item 14: a read-only data directory used to end in a traceback)."""
+    from .store.engine import sqlite_write_problem
+    problem = sqlite_write_problem(database_url(db))
+    if problem is not None:
+        typer.echo(f"salesrefund: {problem}", err=True)
+        raise typer.Exit(2)
 
 
 def _fail(error: RefundError) -> None:
@@ -76,7 +96,7 @@ def demo(db: Db = None, as_json: AsJson = False):
 def check(db: Db = None, as_json: AsJson = False):
     """Verify the database end to end; exit 1 on any violation."""
     from .service.check import run_checks
-    results = run_checks(_engine(db))
+    results = run_checks(_engine(db, writing=False))
     failed = sum(len(findings) for findings in results.values())
     if as_json:
         typer.echo(json.dumps({"ok": failed == 0, "checks": {

@@ -87,6 +87,9 @@ class Context:
     request: dict | None = None  # the request as received, secrets removed
     idempotency_key: str | None = None  # the Idempotency-Key header
     natural_keys: tuple[tuple[str, str], ...] = ()  # (field, key): a door's own unique references
+    # (field, number): the natural keys that are the client's own document numbers, unique in the
+    # tenant forever (issue 9, item 10), not only while their idempotency record lives
+    document_numbers: tuple[tuple[str, str], ...] = ()
 
     def keys(self) -> list[tuple[str, str]]:
         """Every key that makes this request exactly-once, with the field that carries it."""

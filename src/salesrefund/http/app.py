@@ -10,12 +10,14 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from .. import __version__
 from ..domain.errors import RefundError, Violation
 from ..service.books import Books
 from ..service.refunds import RefundService, Settings
-from ..service.uow import Clock
+from ..service.uow import Clock, fault_message, note_write_failure, request_commits, recent_write_failure, unavailable_reason, unwritable
+from ..store.engine import sqlite_write_problem
 from . import bench, dialects, native
 from .problems import PROBLEM, problem_body, problem_of
 
@@ -51,9 +53,22 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     def healthz():
         with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
             conn.execute(text("SELECT 1"))
+        problem = write_problem(engine)
+        if problem is not None:  # reads work, writes answer 503: say so (issue 9, item 14)
+            return JSONResponse({"status": "read_only", "version": __version__, "database": engine.dialect.name,
+                                 "problem": problem}, status_code=503, headers={"Retry-After": "30"})
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
 
     return app
+
+
+def write_problem(engine: Engine) -> str | None:
+    """Why this server cannot write its database now, or None: a SQLite file or directory it may not
+    write, or a write that failed for want of rights or space in the last minute (any engine)."""
+    problem = sqlite_write_problem(str(engine.url)) if engine.dialect.name == "sqlite" else None
+    if problem is None and recent_write_failure(engine):
+        problem = "a write failed in the last minute because the database cannot be written (read-only or full)"
+    return problem
 
 
 class RequestIdMiddleware:
@@ -74,6 +89,10 @@ class RequestIdMiddleware:
                 message.setdefault("headers", []).append((b"x-request-id", request_id.encode("latin-1")))
             await send(message)
 
+        # What this request commits (service.uow.fault_message). Not reset afterwards: the 500
+        # handler runs outside this middleware (in Starlette's ServerErrorMiddleware), and each
+        # request sets its own list here first.
+        request_commits.set([])
         await self.app(scope, receive, send_with_id)
 
 
@@ -175,9 +194,23 @@ def _install_error_handlers(app: FastAPI) -> None:
                             request.state.request_id)
         return JSONResponse(body, status_code=error.status_code, media_type=PROBLEM, headers=error.headers)
 
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, error: DBAPIError):
+        """A lost connection (issue 9, item 13) or a database that cannot be written (item 14)
+        outside the exactly-once path: 503 with Retry-After, not a 500 claiming what happened."""
+        unavailable = unavailable_reason(error)
+        if unavailable is None:
+            return await server_error(request, error)
+        if unwritable(error):
+            note_write_failure(request.app.state.engine)
+        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, unavailable)
+        body = problem_body("service_unavailable", 503, unavailable,
+                            [Violation("/", "service_unavailable", unavailable)], request.state.request_id)
+        return JSONResponse(body, status_code=503, media_type=PROBLEM, headers={"Retry-After": "1"})
+
     @app.exception_handler(Exception)
     async def server_error(request: Request, error: Exception):
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        body = problem_body("server_error", 500, "an unexpected error occurred; nothing was recorded",
+        body = problem_body("server_error", 500, fault_message(),
                             [Violation("/", "server_error", "unexpected error")], request.state.request_id)
         return JSONResponse(body, status_code=500, media_type=PROBLEM)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 
 from fastapi import Request
@@ -10,7 +11,7 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response as StarletteResponse
 
-from ..domain.errors import TITLES, RefundError, Violation
+from ..domain.errors import TITLES, Invalid, RefundError, Violation
 from ..service.idempotency import Response
 from .auth import authorize
 
@@ -31,7 +32,62 @@ def loads_exact(body: bytes | str):
     value = json.loads(body, parse_float=Decimal, parse_constant=Decimal)
     if (b"\\u0000" if isinstance(body, (bytes, bytearray)) else "\\u0000") in body and holds_nul(value):
         raise json.JSONDecodeError("a string holds the NUL character (\\u0000)", "", 0)
+    if _may_hold_surrogates(body):
+        refuse_lone_surrogates(value)
     return value
+
+
+# -- text that cannot be stored or sent: lone UTF-16 surrogates (issue 9, item 9) ----------------
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
+SURROGATE_MESSAGE = "the text holds a lone UTF-16 surrogate (half of a character); it must be valid Unicode"
+
+
+def _may_hold_surrogates(body: bytes | str) -> bool:
+    """A cheap test before the walk: only a ``\\uD800``-``\\uDFFF`` escape (or, in bytes, the
+    UTF-8-like form ``json`` lets through with ``surrogatepass``, or a UTF-16/32 body) can decode
+    to a lone surrogate."""
+    if isinstance(body, (bytes, bytearray)):
+        return bool(_SURROGATE_ESCAPE_BYTES.search(body)) or json.detect_encoding(body) != "utf-8"
+    return bool(_SURROGATE_ESCAPE.search(body) or _SURROGATE.search(body))
+
+
+def lone_surrogate_at(value, pointer: str = "") -> str | None:
+    """The JSON pointer of the first string holding a lone surrogate in a decoded document (dicts,
+    lists, strings), or None. A key holding one is reported as its object (a pointer naming the
+    key could not itself be written out)."""
+    stack = [(value, pointer)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, str):
+            if _SURROGATE.search(item):
+                return where or "/"
+        elif isinstance(item, dict):
+            for key, child in reversed(list(item.items())):
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    return where or "/"
+                stack.append((child, f"{where}/{_escape(str(key))}"))
+        elif isinstance(item, (list, tuple)):
+            stack.extend((child, f"{where}/{i}") for i, child in reversed(list(enumerate(item))))
+    return None
+
+
+def refuse_lone_surrogates(value, pointer: str = "") -> None:
+    """``Invalid`` (422 validation_error, in whichever door's shape) naming the first field whose
+    text holds a lone surrogate: it could be neither stored faithfully nor sent back as UTF-8."""
+    where = lone_surrogate_at(value, pointer)
+    if where is not None:
+        raise Invalid(Violation(where, "validation_error", SURROGATE_MESSAGE))
+
+
+def has_lone_surrogate(text: str) -> bool:
+    return bool(_SURROGATE.search(text))
+
+
+def _escape(key: str) -> str:
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def holds_nul(value) -> bool:
@@ -92,6 +148,13 @@ class ExactJSONRoute(APIRoute):
             request = ExactJSONRequest(request.scope, request.receive)
             if permission is not None:
                 await run_in_threadpool(authorize, request, permission)
+            if request.method in ("POST", "PUT", "PATCH"):
+                try:  # a lone surrogate is refused naming its field; other faults are FastAPI's to report
+                    await request.json()
+                except Invalid:
+                    raise
+                except Exception:
+                    pass
             return await handler(request)
 
         return exact_handler

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, timedelta
+from typing import Callable, Iterator
 
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import IntegrityError
@@ -29,7 +31,7 @@ class Books:
     # -- master data ----------------------------------------------------------------------
     def create_customer(self, tenant_id: int, *, code: str, name: str, tax_number: str | None = None,
                         currency: str | None = None, email: str | None = None) -> dict:
-        with self.uow(tenant_id) as uow:
+        with self._creating(tenant_id, lambda store: self._unique(store, t.customers, code)) as uow:
             tenant = uow.store.tenant()
             if currency is not None and currency != tenant["currency"]:
                 raise reject("currency_mismatch", "/currency", "this tenant keeps its books in {cur}",
@@ -56,13 +58,16 @@ class Books:
 
     def create_product(self, tenant_id: int, *, code: str, name: str, barcodes: list[str] = (),
                        unit: str = "unit", stock_tracked: bool = False, cost: int = 0) -> dict:
-        with self.uow(tenant_id) as uow:
-            store = uow.store
+        def unique(store: TenantStore) -> None:
             self._unique(store, t.products, code)
             for i, barcode in enumerate(barcodes):
                 if store.product_by_barcode(barcode) is not None or barcodes.index(barcode) != i:
                     raise reject("duplicate", f"/barcodes/{i}", "barcode {barcode} is already in use",
                                  barcode=barcode)
+
+        with self._creating(tenant_id, unique) as uow:
+            store = uow.store
+            unique(store)
             product_id = store.insert_row(t.products, code=code, name=name, unit=unit,
                                           stock_tracked=stock_tracked, unit_cost=cost)
             store.insert_rows(t.product_barcodes, [{"product_id": product_id, "barcode": b} for b in barcodes])
@@ -83,7 +88,7 @@ class Books:
                 "cost": money.format_quantity(row["unit_cost"])}
 
     def create_location(self, tenant_id: int, *, code: str, name: str) -> dict:
-        with self.uow(tenant_id) as uow:
+        with self._creating(tenant_id, lambda store: self._unique(store, t.locations, code)) as uow:
             self._unique(uow.store, t.locations, code)
             uow.store.insert_row(t.locations, code=code, name=name)
             uow.commit()
@@ -129,7 +134,7 @@ class Books:
         if kind not in PAYMENT_KINDS:
             raise Invalid(Violation("/kind", "validation_error", "kind must be one of {kinds}",
                                     {"kinds": ", ".join(PAYMENT_KINDS)}))
-        with self.uow(tenant_id) as uow:
+        with self._creating(tenant_id, lambda store: self._unique(store, t.payment_methods, code)) as uow:
             self._unique(uow.store, t.payment_methods, code)
             uow.store.insert_row(t.payment_methods, code=code, name=name, kind=kind,
                                  account_code=journal.ROLE_ACCOUNT[kind], active=True)
@@ -150,6 +155,21 @@ class Books:
             if updated.rowcount == 0:
                 store.insert_row(t.pos_sessions, pos=pos, session=session, location_id=place["id"], state=state)
             uow.commit()
+
+    @contextmanager
+    def _creating(self, tenant_id: int, unique: Callable[[TenantStore], None]) -> Iterator[UnitOfWork]:
+        """A unit of work that creates master data whose codes must be unique (issue 9, item 12).
+        ``unique`` raises ``duplicate`` naming the field and the existing code; it runs before the
+        insert and, when a concurrent request inserted the same code between that check and this
+        insert (the unique index refuses it: IntegrityError), again in a fresh transaction that
+        sees the winner, so the loser answers 409 naming what exists, never 500."""
+        try:
+            with self.uow(tenant_id) as uow:
+                yield uow
+        except IntegrityError:
+            with self.uow(tenant_id, write=False) as fresh:
+                unique(fresh.store)
+            raise
 
     def _unique(self, store: TenantStore, table, code: str) -> None:
         if store._one(table, table.c.code == code, columns=[table.c.id]) is not None:
@@ -366,22 +386,22 @@ class Books:
         """Close every period up to and including ``through``; a posting in flight either
         committed before (its date is then in the closed range legitimately) or waits (R13)."""
         with self.uow(tenant_id) as uow:
-            tenant = uow.store.tenant(share_lock=False)
-            if uow.store.postgres:
-                uow.conn.execute(select(t.tenants.c.id).where(t.tenants.c.id == tenant_id).with_for_update())
+            self._lock_tenant(uow)
+            tenant = uow.store.tenant()  # read under the lock: a close that committed meanwhile is seen
             today = self.clock.today_in(tenant["timezone"])
             if through >= today:
                 raise Invalid(Violation("/through", "validation_error",
                                         "only past dates can be closed (today is {today})", {"today": today}))
             current = tenant["closed_through"]
             if current is None or through > current:
-                uow.store.set_closed_through(through, closed_at=self.clock.now())
+                uow.store.advance_closed_through(through, closed_at=self.clock.now())
             uow.commit()
         return self.periods(tenant_id)
 
     def reopen_periods(self, tenant_id: int, reopen_from: date | None = None) -> dict:
         """Reopen every period from ``reopen_from`` on (all of them when not given)."""
         with self.uow(tenant_id) as uow:
+            self._lock_tenant(uow)
             tenant = uow.store.tenant()
             current = tenant["closed_through"]
             if current is not None:
@@ -390,6 +410,15 @@ class Books:
                 uow.store.set_closed_through(new if new is None or new < current else current)
             uow.commit()
         return self.periods(tenant_id)
+
+    @staticmethod
+    def _lock_tenant(uow: UnitOfWork) -> None:
+        """Closes and reopens of a tenant one at a time, each deciding on what the last committed
+        (issue 9, item 11: reading ``closed_through`` before the lock let a close through D-40
+        that read before a close through D-10 committed write D-40 over it). On PostgreSQL the
+        tenant row is locked FOR UPDATE; SQLite's ``BEGIN IMMEDIATE`` already serializes writers."""
+        if uow.store.postgres:
+            uow.conn.execute(select(t.tenants.c.id).where(t.tenants.c.id == uow.tenant_id).with_for_update())
 
     def audit_trail(self, tenant_id: int, public_id: str) -> list[dict]:
         with self.uow(tenant_id, write=False) as uow:

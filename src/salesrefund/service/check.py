@@ -4,10 +4,11 @@ tenants; each finding names the tenant and the row. Operators can run it at any 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Callable
 
-from sqlalchemy import Connection, Engine, and_, case, func, or_, select
+from sqlalchemy import Connection, Engine, String, Text, and_, case, func, or_, select
 
 from ..domain.journal import ROLE_ACCOUNT
 from ..store import tables as t
@@ -241,6 +242,65 @@ def cash_within_cash_taken(conn: Connection):
         if int(cash_out) > cash_in.get((tenant, invoice), 0):
             yield Finding("cash_within_cash_taken", tenant, f"invoice {invoice}: {cash_out} paid back in cash, "
                                                             f"{cash_in.get((tenant, invoice), 0)} taken")
+# -- issue 9, items 9 and 10 ---------------------------------------------------------------------------
+
+# door -> [(field, where the refund keeps the number: its reference, or a key of its metadata)]
+DOCUMENT_NUMBERS = {
+    "snr2u": [("DocumentHeader.AcCusRefundNoteMID", None)],
+    "internom": [("reference", None), ("reference_id", "reference_id")],
+    "crmcom": [("back_office_code", None)],
+}
+
+
+def client_document_numbers(conn: Connection):
+    """A client's document number (SnR2U's AcCusRefundNoteMID, Internom's reference and
+    reference_id, CRM.COM's back_office_code) names one refund of its tenant, forever."""
+    r = t.refunds.c
+    users: dict[tuple, list[str]] = {}
+    rows = conn.execute(select(r.tenant_id, r.channel, r.reference, r.metadata_json, r.public_id, r.number)
+                        .where(r.channel.in_(list(DOCUMENT_NUMBERS))).order_by(r.id))
+    for tenant_id, channel, reference, metadata_json, public_id, number in rows:
+        metadata = None
+        for field, key in DOCUMENT_NUMBERS[channel]:
+            if key is None:
+                value = reference
+            else:
+                if metadata is None:
+                    try:
+                        metadata = json.loads(metadata_json or "{}")
+                    except ValueError:
+                        metadata = {}
+                value = metadata.get(key) if isinstance(metadata, dict) else None
+            if value is not None:
+                users.setdefault((tenant_id, channel, field, str(value)), []).append(number or public_id)
+    for (tenant_id, channel, field, value), refunds in users.items():
+        if len(refunds) > 1:
+            yield Finding("client_document_numbers", tenant_id,
+                          f"{channel} {field} {value!r} is used by {len(refunds)} refunds: {', '.join(refunds)}")
+
+
+def encodable_text(conn: Connection):
+    """Every stored text can be sent as UTF-8. A column cannot hold a lone UTF-16 surrogate (the
+    drivers refuse to write one), but JSON kept as text can hold one escaped (``\\ud800``):
+    metadata, commands, requests, stored responses. Such a row made every later read of it fail."""
+    from ..http.problems import lone_surrogate_at
+
+    for table in t.metadata.sorted_tables:
+        if "tenant_id" not in table.c:
+            continue
+        key = table.c.id if "id" in table.c else table.c.tenant_id
+        for column in table.columns:
+            if not isinstance(column.type, (String, Text)) or not (column.name.endswith("_json") or column.name == "body"):
+                continue
+            escaped = or_(column.contains("\\ud"), column.contains("\\uD"))
+            for tenant_id, ident, value in conn.execute(select(table.c.tenant_id, key, column).where(escaped)):
+                try:
+                    bad = lone_surrogate_at(json.loads(value)) is not None
+                except ValueError:
+                    bad = False
+                if bad:
+                    yield Finding("encodable_text", tenant_id, f"{table.name}.{column.name} of row {ident} holds a "
+                                                               "lone UTF-16 surrogate: it cannot be sent as UTF-8")
 
 
 CHECKS: dict[str, Callable] = {
@@ -257,4 +317,6 @@ CHECKS: dict[str, Callable] = {
     "payments_within_paid": payments_within_paid,
     "tax_within_charged": tax_within_charged,
     "cash_within_cash_taken": cash_within_cash_taken,
+    "client_document_numbers": client_document_numbers,
+    "encodable_text": encodable_text,
 }

@@ -12,16 +12,20 @@ the database's one write lock (issue 5). ``SALESREFUND_RATE_LIMIT`` sets the lim
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 
 from sqlalchemy import Engine, bindparam, delete, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 from ..domain.errors import reject
 from ..store import tables as t
 from ..store.engine import make_engine
-from .uow import Clock
+from .uow import Clock, unwritable
+
+log = logging.getLogger("salesrefund")
 
 WINDOW_SECONDS = 60
 PER_MINUTE = int(os.environ.get("SALESREFUND_RATE_LIMIT", "6000"))
@@ -49,7 +53,15 @@ def hit(engine: Engine, credential_id: int, clock: Clock | None = None, limit: i
         return
     now = int((clock or Clock()).now().timestamp())
     window = now // WINDOW_SECONDS
-    count = _count(counts_engine(engine), credential_id, window)
+    try:
+        count = _count(counts_engine(engine), credential_id, window)
+    except (DBAPIError, OSError) as error:
+        # Counting must not stop the request when the counts cannot be written (a read-only data
+        # directory, a full disk: issue 9, item 14): reads go on, writes get their own 503.
+        if isinstance(error, DBAPIError) and not unwritable(error):
+            raise
+        log.warning("rate limit not counted: %s", error)
+        return
     if count > limit:
         error = reject("rate_limited", "/headers/Authorization",
                        "too many requests for this credential; retry in {seconds} s",

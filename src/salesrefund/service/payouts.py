@@ -99,6 +99,7 @@ class PayoutService:
             request_id=ctx.request_id,
             request_json=json.dumps(ctx.request, default=str) if ctx.request is not None else None,
             created_at=now)
+        uow.refund_id = refund_id  # the refund this request wrote (its document numbers point to it)
         store.insert_rows(t.refund_payments, [{
             "refund_id": refund_id, "method": plan.payment.code, "kind": plan.payment.kind, "amount_minor": amount,
             "reference": plan.preference.id if plan.preference else None}])

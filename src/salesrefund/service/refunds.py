@@ -69,13 +69,18 @@ class RefundService:
 
         Business-rule rejections are stored and replayed; malformed requests (``Invalid``) are
         not stored, so a corrected retry with the same key goes through.
+
+        On every path the answer is rendered and encoded to its bytes *before* the commit (issue
+        9, item 8): whatever fails in rendering rolls the refund back with it, so an error answer
+        ("nothing was recorded") is never sent for a refund that was recorded.
         """
         keys = ctx.keys()
         with self.uow(ctx.tenant_id) as uow:
             if not keys:
                 view, status = work(uow)
+                response = sendable(responder.success(view, status))
                 uow.commit()
-                return responder.success(view, status)
+                return response
             print_ = fingerprint(operation, ctx.channel, payload)
             now = self.clock.now()
             stored = self._stored(uow, keys, now)
@@ -90,22 +95,46 @@ class RefundService:
                     return replay_of(stored, print_)
             savepoint = uow.savepoint()
             try:
+                self._numbers_free(uow, ctx)
                 view, status = work(uow)
+                self._claim_numbers(uow, ctx)
                 savepoint.commit()
-                response = responder.success(view, status)
+                response = sendable(responder.success(view, status))
             except Invalid:
                 raise
             except RefundError as error:
                 if not getattr(responder, "store_rejections", True):
                     raise  # the door's natural key must stay free for a corrected retry
                 savepoint.rollback()
-                response = responder.failure(error)
+                response = sendable(responder.failure(error))
             for _, key in keys:
                 uow.store.store_response(key, fingerprint=print_, status_code=response.status,
                                          content_type=response.content_type, body=response.body, now=now,
                                          expires_at=now + timedelta(hours=KEY_LIFETIME_HOURS))
             uow.commit()
             return response
+
+    def _numbers_free(self, uow: UnitOfWork, ctx: Context) -> None:
+        """A client's document number already used by a refund of the tenant is refused with
+        ``duplicate`` (409) naming the door's field, however long ago (issue 9, item 10). Within
+        the 72 hours of its idempotency record the same request was answered by a replay before
+        this point, and another request with ``idempotency_key_reused``."""
+        for field, number in ctx.document_numbers:
+            used_by = uow.store.document_number_user(ctx.channel, field, number)
+            if used_by is not None:
+                raise reject("duplicate", field, "document number {number} was already used by credit note {used_by}",
+                             number=number, used_by=used_by)
+
+    def _claim_numbers(self, uow: UnitOfWork, ctx: Context) -> None:
+        """Record the request's document numbers for the refund it wrote; the table's primary key
+        makes them unique in the tenant (the database's guard, behind the check above)."""
+        refund_id = getattr(uow, "refund_id", None)
+        if refund_id is None:
+            return
+        now = self.clock.now()
+        uow.store.insert_rows(t.document_numbers, [
+            {"door": ctx.channel, "field": field, "number": number, "refund_id": refund_id, "created_at": now}
+            for field, number in ctx.document_numbers])
 
     def _stored(self, uow: UnitOfWork, keys: list[tuple[str, str]], now) -> list[tuple[str, dict]]:
         """The live stored responses of ``keys``; expired ones are forgotten (keys live 72 hours)."""
@@ -151,6 +180,7 @@ class RefundService:
             request_json=json.dumps(ctx.request, default=str) if ctx.request is not None else None,
             created_at=now, **_totals(plan))
         refund_id = store.insert_row(t.refunds, **header)
+        uow.refund_id = refund_id  # the refund this request wrote (its document numbers point to it)
         lines, payments, taxes = self._write_lines(store, refund_id, plan, basis)
         store.audit(refund_id=refund_id, action="create", channel=ctx.channel,
                     credential_id=ctx.credential_id, request_id=ctx.request_id, now=now)
@@ -301,7 +331,7 @@ class RefundService:
             if policy.is_closed(today):
                 raise reject("period_closed", "/", "the accounting period of {day} is closed", day=today)
             now = self.clock.now()
-            self._release(store, row)
+            self._release(store, row, today)
             entry_id = store.write_entry(
                 day=today, source_type="void", source_id=row["id"], memo=f"Void of credit note {row['number']}",
                 postings=journal.reversal(store.entry_postings(row["journal_entry_id"])), now=now)
@@ -311,12 +341,13 @@ class RefundService:
             return views.refund_view(store, self._refund_row(store, public_id)), 200
         return self.once(ctx, f"refund.void:{public_id}", {"reason": reason}, responder, work)
 
-    def _release(self, store: TenantStore, row) -> None:
-        """Undo a posted refund's caps, stock and store credit (the entry is reversed apart)."""
+    def _release(self, store: TenantStore, row, day: date) -> None:
+        """Undo a posted refund's caps, stock and store credit (the entry is reversed apart). The
+        stock moves out are dated ``day``, the void's own date like its reversing entry (issue 9,
+        item 15), never the refund's: that may lie in a period closed since."""
         if row["kind"] == "payout":  # a voided payout (CRM.COM) gives the customer their credit back
             store.adjust_customer_credit(row["customer_id"], row["total_minor"])
             return
-        today = row["posting_date"]
         lines = store.conn.execute(select(t.refund_lines).where(
             store._where(t.refund_lines, t.refund_lines.c.refund_id == row["id"]))).mappings().all()
         payments = store.conn.execute(select(t.refund_payments).where(
@@ -329,7 +360,7 @@ class RefundService:
         ))).mappings().all()
         store.insert_rows(t.stock_moves, [{
             "product_id": m["product_id"], "location_id": m["location_id"], "quantity": -m["quantity"],
-            "unit_cost": m["unit_cost"], "date": self.clock.now().date() if today is None else max(today, m["date"]),
+            "unit_cost": m["unit_cost"], "date": day,
             "source_type": "void", "source_id": row["id"]} for m in moves])
         credit = sum(p["amount_minor"] for p in payments if p["kind"] == "store_credit")
         if credit and not store.adjust_customer_credit(row["customer_id"], -credit):
@@ -358,7 +389,7 @@ class RefundService:
         with self.uow(ctx.tenant_id) as uow:
             row = self._refund_row(uow.store, public_id, lock=True)
             _require_state(row, "draft", "delete")
-            for table in (t.refund_lines, t.refund_payments, t.refund_taxes):
+            for table in (t.refund_lines, t.refund_payments, t.refund_taxes, t.document_numbers):
                 uow.conn.execute(delete(table).where(uow.store._where(table, table.c.refund_id == row["id"])))
             uow.conn.execute(delete(t.refunds).where(t.refunds.c.id == row["id"]))
             self._audit(uow, ctx, row["id"], "delete", {"id": public_id, "command": row["command_json"]})
@@ -462,6 +493,16 @@ def decode_command(text: str) -> IssueRefund:
         expected["lines"] = tuple(ExpectedLine(**line) for line in expected["lines"])
         data["expected"] = ExpectedTotals(**expected)
     return IssueRefund(**data)
+
+
+def sendable(response: Response) -> Response:
+    """``response`` once its body is known to encode as UTF-8, the way it is sent and stored; a
+    body that cannot (a lone surrogate that got past the readers) raises here, before the commit.
+    (In-process callers such as the seeds may render to something other than a ``Response``.)"""
+    body = getattr(response, "body", None)
+    if isinstance(body, str):
+        body.encode("utf-8")
+    return response
 
 
 def _aware(value):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from contextvars import ContextVar
 from datetime import date, datetime, timezone
 from typing import Callable, TypeVar
 from zoneinfo import ZoneInfo
@@ -26,6 +27,21 @@ class Clock:
 
     def today_in(self, tz_name: str) -> date:
         return self.now().astimezone(ZoneInfo(tz_name)).date()
+
+
+# The writes committed while serving the current request: a list the HTTP layer puts here per
+# request (``RequestIdMiddleware``); the service threads append to that same list. An error
+# answer consults it so that it never says "nothing was recorded" after a commit (issue 9, item 8).
+request_commits: ContextVar[list | None] = ContextVar("salesrefund_request_commits", default=None)
+
+NOTHING_RECORDED = "an unexpected error occurred; nothing was recorded"
+RECORDED_THEN_FAILED = ("an unexpected error occurred after the request was recorded; send it again with the same "
+                        "key to get its answer")
+
+
+def fault_message() -> str:
+    """The text of a 500: "nothing was recorded" only while nothing of this request was committed."""
+    return RECORDED_THEN_FAILED if request_commits.get() else NOTHING_RECORDED
 
 
 class UnitOfWork:
@@ -52,13 +68,35 @@ class UnitOfWork:
         return self.conn.begin_nested()
 
     def commit(self) -> None:
-        self.tx.commit()
+        """Commit. If the connection is lost while the commit is under way, nobody can say whether
+        it took effect: that is answered 503 ``commit_outcome_unknown`` with ``Retry-After`` (a retry
+        with the same idempotency key gets the stored answer or does the work once), never a 500
+        saying nothing was recorded (issue 9, items 8 and 13)."""
+        try:
+            self.tx.commit()
+            if self.write and (commits := request_commits.get()) is not None:
+                commits.append(self.tenant_id)
+        except DBAPIError as error:
+            if unwritable(error):
+                note_write_failure(self.engine)
+            if not lost(error):
+                raise
+            self.lost = True  # never pooled again, whatever the driver made of it
+            unknown = reject("service_unavailable", "/",
+                             "the database connection was lost while committing; retry shortly (with the same "
+                             "Idempotency-Key the request is carried out exactly once)")
+            unknown.retry_after = RETRY_AFTER_SECONDS
+            raise unknown from error
 
     def __exit__(self, exc_type, exc, tb) -> None:
         """Roll back whatever was not committed. After an unexpected error (a failed statement or
         commit, not a business-rule rejection) the connection is discarded rather than pooled, so
         no half-finished transaction can reach the next request."""
-        broken = exc_type is not None and not issubclass(exc_type, RefundError)
+        broken = (exc_type is not None and not issubclass(exc_type, RefundError)) or getattr(self, "lost", False)
+        if exc is not None and unwritable(exc):
+            note_write_failure(self.engine)
+        elif exc_type is None and self.write and not self.tx.is_active:
+            note_write_success(self.engine)
         try:
             if self.tx.is_active:
                 self.tx.rollback()
@@ -72,6 +110,7 @@ class UnitOfWork:
 
 RETRY_ATTEMPTS = 3
 RETRY_AFTER_SECONDS = 1
+UNWRITABLE_RETRY_AFTER_SECONDS = 30
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
 
 
@@ -86,15 +125,67 @@ def transient(error: BaseException) -> bool:
     return "database is locked" in text or "database table is locked" in text
 
 
+def lost(error: BaseException) -> bool:
+    """The database connection itself failed (the server closed it, ``pg_terminate_backend``, a
+    network cut): SQLAlchemy has invalidated it, so the pool will not hand it out again."""
+    return isinstance(error, DBAPIError) and bool(error.connection_invalidated)
+
+
+_UNWRITABLE_SQLITE = ("readonly database", "unable to open database file", "database or disk is full",
+                      "disk i/o error")
+_UNWRITABLE_SQLSTATES = {"25006", "53100", "53200"}  # read-only transaction, disk full, out of memory
+UNWRITABLE = "the database cannot be written at the moment (read-only or full); reads still work; retry later"
+_write_failures: dict[str, float] = {}  # database URL -> when a write last failed for want of space or rights
+WRITE_FAILURE_MEMORY_SECONDS = 60
+
+
+def unwritable(error: BaseException) -> bool:
+    """The database refused a write because it cannot be written (a read-only file, directory or
+    file system, a full disk; on PostgreSQL a read-only transaction or a full disk): issue 9, item 14."""
+    if not isinstance(error, DBAPIError):
+        return False
+    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return sqlstate in _UNWRITABLE_SQLSTATES or any(text in str(error.orig).lower() for text in _UNWRITABLE_SQLITE)
+
+
+def note_write_failure(engine: Engine) -> None:
+    _write_failures[str(engine.url)] = time.monotonic()
+
+
+def note_write_success(engine: Engine) -> None:
+    _write_failures.pop(str(engine.url), None)
+
+
+def recent_write_failure(engine: Engine) -> bool:
+    when = _write_failures.get(str(engine.url))
+    return when is not None and time.monotonic() - when < WRITE_FAILURE_MEMORY_SECONDS
+
+
+def unavailable_reason(error: BaseException) -> str | None:
+    """Why the database cannot serve this request right now, for a 503, or None."""
+    if lost(error):
+        return "the database connection was lost; retry shortly"
+    if unwritable(error):
+        return UNWRITABLE
+    return None
+
+
 def with_retries(attempt: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) -> T:
     """Run ``attempt`` (one whole transaction) again on a transient failure, a bounded number of
     times, then answer ``service_unavailable`` (503 with Retry-After), never a 500. SQLite's
-    "database is locked" has already waited out the busy timeout, so it is not retried."""
+    "database is locked" has already waited out the busy timeout, so it is not retried. A lost
+    connection is a transient failure too when it happens before the commit (nothing was sent to
+    commit, so the server rolled the transaction back); during the commit ``UnitOfWork.commit``
+    answers 503 itself, as the outcome is unknown."""
     for number in range(1, attempts + 1):
         try:
             return attempt()
         except DBAPIError as error:
-            if not transient(error):
+            if unwritable(error):  # not retried: it lasts until an operator acts (issue 9, item 14)
+                unavailable = reject("service_unavailable", "/", UNWRITABLE)
+                unavailable.retry_after = UNWRITABLE_RETRY_AFTER_SECONDS
+                raise unavailable from error
+            if not transient(error) and not lost(error):
                 raise
             if number == attempts or "locked" in str(error.orig).lower():
                 unavailable = reject("service_unavailable", "/", "the database is busy; retry shortly")

@@ -92,7 +92,10 @@ class QueuedConnection(sqlite3.Connection):
 
     def enter_queue(self) -> None:
         if self.queue is not None and not self.queued:
-            self.queue.acquire()
+            try:
+                self.queue.acquire()
+            except OSError:  # the queue's file cannot be opened (a read-only directory): SQLite's own
+                return       # lock still keeps writers apart, and its error says what is wrong
             self.queued = True
 
     def leave_queue(self) -> None:
@@ -159,6 +162,32 @@ def _sqlite_engine(url: str, database: str | None, synchronous: str) -> Engine:
             raise
 
     return engine
+
+
+def sqlite_write_problem(url: str) -> str | None:
+    """What keeps salesrefund from writing a SQLite database at ``url``, in one line, or None
+    (issue 9, item 14). SQLite writes the file and creates ``-wal`` and ``-shm`` beside it;
+    salesrefund adds ``-writer`` and ``-counters``: the directory must be writable too."""
+    parsed = make_url(normalize_url(url))
+    if parsed.get_backend_name() != "sqlite" or not parsed.database or parsed.database == ":memory:":
+        return None
+    path = Path(parsed.database).expanduser()
+    directory = path.parent
+    existing = directory
+    while not os.path.exists(existing) and existing != existing.parent:
+        existing = existing.parent
+    if not os.path.isdir(directory):
+        if not os.access(existing, os.W_OK | os.X_OK):
+            return f"cannot create the data directory {directory}: {existing} is not writable"
+        return None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return (f"the data directory {directory} is read-only: SQLite needs to create {path.name}-wal and "
+                f"{path.name}-shm beside the database (make it writable, or use another --db)")
+    for name in (path.name, f"{path.name}-wal", f"{path.name}-shm", f"{path.name}-writer", f"{path.name}-counters"):
+        file = directory / name
+        if os.path.exists(file) and not os.access(file, os.R_OK | os.W_OK):
+            return f"the database file {file} is read-only (make it writable, or use another --db)"
+    return None
 
 
 def is_postgres(engine_or_conn) -> bool:

@@ -14,7 +14,7 @@ from typing import Iterable, NamedTuple
 
 from functools import cache
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..domain import money
@@ -156,6 +156,15 @@ class TenantStore:
         if closed_at is not None:
             values["closed_at"] = closed_at
         self.conn.execute(update(t.tenants).where(t.tenants.c.id == self.tenant_id).values(**values))
+
+    def advance_closed_through(self, day: date, closed_at: datetime) -> bool:
+        """Move ``closed_through`` forward to ``day``, never back (the condition holds on the row as
+        committed, whatever the caller read): only a reopen moves it back. True if it moved."""
+        c = t.tenants.c
+        result = self.conn.execute(update(t.tenants).where(
+            c.id == self.tenant_id, or_(c.closed_through.is_(None), c.closed_through < day)
+        ).values(closed_through=day, closed_at=closed_at))
+        return result.rowcount == 1
 
     # -- master data ------------------------------------------------------------------------
     def customer(self, code: str):
@@ -373,6 +382,14 @@ class TenantStore:
     def forget_key(self, key: str) -> None:
         k = t.idempotency_keys.c
         self.conn.execute(t.idempotency_keys.delete().where(and_(k.tenant_id == self.tenant_id, k.key == key)))
+
+    def document_number_user(self, door: str, field: str, number: str) -> str | None:
+        """The number (or id, for a draft) of the refund that used a client's document number."""
+        d, r = t.document_numbers.c, t.refunds.c
+        row = self.conn.execute(
+            select(r.number, r.public_id).select_from(t.document_numbers.join(t.refunds, r.id == d.refund_id))
+            .where(d.tenant_id == self.tenant_id, d.door == door, d.field == field, d.number == number)).first()
+        return None if row is None else (row.number or row.public_id)
 
     def store_response(self, key: str, *, fingerprint: str, status_code: int, content_type: str,
                        body: str, now: datetime, expires_at: datetime) -> None:

@@ -308,6 +308,20 @@ idempotency_keys = Table(
     Column("expires_at", DateTime(timezone=True), nullable=False),
 )
 
+# A client's own document number (SnR2U's AcCusRefundNoteMID, Internom's reference and
+# reference_id, CRM.COM's back_office_code): unique in its tenant forever, not only for the 72 hours
+# of an idempotency record (issue 9, item 10). Deleting a draft frees its numbers.
+document_numbers = Table(
+    "document_numbers", metadata,
+    Column("tenant_id", Id, ForeignKey("tenants.id"), primary_key=True),
+    Column("door", String(20), primary_key=True),
+    Column("field", String(60), primary_key=True),
+    Column("number", String(255), primary_key=True),
+    Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_document_numbers_refund", document_numbers.c.refund_id)
+
 audit_events = Table(
     "audit_events", metadata, _id(), _tenant(),
     Column("refund_id", Id),

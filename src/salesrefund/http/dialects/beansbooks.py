@@ -39,6 +39,7 @@ from ...service import doors
 from ...service.idempotency import KEY_LIFETIME_HOURS, Response
 from ...service.lookups import Lookups, Sale, SaleLine
 from ...service.refunds import encode_command
+from ...service.uow import fault_message
 from ..problems import json_text, loads_exact, to_http as _http
 from .. import responses as R
 from . import common
@@ -151,7 +152,7 @@ async def _handle(request: Request) -> StarletteResponse:
     except Exception:  # a real fault: the transaction rolled back, nothing was recorded
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         response = error_response(RefundError(Violation(
-            "", "server_error", "an unexpected error occurred; nothing was recorded")))
+            "", "server_error", fault_message())))
     return _http(response)
 
 

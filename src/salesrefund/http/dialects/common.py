@@ -67,12 +67,15 @@ def text(violation: Violation, lang: str) -> str:
 
 
 def context(request: Request, principal: Principal, channel: str, *, body=None,
-            natural_keys: tuple[tuple[str, str], ...] = (), idempotency_key: str | None = None) -> Context:
+            natural_keys: tuple[tuple[str, str], ...] = (), idempotency_key: str | None = None,
+            document_numbers: tuple[str, ...] = ()) -> Context:
     """The request context for a door; ``natural_keys`` are (door field, key) pairs, namespaced
-    here by the door so two doors' references never collide."""
+    here by the door so two doors' references never collide. ``document_numbers`` names the
+    fields among them that are the client's own document numbers: unique in the tenant forever."""
     return Context(tenant_id=principal.tenant_id, channel=channel, credential_id=principal.credential_id,
                    request_id=request.state.request_id, request=body, idempotency_key=idempotency_key,
-                   natural_keys=tuple((field, f"{channel}:{field}:{key}") for field, key in natural_keys))
+                   natural_keys=tuple((field, f"{channel}:{field}:{key}") for field, key in natural_keys),
+                   document_numbers=tuple((field, key) for field, key in natural_keys if field in document_numbers))
 
 
 async def call(function, *args, **kwargs):

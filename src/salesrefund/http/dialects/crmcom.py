@@ -32,6 +32,7 @@ from ...service import doors
 from ...service.idempotency import MAX_KEY_LENGTH, Response
 from ...service.payouts import PayoutService
 from .. import responses as R
+from ...service.uow import fault_message
 from ..problems import loads_exact, to_http as _http
 from . import common
 from .common import JsonNumber, dumps
@@ -163,7 +164,7 @@ async def _guarded(request: Request, handler) -> StarletteResponse:
     except Exception:  # a real fault: nothing was recorded (the transaction rolled back)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return _http(failure(RefundError(Violation(
-            "", "server_error", "an unexpected error occurred; nothing was recorded"))))
+            "", "server_error", fault_message()))))
 
 
 async def _login(request: Request) -> StarletteResponse:
@@ -201,7 +202,8 @@ async def _create(request: Request) -> StarletteResponse:
     command = payout_command(body, door.principal.currency)
     reference = command.reference
     ctx = common.context(request, door.principal, CHANNEL, body=_without_secrets(body),
-                         natural_keys=(("back_office_code", reference),) if reference is not None else ())
+                         natural_keys=(("back_office_code", reference),) if reference is not None else (),
+                         document_numbers=("back_office_code",))
     service = PayoutService(request.app.state.refunds)
     catalog = PayoutCatalog.from_settings(door.settings)
     response = await common.call(service.pay_out, ctx, command, catalog, CrmResponder())

@@ -28,6 +28,7 @@ from ...domain.errors import Invalid, RefundError, Violation
 from ...service.idempotency import Response
 from ...service.lookups import Lookups
 from ..auth import authorize
+from ...service.uow import fault_message
 from ..problems import json_text, loads_exact, to_http as _http
 from .. import responses as R
 from . import common
@@ -100,7 +101,8 @@ async def refund_sale(request: Request):
         responder.names = FieldNames(parsed.product_fields)
         command = await common.call(resolve, request.app.state.engine, principal.tenant_id, parsed)
         ctx = common.context(request, principal, CHANNEL, body=body,
-                             natural_keys=(("reference", parsed.reference), ("reference_id", parsed.reference_id)))
+                             natural_keys=(("reference", parsed.reference), ("reference_id", parsed.reference_id)),
+                             document_numbers=("reference", "reference_id"))
         response = await common.call(request.app.state.refunds.issue, ctx, command, responder)
     except RefundError as error:
         response = responder.failure(error)
@@ -113,7 +115,7 @@ async def refund_sale(request: Request):
     except Exception:  # a real fault: the transaction rolled back, nothing was recorded
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         response = responder.failure(RefundError(Violation(
-            "/", "server_error", "an unexpected error occurred; nothing was recorded")))
+            "/", "server_error", fault_message())))
     return _http(response)
 
 

@@ -14,6 +14,8 @@ This module maps fields and renders; every rule is the engine's.
 
 from __future__ import annotations
 
+import dataclasses
+
 import logging
 import re
 from dataclasses import dataclass, field
@@ -30,7 +32,8 @@ from ...domain.errors import Invalid, RefundError, Violation, reject
 from ...service.idempotency import Response
 from ...service.tenants import Principal
 from ..auth import principal_for
-from ..problems import holds_nul, loads_exact
+from ...service.uow import fault_message
+from ..problems import holds_nul, loads_exact, refuse_lone_surrogates
 from .. import responses as R
 from . import common, jsv
 from .common import dumps
@@ -183,7 +186,7 @@ async def _handle(request: Request, suffix: str | None) -> HttpResponse:
         body = await _read_body(request, given)
         note = parse(body, principal.currency)
         ctx = common.context(request, principal, CHANNEL, body=body,
-                             natural_keys=((NATURAL_KEY, note.number),))
+                             natural_keys=((NATURAL_KEY, note.number),), document_numbers=(NATURAL_KEY,))
         response = await common.call(request.app.state.refunds.issue, ctx, note.command, Responder(lang))
     except RefundError as error:
         response = Responder(lang).failure(error)
@@ -193,7 +196,7 @@ async def _handle(request: Request, suffix: str | None) -> HttpResponse:
             headers["Retry-After"] = str(error.retry_after)
     except Exception:  # a real fault: answered in the door's shape, nothing was recorded
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        violation = Violation("", "server_error", "an unexpected error occurred; nothing was recorded")
+        violation = Violation("", "server_error", fault_message())
         response = Response(500, JSON_TYPE, dumps(error_body([violation], lang)))
     if response.replayed:
         headers["Idempotent-Replayed"] = "true"
@@ -278,12 +281,32 @@ async def _read_body(request: Request, given: str):
         if holds_nul(value):  # as loads_exact refuses it in JSON: PostgreSQL text cannot hold it
             raise Invalid(Violation("", "validation_error", "the request body is not valid JSV ({detail})",
                                     {"detail": "a value holds the NUL character (U+0000)"}))
+        try:
+            refuse_lone_surrogates(value)
+        except Invalid as error:
+            raise _named_by_path(error)
         return value
     try:
         return loads_exact(raw)
+    except Invalid as error:  # a lone surrogate: named as the document names the field
+        raise _named_by_path(error)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise Invalid(Violation("", "validation_error", "the request body is not valid JSON ({detail})",
                                 {"detail": str(error) or type(error).__name__}))
+
+
+def _named_by_path(error: Invalid) -> Invalid:
+    """``/CustomerRefundNote/DocumentDetails/1/ItemDescription`` -> ``DocumentDetails[1].ItemDescription``."""
+    violations = []
+    for v in error.violations:
+        parts = v.field.strip("/").split("/") if v.field.startswith("/") else []
+        if parts and parts[0] == "CustomerRefundNote":
+            parts = parts[1:]
+        name = ""
+        for part in parts:
+            name += f"[{part}]" if part.isdecimal() else (f".{part}" if name else part)
+        violations.append(dataclasses.replace(v, field=name or v.field))
+    return Invalid(violations)
 
 
 def _malformed(message: str) -> Invalid:

@@ -13,9 +13,11 @@ JSON numbers with exactly the currency's decimals (``100.00``), never through a 
 
 from __future__ import annotations
 
+import codecs
 import hmac
 import logging
 import re
+import urllib.parse
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -31,6 +33,7 @@ from ...service import doors
 from ...service.idempotency import MAX_KEY_LENGTH, Response
 from ...store import tables as t
 from .. import responses as R
+from ...service.uow import fault_message
 from ..problems import to_http as _http
 from . import common
 from .common import JsonNumber, dumps
@@ -115,7 +118,7 @@ async def _handle(request: Request, invoice_id: str | None) -> StarletteResponse
     except Exception:  # a real fault: nothing was recorded (the transaction rolled back)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         response = responder.failure(RefundError(Violation(
-            "", "server_error", "an unexpected error occurred; nothing was recorded")), status=500)
+            "", "server_error", fault_message())), status=500)
     return _http(response)
 
 
@@ -173,6 +176,7 @@ async def _read_form(request: Request) -> Form:
     body = await request.body()
     if len(body) > common.MAX_BODY_BYTES:
         raise Invalid(Violation("", "validation_error", "the request body is too large"))
+    _require_utf8(request.headers.get("content-type", ""), kind, body)
     try:
         form = await request.form(max_files=20, max_fields=5000)
     except Exception:  # python-multipart's parse errors (and starlette's 400 for them)
@@ -181,6 +185,33 @@ async def _read_form(request: Request) -> Form:
         return _collect(list(form.multi_items()))
     finally:
         await form.close()
+
+
+def _require_utf8(content_type: str, kind: str, body: bytes) -> None:
+    """Text is UTF-8 and only UTF-8 (issue 9, item 9): a ``charset`` parameter naming anything else
+    is refused (``utf-7`` turned ``+2AA-`` into a lone surrogate that was then stored), and so are
+    bytes that are not UTF-8 (they were read as Latin-1). Vodo's PHP clients send UTF-8."""
+    for param in content_type.split(";")[1:]:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+            try:
+                utf8 = codecs.lookup(charset).name == "utf-8"
+            except LookupError:
+                utf8 = False
+            if not utf8:
+                raise Invalid(Violation("Content-Type", "validation_error",
+                                        "the body must be UTF-8; charset {charset} is not accepted",
+                                        {"charset": charset[:40]}))
+    if kind == "application/x-www-form-urlencoded":
+        raw = b"".join(urllib.parse.unquote_to_bytes(part.replace(b"+", b" ")) + b"&"
+                       for part in body.split(b"&"))
+    else:
+        raw = body
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise Invalid(Violation("Content-Type", "validation_error", "the body must be UTF-8 text"))
 
 
 def _collect(items: list[tuple[str, object]]) -> Form:
@@ -434,7 +465,8 @@ def _number_or_text(code: str | None):
     """Vodo's ids are integers: a code written as a plain integer is shown as one, else as text."""
     if code is None:
         return None
-    return int(code) if code.isdigit() and str(int(code)) == code else code
+    # ASCII digits only: "²".isdigit() is true but int("²") fails (issue 9, item 8)
+    return int(code) if code.isascii() and code.isdigit() and str(int(code)) == code else code
 
 
 def _timestamp(value: str | None) -> str | None:
