@@ -279,7 +279,6 @@ server_reset_query =
 server_check_delay = 0
 ignore_startup_parameters = extra_float_digits,options
 query_wait_timeout = 30
-logfile = {base / 'pgbouncer.log'}
 pidfile = {base / 'pgbouncer.pid'}
 admin_users = postgres
 """
@@ -457,3 +456,39 @@ class HostServer:
             return self.log_path.read_text(errors="replace")[-chars:]
         except OSError:
             return ""
+
+
+# -- the command line: the existing suite through PgBouncer ----------------------------------------
+
+def _with_pgbouncer(argv: list[str]) -> int:
+    """``python tests/scale/scale_kit.py with-pgbouncer [--upstream HOST:PORT] [--database DB]
+    [--pool-size N] -- COMMAND...``: PgBouncer (transaction mode) in front of the upstream, then
+    COMMAND with ``SALESREFUND_TEST_DATABASE_URL`` pointing through it and
+    ``SALESREFUND_DB_POOLER=transaction``; PgBouncer stops when COMMAND ends."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="scale_kit.py with-pgbouncer")
+    parser.add_argument("--upstream", default="127.0.0.1:5432")
+    parser.add_argument("--database", default="test")
+    parser.add_argument("--pool-size", type=int, default=4)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("give the command to run after --")
+    host, port = args.upstream.rsplit(":", 1)
+    bouncer = PgBouncer(host, int(port), pool_size=args.pool_size).start()
+    try:
+        env = {**os.environ, "SALESREFUND_TEST_DATABASE_URL": bouncer.url(args.database),
+               "SALESREFUND_DB_POOLER": "transaction"}
+        print(f"pgbouncer (transaction mode, {args.pool_size} server connections) on "
+              f"{bouncer.host}:{bouncer.port} -> {args.upstream}", flush=True)
+        return subprocess.run(command, env=env).returncode
+    finally:
+        bouncer.stop()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] != ["with-pgbouncer"]:
+        sys.exit("usage: scale_kit.py with-pgbouncer [--upstream HOST:PORT] [--database DB] -- COMMAND...")
+    sys.exit(_with_pgbouncer(sys.argv[2:]))
