@@ -72,11 +72,23 @@ def demo(db: Db = None, as_json: AsJson = False):
     typer.echo(json.dumps(result) if as_json else f"demo tenant '{result['tenant']}', token {result['token']}")
 
 
+def _check_engine(db: str | None, primary: bool):
+    """``check`` only reads: without ``--db`` it reads the replica when
+    ``SALESREFUND_READ_DATABASE_URL`` is set (``--primary`` reads the primary anyway)."""
+    from .bootstrap import read_engine_for
+    from .config import read_database_url
+    if db is None and not primary and read_database_url():
+        return read_engine_for()
+    return _engine(db)
+
+
 @app.command()
-def check(db: Db = None, as_json: AsJson = False):
+def check(db: Db = None, as_json: AsJson = False,
+          primary: Annotated[bool, typer.Option("--primary", help="read the primary even when "
+                                                "SALESREFUND_READ_DATABASE_URL names a replica")] = False):
     """Verify the database end to end; exit 1 on any violation."""
     from .service.check import run_checks
-    results = run_checks(_engine(db))
+    results = run_checks(_check_engine(db, primary))
     failed = sum(len(findings) for findings in results.values())
     if as_json:
         typer.echo(json.dumps({"ok": failed == 0, "checks": {
