@@ -216,8 +216,9 @@ class PgBouncer:
     different server connections."""
 
     def __init__(self, upstream_host: str, upstream_port: int, *, pool_size: int = 4, port: int | None = None,
-                 host: str = "127.0.0.1"):
+                 host: str = "127.0.0.1", netns: str | None = None):
         self.host = host
+        self.netns = netns
         self.port = port or free_port()
         self.user = _service_user()
         self.base = Path(tempfile.mkdtemp(prefix=f"{PREFIX}-pgb-"))
@@ -238,7 +239,7 @@ class PgBouncer:
     def start(self) -> "PgBouncer":
         log = open(self.log_path, "ab")  # noqa: SIM115
         self.proc = subprocess.Popen([PGBOUNCER, str(self.ini)], stdout=log, stderr=subprocess.STDOUT,
-                                     preexec_fn=child_setup(user=self.user))
+                                     preexec_fn=child_setup(netns=self.netns, user=self.user))
         log.close()
         try:
             wait_port(self.host, self.port, self.proc, what="pgbouncer")

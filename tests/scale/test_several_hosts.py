@@ -2,8 +2,9 @@
 
 The hosts are network namespaces joined by a bridge (``scale_kit.Topology``): ``db`` runs a
 private PostgreSQL cluster started for this test, ``s1``..``s3`` each run ``salesrefund serve``
-on their own address, and the test's clients sit on the bridge (the root namespace). Traffic
-stays between these namespaces; nothing listens outside the private /24.
+on their own address (``s3`` through PgBouncer in transaction mode on the db host, when
+installed), and the test's clients sit on the bridge (the root namespace). Traffic stays between
+these namespaces; nothing listens outside the private /24.
 
 One run measures refunds per second through 1 host and through 2 hosts on the same database
 (printed, and written to ``$SALESREFUND_SCALE_REPORT`` when set; never asserted), then sends a
@@ -33,7 +34,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from scale_kit import Cluster, HostServer, Topology, is_root, postgres_available, run
+from scale_kit import Cluster, HostServer, PgBouncer, Topology, is_root, pgbouncer_available, postgres_available, run
 
 pytestmark = pytest.mark.skipif(not (is_root() and postgres_available() and shutil.which("ip")),
                                 reason="needs root (ip netns) and the PostgreSQL server binaries")
@@ -52,6 +53,7 @@ class Site:
     database_url: str
     servers: dict[str, HostServer]
     token: str
+    s3_through_pgbouncer: bool
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +62,7 @@ def site(tmp_path_factory):
     from salesrefund.service.tenants import create_tenant
 
     topology = Topology(["db", *SERVERS])
-    cluster = None
+    cluster = bouncer = None
     servers: dict[str, HostServer] = {}
     try:
         topology.open()
@@ -73,17 +75,26 @@ def site(tmp_path_factory):
         engine.dispose()
         logs = tmp_path_factory.mktemp("hosts")
         env = {"SALESREFUND_DB_POOL": "3"}
+        urls = {name: url for name in SERVERS}
+        envs = {name: env for name in SERVERS}
+        if pgbouncer_available():  # s3 reaches the database through PgBouncer on the db host
+            bouncer = PgBouncer(topology.address("db"), 5432, host=topology.address("db"), port=6432,
+                                netns=topology.netns("db"), pool_size=4).start()
+            urls["s3"] = bouncer.url("salesrefund")
+            envs["s3"] = {**env, "SALESREFUND_DB_POOLER": "transaction"}
         for name in SERVERS:
             servers[name] = HostServer(netns=topology.netns(name), host=topology.address(name), port=PORT,
-                                       database_url=url, log_dir=logs, env=env)
+                                       database_url=urls[name], log_dir=logs, env=envs[name])
         for server in servers.values():
             server.spawn()  # from this thread: the servers' parent-death signal is bound to it
         for server in servers.values():
             server.wait_healthy()
-        yield Site(topology, cluster, url, servers, created["token"])
+        yield Site(topology, cluster, url, servers, created["token"], bouncer is not None)
     finally:
         for server in servers.values():
             server.stop()
+        if bouncer is not None:
+            bouncer.stop()
         if cluster is not None:
             cluster.stop()
         topology.close()
@@ -218,7 +229,8 @@ class Load:
 
 
 def test_two_hosts_vs_one_then_a_host_killed_mid_load(site):
-    report: dict = {"started": datetime.now(UTC).isoformat(timespec="seconds")}
+    report: dict = {"started": datetime.now(UTC).isoformat(timespec="seconds"),
+                    "s3_through_pgbouncer": site.s3_through_pgbouncer}
     with client(site, "s1") as api:
         ok(api.post("/v1/customers", json={"code": "C1", "name": "Customer One"}), 201)
         for code in ("P1", "P2"):
