@@ -6,7 +6,7 @@ import os
 
 from sqlalchemy import Engine
 
-from .config import database_url
+from .config import database_url, read_database_url
 from .http.app import create_app
 from .service.refunds import Settings
 from .store.engine import make_engine
@@ -25,8 +25,15 @@ def engine_for(url: str | None = None, *, run_migrations: bool = True) -> Engine
     return engine
 
 
+def read_engine_for(url: str | None = None) -> Engine | None:
+    """The replica's engine (``SALESREFUND_READ_DATABASE_URL``), or None. Never migrated: a
+    standby follows its primary's schema."""
+    url = url or read_database_url()
+    return make_engine(url, pool_size=int(os.environ.get(ENV_POOL, "10"))) if url else None
+
+
 def app_from_environment():
     """The ASGI app for ``uvicorn --factory`` (one per worker process)."""
     engine = engine_for(None, run_migrations=False)
     settings = Settings(unguarded_caps=os.environ.get(ENV_UNGUARDED) == "1")
-    return create_app(engine, settings=settings)
+    return create_app(engine, settings=settings, read_engine=read_engine_for())

@@ -92,11 +92,23 @@ def demo(db: Db = None, as_json: AsJson = False):
     typer.echo(json.dumps(result) if as_json else f"demo tenant '{result['tenant']}', token {result['token']}")
 
 
+def _check_engine(db: str | None, primary: bool):
+    """``check`` only reads: without ``--db`` it reads the replica when
+    ``SALESREFUND_READ_DATABASE_URL`` is set (``--primary`` reads the primary anyway)."""
+    from .bootstrap import read_engine_for
+    from .config import read_database_url
+    if db is None and not primary and read_database_url():
+        return read_engine_for()
+    return _engine(db, writing=False)
+
+
 @app.command()
-def check(db: Db = None, as_json: AsJson = False):
+def check(db: Db = None, as_json: AsJson = False,
+          primary: Annotated[bool, typer.Option("--primary", help="read the primary even when "
+                                                "SALESREFUND_READ_DATABASE_URL names a replica")] = False):
     """Verify the database end to end; exit 1 on any violation."""
     from .service.check import run_checks
-    results = run_checks(_engine(db, writing=False))
+    results = run_checks(_check_engine(db, primary))
     failed = sum(len(findings) for findings in results.values())
     if as_json:
         typer.echo(json.dumps({"ok": failed == 0, "checks": {
@@ -164,6 +176,28 @@ def tenant_create(name: str, currency: Annotated[str, typer.Option(help="ISO 421
     else:
         typer.echo(f"tenant {created['tenant']} created ({created['currency']})")
         typer.echo(f"admin token (shown once): {created['token']}")
+
+
+@tenant_app.command("move")
+def tenant_move(tenant: Annotated[str, typer.Option(help="tenant name")],
+                to: Annotated[str, typer.Option("--to", help="the target database URL (migrated first)")],
+                db: Db = None, as_json: AsJson = False):
+    """Move a tenant to another database: copy, verify (row counts and check), switch; the
+    tenant's writes are refused (503, retry) while it is fenced."""
+    from .service.moves import move_tenant
+    source, target = _engine(db), _engine(to)
+    try:
+        moved = move_tenant(source, target, tenant)
+    except RefundError as error:
+        _fail(error)
+    finally:
+        source.dispose()
+        target.dispose()
+    if as_json:
+        typer.echo(json.dumps(moved))
+    else:
+        typer.echo(f"tenant {moved['tenant']} moved: {moved['total_rows']} rows copied and verified, "
+                   f"writes fenced for {moved['fenced_seconds']} s; it now lives in {to}")
 
 
 @token_app.command("create")

@@ -18,3 +18,12 @@ def default_database_url() -> str:
 
 def database_url(given: str | None = None) -> str:
     return given or os.environ.get(ENV_DATABASE_URL) or default_database_url()
+
+
+ENV_READ_DATABASE_URL = "SALESREFUND_READ_DATABASE_URL"
+
+
+def read_database_url() -> str | None:
+    """A read replica for the reads that may lag (lists, journal, reports, ``check``), or None:
+    everything on the primary. Writes and read-your-write paths never use it."""
+    return os.environ.get(ENV_READ_DATABASE_URL) or None

@@ -28,7 +28,9 @@ MAX_BODY_BYTES = 1_048_576
 
 
 def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings | None = None,
-               max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+               max_body_bytes: int = MAX_BODY_BYTES, read_engine: Engine | None = None) -> FastAPI:
+    """``read_engine``: a read replica for the reads that may lag (``Books.LAGGING``); writes and
+    read-your-write paths always use ``engine``."""
     app = FastAPI(
         title="salesrefund",
         version=__version__,
@@ -40,7 +42,7 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     app.state.engine = engine
     app.state.clock = clock
     app.state.refunds = RefundService(engine, clock, settings)
-    app.state.books = Books(engine, clock)
+    app.state.books = Books(engine, clock, read_engine=read_engine)
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(native.router)

@@ -21,12 +21,19 @@ from .uow import Clock, UnitOfWork, with_retries
 
 
 class Books:
-    def __init__(self, engine: Engine, clock: Clock | None = None):
+    def __init__(self, engine: Engine, clock: Clock | None = None, *, read_engine: Engine | None = None):
         self.engine = engine
         self.clock = clock or Clock()
+        self.reader = read_engine or engine  # a read replica when configured (issue 15)
 
     def uow(self, tenant_id: int, *, write: bool = True) -> UnitOfWork:
         return UnitOfWork(self.engine, tenant_id, write=write)
+
+    def lagging_uow(self, tenant_id: int) -> UnitOfWork:
+        """A read that may lag behind the latest commits (lists, the journal, reports): on the
+        read replica when one is configured. A single object by its id or number, anything a
+        write decides on, and every answer to a write stay on the primary (read your writes)."""
+        return UnitOfWork(self.reader, tenant_id, write=False)
 
     # -- master data ----------------------------------------------------------------------
     def create_customer(self, tenant_id: int, *, code: str, name: str, tax_number: str | None = None,
@@ -289,7 +296,7 @@ class Books:
             return views.invoice_view(uow.store, row)
 
     def list_invoices(self, tenant_id: int, *, cursor: str | None, limit: int, customer: str | None = None) -> dict:
-        with self.uow(tenant_id, write=False) as uow:
+        with self.lagging_uow(tenant_id) as uow:
             store = uow.store
             c = t.invoices.c
             conditions = [c.id > views.decode_cursor(cursor)]
@@ -304,7 +311,7 @@ class Books:
     def list_refunds(self, tenant_id: int, *, cursor: str | None, limit: int, invoice: str | None = None,
                      customer: str | None = None, state: str | None = None, date_from: date | None = None,
                      date_to: date | None = None) -> dict:
-        with self.uow(tenant_id, write=False) as uow:
+        with self.lagging_uow(tenant_id) as uow:
             store = uow.store
             c = t.refunds.c
             conditions = [c.id > views.decode_cursor(cursor)]
@@ -340,7 +347,7 @@ class Books:
     # -- ledger and stock ---------------------------------------------------------------------
     def journal(self, tenant_id: int, *, cursor: str | None, limit: int, date_from: date | None = None,
                 date_to: date | None = None) -> dict:
-        with self.uow(tenant_id, write=False) as uow:
+        with self.lagging_uow(tenant_id) as uow:
             store = uow.store
             c = t.journal_entries.c
             conditions = [c.id > views.decode_cursor(cursor)]
@@ -355,11 +362,11 @@ class Books:
             return {"items": items, "next": views.encode_cursor(rows[limit - 1]["id"]) if more else None}
 
     def trial_balance(self, tenant_id: int) -> dict:
-        with self.uow(tenant_id, write=False) as uow:
+        with self.lagging_uow(tenant_id) as uow:
             return views.trial_balance(uow.store, uow.store.policy().currency)
 
     def stock(self, tenant_id: int, *, product: str | None = None, location: str | None = None) -> dict:
-        with self.uow(tenant_id, write=False) as uow:
+        with self.lagging_uow(tenant_id) as uow:
             store = uow.store
             product_id = location_id = None
             if product is not None:

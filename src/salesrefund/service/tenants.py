@@ -190,7 +190,7 @@ def revoke_token(engine: Engine, credential_id: int, clock: Clock | None = None)
 
 _c = t.credentials.c
 _CREDENTIAL = (select(_c.id, _c.tenant_id, _c.permissions, _c.expires_at, _c.revoked_at,
-                      t.tenants.c.currency, t.tenants.c.currency_exponent)
+                      t.tenants.c.currency, t.tenants.c.currency_exponent, t.tenants.c.status)
                .join(t.tenants, t.tenants.c.id == _c.tenant_id)
                .where(_c.token_hash == bindparam("token_hash")))  # built once: it runs on every request
 
@@ -208,6 +208,10 @@ def authenticate(engine: Engine, token: str, clock: Clock | None = None) -> Prin
             tzinfo=(clock or Clock()).now().tzinfo)
         if expires <= (clock or Clock()).now():
             return None
+    if row["status"] == "moved":  # its books live in another database now (service.moves)
+        moved = reject("service_unavailable", "/", "this tenant has moved to another database")
+        moved.retry_after = 60
+        raise moved
     limits.hit(engine, row["id"], clock)
     return Principal(row["tenant_id"], row["id"], frozenset(row["permissions"].split()),
                      money.Currency(row["currency"], row["currency_exponent"]))

@@ -9,10 +9,11 @@ from datetime import date, datetime, timezone
 from typing import Callable, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, bindparam, select, text
 from sqlalchemy.exc import DBAPIError
 
 from ..domain.errors import RefundError, reject
+from ..store import tables as t
 from ..store.repository import TenantStore
 
 
@@ -62,6 +63,12 @@ class UnitOfWork:
             self.conn = self.conn.execution_options(sqlite_begin="DEFERRED")
         self.tx = self.conn.begin()
         self.store = TenantStore(self.conn, self.tenant_id)
+        if self.write:
+            try:
+                writable(self.conn, self.tenant_id)
+            except BaseException:
+                self.__exit__(RefundError, None, None)
+                raise
         return self
 
     def savepoint(self):
@@ -106,6 +113,31 @@ class UnitOfWork:
             if broken:
                 self.conn.invalidate()
             self.conn.close()
+
+
+# -- the write fence of a tenant being moved (issue 15, service.moves) -------------------------------
+
+FENCE_LOCK_CLASS = 15  # pg_advisory_xact_lock(15, tenant id): its own key space (two-int form)
+_FENCE_SHARED = text("SELECT pg_advisory_xact_lock_shared(15, CAST(:t AS integer))")
+_STATUS = select(t.tenants.c.status).where(t.tenants.c.id == bindparam("t"))
+
+
+def writable(conn, tenant_id: int) -> None:
+    """Refuse a write to a tenant that is being moved or has moved (503, nothing written).
+
+    PostgreSQL: every write transaction holds the tenant's fence lock shared; the move takes it
+    exclusively to set ``fenced``, so it waits for the writes in flight, and every later write
+    reads the new status (a statement of its own, begun after the lock is granted). SQLite:
+    writers are serialized by ``BEGIN IMMEDIATE``, so reading the status inside suffices."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(_FENCE_SHARED, {"t": tenant_id})
+    status = conn.execute(_STATUS, {"t": tenant_id}).scalar()
+    if status in (None, "active"):
+        return
+    moving = reject("service_unavailable", "/", "this tenant is being moved to another database; retry shortly"
+                    if status == "fenced" else "this tenant has moved to another database")
+    moving.retry_after = RETRY_AFTER_SECONDS
+    raise moving
 
 
 RETRY_ATTEMPTS = 3

@@ -35,6 +35,19 @@ def normalize_url(url: str) -> str:
     return url
 
 
+ENV_POOLER = "SALESREFUND_DB_POOLER"  # "transaction": a transaction-pooling pooler (PgBouncer) in between
+POOLER_MODES = ("", "none", "session", "transaction")
+
+
+def pooler_mode() -> str:
+    """``SALESREFUND_DB_POOLER``: ``transaction`` when the PostgreSQL URL is a pooler in
+    transaction mode (PgBouncer ``pool_mode = transaction``), else nothing to adapt."""
+    mode = os.environ.get(ENV_POOLER, "").strip().lower()
+    if mode not in POOLER_MODES:
+        raise ValueError(f"{ENV_POOLER} must be one of: none, session, transaction (got {mode!r})")
+    return mode
+
+
 def make_engine(url: str, *, pool_size: int = 10, synchronous: str = "FULL") -> Engine:
     """An engine for ``url``; ``synchronous`` (SQLite only) is FULL except for data that needs no
     crash durability (the rate-limit counts, service.limits)."""
@@ -42,7 +55,16 @@ def make_engine(url: str, *, pool_size: int = 10, synchronous: str = "FULL") -> 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, parsed.database, synchronous)
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    connect_args = {}
+    if pooler_mode() == "transaction":
+        # Behind a transaction pooler each transaction may run on another server connection, so
+        # a statement psycopg prepared (by name, after 5 runs) on one is missing on the next
+        # ("prepared statement _pg3_0 does not exist/already exists"). Unnamed statements only:
+        # still the extended protocol with bound parameters. Everything else salesrefund does is
+        # transaction-scoped already (advisory locks, SET LOCAL), see docs/decisions.md.
+        connect_args["prepare_threshold"] = None
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                         connect_args=connect_args)
 
 
 class WriterQueue:

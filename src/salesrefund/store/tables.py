@@ -49,6 +49,9 @@ tenants = Table(
     Column("closed_through", Date),
     Column("closed_at", DateTime(timezone=True)),  # when closed_through last moved forward
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # active | fenced (being moved: writes refused) | moved (lives in another database now)
+    Column("status", String(10), nullable=False, server_default="active"),
+    CheckConstraint("status IN ('active', 'fenced', 'moved')", name="status"),
 )
 
 credentials = Table(
