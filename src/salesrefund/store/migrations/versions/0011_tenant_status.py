@@ -21,5 +21,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("tenants") as batch:
-        batch.drop_constraint("ck_tenants_status", type_="check")
+        batch.drop_constraint(op.f("ck_tenants_status"), type_="check")
         batch.drop_column("status")
