@@ -69,7 +69,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Commit. If the connection is lost while the commit is under way, nobody can say whether
-        it took effect: that is answered 503 ``commit_outcome_unknown`` with ``Retry-After`` (a retry
+        it took effect: that is answered 503 ``service_unavailable`` with ``Retry-After`` (a retry
         with the same idempotency key gets the stored answer or does the work once), never a 500
         saying nothing was recorded (issue 9, items 8 and 13)."""
         try:
