@@ -161,10 +161,13 @@ def recent_write_failure(engine: Engine) -> bool:
     return when is not None and time.monotonic() - when < WRITE_FAILURE_MEMORY_SECONDS
 
 
+CONNECTION_LOST = "the database connection was lost; retry shortly"
+
+
 def unavailable_reason(error: BaseException) -> str | None:
     """Why the database cannot serve this request right now, for a 503, or None."""
     if lost(error):
-        return "the database connection was lost; retry shortly"
+        return CONNECTION_LOST
     if unwritable(error):
         return UNWRITABLE
     return None
