@@ -125,3 +125,38 @@ def test_while_running_writes_answer_503_reads_work_and_healthz_says_so(books, e
     assert client.get("/healthz").status_code == 200
     ok = api.post("/v1/refunds", {"invoice": "INV-1", "lines": [{"line": 1, "quantity": "1"}]}, key="ro-1")
     assert ok.status_code == 201, ok.text  # the key was not spent on the failure
+
+
+def test_a_door_answers_an_unwritable_database_503_in_its_own_shape(engine, clock, api_for):
+    """Internom's envelope, 503 with Retry-After, and nothing written."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "doors"))
+    import test_internom as internom
+
+    shop = internom.make_shop(engine, clock, api_for)
+    hook = ReadOnly(engine)
+    try:
+        response = shop["post"](internom.example())
+    finally:
+        hook.close()
+    body = internom.error(response, 503, "service_unavailable")
+    assert response.headers["Retry-After"] == "30" and "read-only" in body["message"]
+    assert internom.refunds(shop) == []
+
+
+@pytest.mark.parametrize("make", ["lost", "unwritable"])
+def test_common_call_turns_an_unavailable_database_into_503(make):
+    import asyncio
+
+    from salesrefund.domain.errors import RefundError
+    from salesrefund.http.dialects import common
+
+    def failing():
+        if make == "lost":
+            raise OperationalError("SELECT 1", {}, ConnectionError("gone"), connection_invalidated=True)
+        raise OperationalError("INSERT", {}, sqlite3.OperationalError("attempt to write a readonly database"))
+
+    with pytest.raises(RefundError) as raised:
+        asyncio.run(common.call(failing))
+    error = raised.value
+    assert (error.code, error.status) == ("service_unavailable", 503)
+    assert error.retry_after == (1 if make == "lost" else 30)

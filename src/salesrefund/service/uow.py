@@ -76,7 +76,7 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Commit. If the connection is lost while the commit is under way, nobody can say whether
-        it took effect: that is answered 503 ``commit_outcome_unknown`` with ``Retry-After`` (a retry
+        it took effect: that is answered 503 ``service_unavailable`` with ``Retry-After`` (a retry
         with the same idempotency key gets the stored answer or does the work once), never a 500
         saying nothing was recorded (issue 9, items 8 and 13)."""
         try:
@@ -193,10 +193,13 @@ def recent_write_failure(engine: Engine) -> bool:
     return when is not None and time.monotonic() - when < WRITE_FAILURE_MEMORY_SECONDS
 
 
+CONNECTION_LOST = "the database connection was lost; retry shortly"
+
+
 def unavailable_reason(error: BaseException) -> str | None:
     """Why the database cannot serve this request right now, for a 503, or None."""
     if lost(error):
-        return "the database connection was lost; retry shortly"
+        return CONNECTION_LOST
     if unwritable(error):
         return UNWRITABLE
     return None

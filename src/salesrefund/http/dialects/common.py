@@ -9,13 +9,15 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from fastapi import Request
+from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
 
 from ...domain.commands import Context
-from ...domain.errors import Violation
+from ...domain.errors import Violation, reject
 from ... import i18n
 from ..problems import loads_exact
 from ...service.tenants import Principal
+from ...service.uow import RETRY_AFTER_SECONDS, UNWRITABLE_RETRY_AFTER_SECONDS, unavailable_reason, unwritable
 
 MAX_BODY_BYTES = 1_000_000
 
@@ -79,5 +81,15 @@ def context(request: Request, principal: Principal, channel: str, *, body=None,
 
 
 async def call(function, *args, **kwargs):
-    """Run a synchronous service call in the thread pool."""
-    return await run_in_threadpool(function, *args, **kwargs)
+    """Run a synchronous service call in the thread pool. A database that cannot serve the call (a
+    lost connection, a database that cannot be written: issue 9, items 13 and 14) becomes
+    ``service_unavailable`` (503 with Retry-After), which every door answers in its own shape."""
+    try:
+        return await run_in_threadpool(function, *args, **kwargs)
+    except DBAPIError as error:
+        reason = unavailable_reason(error)
+        if reason is None:
+            raise
+        unavailable = reject("service_unavailable", "/", reason)
+        unavailable.retry_after = UNWRITABLE_RETRY_AFTER_SECONDS if unwritable(error) else RETRY_AFTER_SECONDS
+        raise unavailable from error
