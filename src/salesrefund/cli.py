@@ -164,6 +164,29 @@ def token_revoke(token_id: int, db: Db = None):
     typer.echo(f"token {token_id} revoked")
 
 
+@tenant_app.command("keys")
+def tenant_keys(tenant: Annotated[str, typer.Option(help="tenant name")],
+                rotate: Annotated[bool, typer.Option("--rotate", help="replace an existing key")] = False,
+                db: Db = None, as_json: AsJson = False):
+    """Generate the tenant's ZATCA signing key (ECDSA secp256k1) and a self-signed certificate,
+    used until onboarding with ZATCA replaces it (see docs/documents/zatca.md)."""
+    from .service.tenants import tenant_id_by_name
+    from .service.zatca_chain import create_keys
+    engine = _engine(db)
+    try:
+        created = create_keys(engine, None, tenant_id_by_name(engine, tenant), rotate=rotate)
+    except RefundError as error:
+        _fail(error)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps({"tenant": tenant, "certificate": created["certificate"]}))
+    else:
+        typer.echo(f"signing key created for {tenant}; self-signed certificate:")
+        typer.echo(created["certificate"].rstrip())
+
+
 # -- credit-note documents (issue 11) ---------------------------------------------------------------
 
 @app.command("document")

@@ -55,3 +55,33 @@ def shop(make_tenant, api_for):
         return {"tenant": tenant, "api": api}
 
     return make
+
+
+SAUDI_SELLER = {"legal_name": "شركة أكمي للتجارة", "vat_number": "310122393500003", "street": "الامير سلطان",
+                "building_number": "2111", "district": "Al Olaya", "city": "Riyadh", "postal_code": "11564",
+                "registration_scheme": "CRN", "registration_number": "1010010000", "language": "ar"}
+
+
+@pytest.fixture
+def saudi_shop(make_tenant, api_for, engine, clock):
+    """A SAR tenant in Riyadh with its seller details and ZATCA key; a VAT-registered customer B2B
+    (standard documents) and a walk-in customer (simplified); product PEN."""
+    from salesrefund.service.zatca_chain import create_keys
+
+    def make(keys: bool = True) -> dict:
+        tenant = make_tenant("SAR", country="SA", timezone="Asia/Riyadh", prices_include_tax=True)
+        api = api_for(tenant["token"])
+        assert api.client.put("/v1/seller", json=SAUDI_SELLER, headers=api.headers()).status_code == 200
+        if keys:
+            create_keys(engine, clock, tenant["id"])
+        assert api.post("/v1/customers", {"code": "B2B", "name": "Buyer Co",
+                                          "tax_number": "300075588700003"}).status_code == 201
+        r = api.client.put("/v1/customers/B2B/address", headers=api.headers(), json={
+            "street": "King Fahd Rd", "building_number": "1234", "district": "Al Malaz", "city": "Riyadh",
+            "postal_code": "12345", "country": "SA"})
+        assert r.status_code == 200, r.text
+        assert api.post("/v1/customers", {"code": "WALKIN", "name": "Walk-in customer"}).status_code == 201
+        assert api.post("/v1/products", {"code": "PEN", "name": "قلم", "unit": "pcs"}).status_code == 201
+        return {"tenant": tenant, "api": api}
+
+    return make

@@ -45,3 +45,19 @@ def test_document_errors_exit_2_and_name_the_problem(database_url):
     assert r.exit_code == 2 and "not_found" in r.output
     r = runner.invoke(app, ["document", "x", "--profile", "docx", "--db", database_url])
     assert r.exit_code == 2
+
+
+def test_tenant_keys_makes_a_self_signed_secp256k1_certificate_once(make_tenant, database_url):
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec
+    tenant = make_tenant("SAR", country="SA")
+    r = runner.invoke(app, ["tenant", "keys", "--tenant", tenant["tenant"], "--json", "--db", database_url])
+    assert r.exit_code == 0, r.output
+    cert = x509.load_pem_x509_certificate(json.loads(r.output)["certificate"].encode())
+    assert isinstance(cert.public_key().curve, ec.SECP256K1) and cert.issuer == cert.subject
+    r = runner.invoke(app, ["tenant", "keys", "--tenant", tenant["tenant"], "--db", database_url])
+    assert r.exit_code == 2 and "--rotate" in r.output
+    r = runner.invoke(app, ["tenant", "keys", "--tenant", tenant["tenant"], "--rotate", "--db", database_url])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["tenant", "keys", "--tenant", "no-such-tenant", "--db", database_url])
+    assert r.exit_code == 2 and "not_found" in r.output

@@ -101,8 +101,9 @@ class Documents:
         return pdf.render(record, lang or record.language, zatca_qr=qr), record.number
 
     def zatca_qr_svg(self, tenant_id: int, record: CreditNoteRecord) -> str | None:
-        """The QR of the refund's ZATCA document as a base64 SVG, when it has been issued."""
-        return None
+        """The QR of the refund's ZATCA document as a base64 SVG (issued when the tenant is ready)."""
+        from . import zatca_chain
+        return zatca_chain.qr_svg(self, tenant_id, record.id)
 
     # -- settings ----------------------------------------------------------------------------
     def seller(self, tenant_id: int) -> dict:

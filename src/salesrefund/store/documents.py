@@ -107,3 +107,13 @@ class DocumentStore(TenantStore):
 def tenant_of_public_id(conn, public_id: str) -> int | None:
     """The tenant of a refund's public id (unique across tenants): for operators' commands only."""
     return conn.execute(select(t.refunds.c.tenant_id).where(t.refunds.c.public_id == public_id)).scalar()
+
+
+def all_zatca_documents(conn):
+    """Every tenant's ZATCA documents in chain order (for ``salesrefund check``)."""
+    z = t.zatca_documents.c
+    return conn.execute(select(t.zatca_documents).order_by(z.tenant_id, z.icv)).mappings()
+
+
+def signing_certificates(conn) -> dict[int, str]:
+    return dict(conn.execute(select(t.signing_keys.c.tenant_id, t.signing_keys.c.certificate_pem)).all())
