@@ -85,3 +85,33 @@ def saudi_shop(make_tenant, api_for, engine, clock):
         return {"tenant": tenant, "api": api}
 
     return make
+
+
+MALAYSIAN_SELLER = {"legal_name": "SnR2U Sdn Bhd", "vat_number": "C25845632020", "registration_scheme": "BRN",
+                    "registration_number": "202001234567", "activity_code": "47190",
+                    "activity": "Other retail sale in non-specialized stores", "street": "Jalan Ampang 1",
+                    "city": "Kuala Lumpur", "postal_code": "50450", "region": "14", "phone": "+60312345678",
+                    "email": "einvoice@snr2u.example", "language": "ms"}
+
+
+@pytest.fixture
+def malaysian_shop(make_tenant, api_for):
+    """A MYR tenant in Kuala Lumpur (cash rounded to 0.05) with its MyInvois details; a registered
+    business customer BIZ (TIN, BRN, address) and a walk-in customer; product TEA."""
+
+    def make() -> dict:
+        tenant = make_tenant("MYR", country="MY", timezone="Asia/Kuala_Lumpur", cash_rounding="0.05")
+        api = api_for(tenant["token"])
+        assert api.client.put("/v1/seller", json=MALAYSIAN_SELLER, headers=api.headers()).status_code == 200
+        assert api.post("/v1/customers", {"code": "BIZ", "name": "Kedai Runcit Sdn Bhd",
+                                          "tax_number": "C20880050010"}).status_code == 201
+        r = api.client.put("/v1/customers/BIZ/address", headers=api.headers(), json={
+            "street": "Jalan Tun Razak 8", "city": "Kuala Lumpur", "postal_code": "50400", "region": "14",
+            "country": "MY", "phone": "+60387654321", "registration_scheme": "BRN",
+            "registration_number": "201901000005", "email": "akaun@kedai.example"})
+        assert r.status_code == 200, r.text
+        assert api.post("/v1/customers", {"code": "WALKIN", "name": "Pelanggan tunai"}).status_code == 201
+        assert api.post("/v1/products", {"code": "TEA", "name": "Teh tarik", "unit": "unit"}).status_code == 201
+        return {"tenant": tenant, "api": api}
+
+    return make

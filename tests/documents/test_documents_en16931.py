@@ -131,3 +131,19 @@ def test_the_seller_settings_round_trip_and_refuse_bad_values(shop):
     r = api.client.put("/v1/seller", json={"language": "ar"}, headers=api.headers())
     assert r.json()["language"] == "ar" and r.json()["vat_number"] == "DE123456789"
     assert api.client.put("/v1/customers/NOPE/address", json={"city": "X"}, headers=api.headers()).status_code == 404
+    r = api.client.put("/v1/customers/C1/address", json={"building_number": "1" * 21}, headers=api.headers())
+    assert (r.status_code, r.json()["errors"][0]["field"]) == (422, "/building_number")  # as long as its column
+    from salesrefund.domain.errors import Invalid
+    from salesrefund.service.documents import Documents
+    service = Documents(api.client.app.state.engine)
+    try:  # the service refuses it too (the CLI and tests call it directly)
+        service.set_customer_address(shop_tenant_id(api), "C1",
+                                     {"building_number": "1" * 21})
+        raise AssertionError("a 21-character building number was accepted")
+    except Invalid as error:
+        assert error.first.field == "/building_number"
+
+
+def shop_tenant_id(api) -> int:
+    from salesrefund.service.tenants import authenticate
+    return authenticate(api.client.app.state.engine, api.token).tenant_id

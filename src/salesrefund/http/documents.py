@@ -13,6 +13,7 @@ from ..documents import ubl
 from ..domain.errors import RefundError, Violation
 from ..service.documents import DOCUMENT_LANGUAGES, Documents
 from ..service.tenants import Principal
+from ..store.documents import SIZES
 from . import responses as R
 from .auth import require
 from .native import Key
@@ -22,8 +23,6 @@ router = APIRouter(prefix="/v1", route_class=ExactJSONRoute, responses=R.PROBLEM
 
 XML = "application/xml"
 PDF = "application/pdf"
-Text = Annotated[str | None, Field(default=None, max_length=200, pattern=r"^[^\x00]*$")]
-Short = Annotated[str | None, Field(default=None, max_length=64, pattern=r"^[^\x00]*$")]
 
 
 def documents(request: Request) -> Documents:
@@ -69,41 +68,38 @@ def refund_document_pdf(request: Request, refund_id: Key,
     return _file(content, PDF, f"{number}.pdf")
 
 
-class SellerIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    legal_name: Text = None
-    vat_number: Short = None
-    street: Text = None
-    building_number: Short = None
-    additional_number: Short = None
-    district: Text = None
-    city: Text = None
-    postal_code: Short = None
-    region: Short = None
-    country: Annotated[str | None, Field(default=None, pattern=r"^[A-Z]{2}$")] = None
-    phone: Short = None
-    email: Text = None
-    registration_scheme: Annotated[str | None, Field(default=None, max_length=10, pattern=r"^[A-Z0-9]+$")] = None
-    registration_number: Short = None
-    language: Annotated[Literal[DOCUMENT_LANGUAGES] | None, Field(default=None)] = None  # type: ignore[valid-type]
-    activity_code: Annotated[str | None, Field(default=None, max_length=10, pattern=r"^[0-9A-Z]+$")] = None
-    activity: Text = None
+def _text(name: str):
+    """An optional text field as long as its column (``store.documents.SIZES``), without NUL."""
+    return Annotated[str | None, Field(default=None, min_length=1, max_length=SIZES[name], pattern=r"^[^\x00]*$")]
+
+
+Country = Annotated[str | None, Field(default=None, pattern=r"^[A-Z]{2}$")]
+Scheme = Annotated[str | None, Field(default=None, max_length=10, pattern=r"^[A-Z0-9]+$")]
 
 
 class AddressIn(BaseModel):
+    """A party's address and registration as e-invoices show it; fields left out are kept."""
     model_config = ConfigDict(extra="forbid")
-    street: Text = None
-    building_number: Short = None
-    additional_number: Short = None
-    district: Text = None
-    city: Text = None
-    postal_code: Short = None
-    region: Short = None
-    country: Annotated[str | None, Field(default=None, pattern=r"^[A-Z]{2}$")] = None
-    phone: Short = None
-    email: Text = None
-    registration_scheme: Annotated[str | None, Field(default=None, max_length=10, pattern=r"^[A-Z0-9]+$")] = None
-    registration_number: Short = None
+    street: _text("street") = None
+    building_number: _text("building_number") = None
+    additional_number: _text("additional_number") = None
+    district: _text("district") = None
+    city: _text("city") = None
+    postal_code: _text("postal_code") = None
+    region: _text("region") = None
+    country: Country = None
+    phone: _text("phone") = None
+    email: _text("email") = None
+    registration_scheme: Scheme = None
+    registration_number: _text("registration_number") = None
+
+
+class SellerIn(AddressIn):
+    legal_name: _text("legal_name") = None
+    vat_number: _text("vat_number") = None
+    language: Annotated[Literal[DOCUMENT_LANGUAGES] | None, Field(default=None)] = None  # type: ignore[valid-type]
+    activity_code: Annotated[str | None, Field(default=None, max_length=10, pattern=r"^[0-9A-Z]+$")] = None
+    activity: _text("activity") = None
 
 
 class MyInvoisIn(BaseModel):

@@ -152,6 +152,11 @@ def _is_myinvois_uuid(value: str) -> bool:
 
 
 def _check_party(values: dict) -> None:
+    from ..store.documents import SIZES
+    for key, value in values.items():
+        if isinstance(value, str) and key in SIZES and len(value) > SIZES[key]:
+            raise Invalid(Violation(f"/{key}", "validation_error", "{field} has more than {max} characters",
+                                    {"field": key, "max": SIZES[key]}))
     country = values.get("country")
     if country is not None and not (len(country) == 2 and country.isascii() and country.isupper()):
         raise Invalid(Violation("/country", "validation_error", "country must be an ISO 3166 code like SA"))

@@ -11,6 +11,9 @@ from .repository import TenantStore
 
 ADDRESS_COLUMNS = ("street", "building_number", "additional_number", "district", "city", "postal_code",
                    "region", "country", "phone", "email", "registration_scheme", "registration_number")
+# the longest text each column holds (PostgreSQL refuses longer; SQLite would keep it)
+SIZES = {c.name: c.type.length for table in (t.seller_profiles, t.customer_addresses) for c in table.columns
+         if getattr(c.type, "length", None)}
 SELLER_COLUMNS = ("legal_name", "vat_number", *ADDRESS_COLUMNS, "language", "activity_code", "activity")
 
 

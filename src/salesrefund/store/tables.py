@@ -381,7 +381,7 @@ zatca_documents = Table(
     Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False, unique=True),
     Column("icv", BigInteger, nullable=False),  # KSA-16 invoice counter value, 1, 2, 3 … per tenant
     Column("uuid", String(36), nullable=False),  # KSA-1
-    Column("pih", String(64), nullable=False),  # KSA-13 previous invoice hash (base64)
+    Column("pih", String(100), nullable=False),  # KSA-13 previous invoice hash (base64; the first is 88 characters)
     Column("invoice_hash", String(64), nullable=False),  # this document's hash (base64 SHA-256)
     Column("xml", Text, nullable=False),  # the signed document, byte for byte as issued
     Column("status", String(30), nullable=False),  # pending_clearance | pending_reporting | cleared | reported

@@ -64,7 +64,7 @@ def upgrade() -> None:
                   nullable=False),
         sa.Column("icv", sa.BigInteger(), nullable=False),
         sa.Column("uuid", sa.String(36), nullable=False),
-        sa.Column("pih", sa.String(64), nullable=False),
+        sa.Column("pih", sa.String(100), nullable=False),
         sa.Column("invoice_hash", sa.String(64), nullable=False),
         sa.Column("xml", sa.Text(), nullable=False),
         sa.Column("status", sa.String(30), nullable=False),
