@@ -404,7 +404,7 @@ def snr2u(w, route):
     for name in ("AcEInvoiceDocumentStatusID", "EInvoiceSubmissionUUID", "EInvoiceValidationUUID",
                  "EInvoiceValidationDateTime", "EInvoiceValidationLink", "EInvoiceDocumentNumber_Consolidated"):
         assert header[name] in (None, ""), (name, header[name])
-    assert detail["AcEInvoiceItemTaxTypeID"] == "06" and detail["AcEInvoiceItemClassificationID"] in (None, "")
+    assert detail["AcEInvoiceItemTaxTypeID"] == "06" and detail["AcEInvoiceItemClassificationID"] == "022"
     views = [ok(d.admin.get(f"/v1/refunds/{x['ResponseStatus']['Meta']['RefundId']}")) for x in (clean, dirty)]
     same_refund(*views)
     for view in views:

@@ -50,6 +50,8 @@ class Documents:
             raise reject("not_found", "/id", "refund {id} does not exist", id=refund)
         if row["state"] == "draft":
             raise reject("invalid_state", "/id", "a draft has no document; post it first")
+        if row["kind"] == "payout":
+            raise reject("invalid_state", "/id", "a payout is not a credit note and has no document")
         return row
 
     def _record(self, store: DocumentStore, row) -> CreditNoteRecord:
@@ -62,6 +64,7 @@ class Documents:
         buyer = Party(name=customer["name"], vat_number=customer["tax_number"], code=customer["code"],
                       email=address.get("email") or customer["email"],
                       **{k: address.get(k) for k in ADDRESS_FIELDS if k != "email"})
+        buyer = snr2u_buyer(json.loads(row["metadata_json"] or "{}"), buyer)
         invoice_row = store.invoice_by_id(row["invoice_id"]) if row["invoice_id"] else None
         invoice = (OriginalInvoice(invoice_row["number"], invoice_row["date"], invoice_row["myinvois_uuid"])
                    if invoice_row else None)
@@ -144,6 +147,32 @@ class Documents:
             uow.store.set_myinvois_uuid(invoice["id"], value)
             uow.commit()
         return {"invoice": number, "myinvois_uuid": value}
+
+
+# SnR2U's buyer e-invoice fields (seed 004) -> the buyer of the documents, when the refund note
+# says to use them (IsUseTransactionBuyerElement), as SnR2U itself stores them
+SNR2U_BUYER = {"EInvoiceRegName_Buyer": "name", "EInvoiceRegTIN_Buyer": "vat_number",
+               "EInvoiceRegNumber_Buyer": "registration_number", "EInvoiceBuyerRegType": "registration_scheme",
+               "EInvoiceRegEmail_Buyer": "email", "EInvoiceAddressPostalZone_Buyer": "postal_code",
+               "EInvoiceAddressCityName_Buyer": "city", "AcEInvoiceAddressStateID_Buyer": "region",
+               "EInvoiceRegContactNumber_Buyer": "phone"}
+
+
+def snr2u_buyer(metadata: dict, buyer: Party) -> Party:
+    header = (metadata.get("snr2u") or {}).get("header") or {}
+    if str(header.get("IsUseTransactionBuyerElement")).lower() not in ("true", "1"):
+        return buyer
+    from dataclasses import replace
+    from ..documents.myinvois import ALPHA3
+    values = {field: header[name] for name, field in SNR2U_BUYER.items() if header.get(name)}
+    street = ", ".join(header[f"EInvoiceAddressLine{i}_Buyer"] for i in range(3)
+                       if header.get(f"EInvoiceAddressLine{i}_Buyer"))
+    if street:
+        values["street"] = street
+    country = header.get("AcEInvoiceAddressCountryID_Buyer")
+    if country:
+        values["country"] = {v: k for k, v in ALPHA3.items()}.get(country, country[:2])
+    return replace(buyer, **values)
 
 
 def _is_myinvois_uuid(value: str) -> bool:
