@@ -130,3 +130,35 @@ def _certificate(xml: bytes) -> str:
     from salesrefund.documents import zatca
     from salesrefund.service.zatca_chain import _pem
     return _pem(zatca.parse(xml).certificate_b64)
+
+
+@ZATCA_EXAMPLES
+@given(lines=st.lists(st.tuples(st.integers(1, 9), st.integers(1, 50_000), st.sampled_from(["0", "6", "10"])),
+                      min_size=1, max_size=4),
+       share=st.integers(1, 100), tender=st.sampled_from(["cash", "card", "store_credit"]), void=st.booleans())
+def test_a_sample_as_myinvois_notes_is_valid_and_shows_the_refunds_figures(malaysian_shop, artefacts, lines, share,
+                                                                         tender, void):
+    s = malaysian_shop()
+    api = s["api"]
+    r = api.post("/v1/invoices", {"number": "INV-M", "customer": "BIZ", "date": "2026-06-01", "lines": [
+        {"product": "TEA", "quantity": str(q), "unit_price": _money(c), "tax_rate": rate} for q, c, rate in lines]})
+    assert r.status_code == 201, r.text
+    body = {"invoice": "INV-M", "reason": "Return",
+            "lines": [{"line": i + 1, "quantity": str(max(1, q * share // 100))} for i, (q, _, _) in enumerate(lines)]}
+    gross = int(Decimal(api.post("/v1/refunds/preview", body).json()["gross"]) * 100)
+    paid = money.round_to_increment(gross, 5) if tender == "cash" else gross
+    if paid > 0:
+        body["payments"] = [{"method": tender, "amount": _money(paid)}]
+    refund = api.post("/v1/refunds", body).json()
+    if void:
+        assert api.post(f"/v1/refunds/{refund['id']}/void").status_code == 200
+    xml = api.get(f"/v1/refunds/{refund['id']}/document.xml", profile="myinvois").content
+    report = artefacts.validate(xml, "myinvois")
+    assert report.valid, (report.errors, xml.decode())
+    doc = etree.fromstring(xml)
+    ns = {"cbc": NS["cbc"], "cac": NS["cac"]}
+    assert doc.xpath("cac:LegalMonetaryTotal/cbc:PayableAmount", namespaces=ns)[0].text == refund["total"]
+    assert [e.text for e in doc.xpath("cac:InvoiceLine/cbc:LineExtensionAmount", namespaces=ns)] == [
+        x["net"] for x in refund["lines"]]
+    money_back = any(p["method"] in ("cash", "card") for p in refund["payments"])
+    assert doc.xpath("cbc:InvoiceTypeCode", namespaces=ns)[0].text == ("04" if money_back else "02")
