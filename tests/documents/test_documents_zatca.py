@@ -196,3 +196,37 @@ def test_a_saudi_pdf_carries_the_qr(saudi_shop, engine, clock):
 def _pem(certificate_b64: str) -> str:
     from salesrefund.service.zatca_chain import _pem as pem
     return pem(certificate_b64)
+
+
+def test_concurrent_requests_issue_each_document_once_in_one_unbroken_chain(saudi_shop, engine, clock):
+    import random
+    import threading
+
+    from salesrefund.service.documents import Documents
+    s = saudi_shop()
+    ids = []
+    for n in range(6):
+        sale(s["api"], f"INV-C{n}", "WALKIN")
+        ids.append(refund_two(s["api"], f"INV-C{n}")["id"])
+    service = Documents(engine, clock)
+    seen: dict[str, set[bytes]] = {refund_id: set() for refund_id in ids}
+    failures = []
+
+    def worker(seed: int) -> None:
+        order = ids[:]
+        random.Random(seed).shuffle(order)
+        try:
+            for refund_id in order:
+                seen[refund_id].add(service.xml(s["tenant"]["id"], refund_id, "zatca")[0])
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(error)
+
+    threads = [threading.Thread(target=worker, args=(seed,)) for seed in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not failures, failures
+    assert all(len(documents) == 1 for documents in seen.values())  # one document per refund, served alike
+    assert sorted(zatca.parse(next(iter(d))).icv for d in seen.values()) == [1, 2, 3, 4, 5, 6]
+    assert not [f for f in run_checks(engine)["zatca_chain"] if f.tenant_id == s["tenant"]["id"]]
