@@ -1,4 +1,4 @@
-"""The command line: ``salesrefund serve | migrate | demo | tenant | token``."""
+"""The command line: ``salesrefund serve | migrate | demo | tenant | token | document | validate``."""
 
 from __future__ import annotations
 
@@ -243,6 +243,93 @@ def token_revoke(token_id: int, db: Db = None):
         typer.echo(f"error: no active token {token_id}", err=True)
         raise typer.Exit(2)
     typer.echo(f"token {token_id} revoked")
+
+
+@tenant_app.command("keys")
+def tenant_keys(tenant: Annotated[str, typer.Option(help="tenant name")],
+                rotate: Annotated[bool, typer.Option("--rotate", help="replace an existing key")] = False,
+                db: Db = None, as_json: AsJson = False):
+    """Generate the tenant's ZATCA signing key (ECDSA secp256k1) and a self-signed certificate,
+    used until onboarding with ZATCA replaces it (see docs/documents/zatca.md)."""
+    from .service.tenants import tenant_id_by_name
+    from .service.zatca_chain import create_keys
+    engine = _engine(db)
+    try:
+        created = create_keys(engine, None, tenant_id_by_name(engine, tenant), rotate=rotate)
+    except RefundError as error:
+        _fail(error)
+    except ValueError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps({"tenant": tenant, "certificate": created["certificate"]}))
+    else:
+        typer.echo(f"signing key created for {tenant}; self-signed certificate:")
+        typer.echo(created["certificate"].rstrip())
+
+
+# -- credit-note documents (issue 11) ---------------------------------------------------------------
+
+@app.command("document")
+def document(refund: Annotated[str, typer.Argument(help="the refund's id (or its number with --tenant)")],
+             profile: Annotated[str, typer.Option(help="en16931 | zatca | myinvois | pdf")] = "en16931",
+             lang: Annotated[Optional[str], typer.Option(help="the PDF's language: en, ar, mn, ms")] = None,
+             out: Annotated[Optional[str], typer.Option(help="write to this file (default: standard output)")] = None,
+             tenant: Annotated[Optional[str], typer.Option(help="tenant name (needed for a number)")] = None,
+             db: Db = None):
+    """Write a refund's credit note: an e-invoice XML (EN 16931, ZATCA, MyInvois) or the PDF."""
+    import sys
+    from .documents.ubl import DocumentIncomplete
+    from .service.documents import Documents, tenant_of_refund
+    if profile not in ("en16931", "zatca", "myinvois", "pdf"):
+        typer.echo("error: --profile is one of en16931, zatca, myinvois, pdf", err=True)
+        raise typer.Exit(2)
+    engine = _engine(db)
+    try:
+        tenant_id = tenant_of_refund(engine, refund, tenant)
+        service = Documents(engine)
+        content, _ = (service.pdf(tenant_id, refund, lang) if profile == "pdf"
+                      else service.xml(tenant_id, refund, profile))
+    except RefundError as error:
+        _fail(error)
+    except DocumentIncomplete as error:
+        typer.echo(f"error: {error} (document_incomplete)", err=True)
+        raise typer.Exit(2)
+    if out:
+        with open(out, "wb") as handle:
+            handle.write(content)
+        typer.echo(f"{out}: {len(content)} bytes")
+    else:
+        sys.stdout.buffer.write(content)
+
+
+@app.command("validate")
+def validate_file(file: Annotated[str, typer.Argument(help="an e-invoice XML file")],
+                  profile: Annotated[Optional[str], typer.Option(
+                      help="en16931 | zatca | myinvois (default: guessed from the document)")] = None,
+                  warnings: Annotated[bool, typer.Option("--warnings", help="print warnings too")] = False,
+                  as_json: AsJson = False):
+    """Validate a document by the UBL 2.1 schema and the official rules; print the failed rules
+    and exit 1 when any error (EN 16931 fatal, ZATCA error) is raised."""
+    from .documents import validate
+    try:
+        with open(file, "rb") as handle:
+            report = validate.validate(handle.read(), profile)
+    except (OSError, validate.ArtefactsMissing) as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2)
+    shown = report.failures if warnings else report.errors
+    if as_json:
+        typer.echo(json.dumps({"profile": report.profile, "valid": report.valid, "failures": [
+            {"rule": f.rule, "flag": f.flag, "source": f.source, "text": f.text, "location": f.location}
+            for f in shown]}))
+    else:
+        for f in shown:
+            typer.echo(f"{f.flag:<8} {f.rule:<14} {f.text}" + (f"  [{f.location}]" if f.location else ""))
+        typer.echo(f"{file}: {report.profile}: " + ("valid" if report.valid else f"{len(report.errors)} error(s)")
+                   + (f", {len(report.warnings)} warning(s)" if report.warnings else ""))
+    if not report.valid:
+        raise typer.Exit(1)
 
 
 def main() -> None:

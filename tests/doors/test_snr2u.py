@@ -130,7 +130,7 @@ def test_the_filled_template_in_jsv_succeeds_and_answers_in_jsv(post, client, de
         "AcCusRefundNoteDID": "3f2b8c4e-5d6a-4b7c-9e8f-0a1b2c3d4e5f", "AcCusRefundNoteMID": "RN-00001", "ItemNo": "1",
         "AcStockID": "ITEM-001", "AcStockUOMID": "UNIT", "ItemUnitPrice": "12.5000", "ItemQuantity": "1.0000",
         "ItemGrossTotal": "12.50", "ItemDiscountAmount": "0.00", "ItemTotalPrice": "12.50",
-        "ItemRemark1": "Dented lid", "AcEInvoiceItemClassificationID": None, "AcEInvoiceItemTaxTypeID": "06"}
+        "ItemRemark1": "Dented lid", "AcEInvoiceItemClassificationID": "022", "AcEInvoiceItemTaxTypeID": "06"}
     assert (second["ItemGrossTotal"], second["ItemDiscountAmount"], second["ItemTotalPrice"]) == ("7.90", "0.02", "7.88")
     assert note["DocumentPaymentDetails"] == [{
         "AcCusRefundNoteMID": "RN-00001", "ItemNo": "1", "AcBillPaymentMethodID": "CASH",

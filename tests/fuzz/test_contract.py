@@ -50,7 +50,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from fuzz_kit import STATS, seed_books
-from salesrefund.http import native
+from salesrefund.http import documents, native
 from salesrefund.seeds import beansbooks, crmcom, internom, snr2u, vodo
 from salesrefund.service.tenants import create_tenant, tenant_id_by_name
 
@@ -87,7 +87,7 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 def _native_operations() -> list[tuple[str, str]]:
     """(method, path) of every native operation, read from the router (no database needed)."""
-    doc = FastAPI(routes=native.router.routes).openapi()
+    doc = FastAPI(routes=native.router.routes + documents.router.routes).openapi()  # + issue 11's routes
     return [(method.upper(), path) for path, item in doc["paths"].items() for method in item]
 
 
@@ -130,7 +130,8 @@ REFERENCES = {"invoice": ["INV-1"], "customer": ["C1"], "product": ["BOOK", "MUG
               "quantity": ["1", "0.5", "2"], "amount": ["1.00", "0.01", "11.50"], "unit_price": ["4.99", "10.00"],
               "tax_rate": ["15", "0"], "posting_date": ["2026-06-10"], "date": ["2026-06-10"]}
 PATH_REFERENCES = {"/v1/customers/{code}": ["C1"], "/v1/products/{code}": ["BOOK", "WRAP"],
-                   "/v1/invoices/{number}": ["INV-1"]}
+                   "/v1/invoices/{number}": ["INV-1"], "/v1/customers/{code}/address": ["C1"],
+                   "/v1/invoices/{number}/myinvois-uuid": ["INV-1"]}
 
 
 def _anchor(value, draw, every: bool):

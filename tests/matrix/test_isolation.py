@@ -455,6 +455,32 @@ def snr2u(w, route):
     p.done()
 
 
+def native_documents(w, route):
+    """Documents (issue 11): B's refunds, customers and invoices answer 404 like missing ones; A's
+    seller details are A's own (setting them leaves B's as they were)."""
+    n, auth = _a(w)
+    p, b = Probe(w), w.b
+    method, template = route
+    if "{code}" in template or "{number}" in template:
+        key, body, codes = (("{code}", {"city": "Elsewhere"}, [b.native.customer, b.snr2u.customer])
+                            if "{code}" in template else
+                            ("{number}", {"myinvois_uuid": "F9D425P6DS7D8IU"}, [b.native.invoice, b.snr2u.invoice]))
+        a_before = snapshot(w.engine, [n.id])
+        for code in codes:
+            miss = missing_id()
+            problem(p.pair(Req(method, template.replace(key, code), json=body),
+                           Req(method, template.replace(key, miss), json=body), [code], [miss], auth), 404, "not_found")
+        assert_unchanged(a_before, snapshot(w.engine, [n.id]), "A after B's codes")
+    else:
+        b_seller = ok(Req("GET", "/v1/seller").send(w.client, bearer(b.native.token)))
+        if method == "PUT":
+            ok(p.one(Req("PUT", "/v1/seller", json={"legal_name": f"Seller {n.tag}"}), auth))
+        shown = ok(p.one(Req("GET", "/v1/seller"), auth))
+        assert b.native.tag not in str(shown) and b.native.name not in str(shown)
+        assert ok(Req("GET", "/v1/seller").send(w.client, bearer(b.native.token))) == b_seller
+    p.done()
+
+
 ISOLATION = {
     ("POST", "/v1/customers"): native_create_under_b_codes,
     ("GET", "/v1/customers/{code}"): native_get_by_code,
@@ -474,6 +500,12 @@ ISOLATION = {
     ("DELETE", "/v1/refunds/{refund_id}"): native_refund_by_id,
     ("GET", "/v1/refunds/{refund_id}/journal"): native_refund_by_id,
     ("GET", "/v1/refunds/{refund_id}/audit"): native_refund_by_id,
+    ("GET", "/v1/refunds/{refund_id}/document.xml"): native_refund_by_id,
+    ("GET", "/v1/refunds/{refund_id}/document.pdf"): native_refund_by_id,
+    ("GET", "/v1/seller"): native_documents,
+    ("PUT", "/v1/seller"): native_documents,
+    ("PUT", "/v1/customers/{code}/address"): native_documents,
+    ("PUT", "/v1/invoices/{number}/myinvois-uuid"): native_documents,
     ("GET", "/v1/journal"): native_journal,
     ("GET", "/v1/ledger/trial-balance"): native_trial_balance,
     ("GET", "/v1/stock"): native_filtered_lists,

@@ -404,7 +404,7 @@ def snr2u(w, route):
     for name in ("AcEInvoiceDocumentStatusID", "EInvoiceSubmissionUUID", "EInvoiceValidationUUID",
                  "EInvoiceValidationDateTime", "EInvoiceValidationLink", "EInvoiceDocumentNumber_Consolidated"):
         assert header[name] in (None, ""), (name, header[name])
-    assert detail["AcEInvoiceItemTaxTypeID"] == "06" and detail["AcEInvoiceItemClassificationID"] in (None, "")
+    assert detail["AcEInvoiceItemTaxTypeID"] == "06" and detail["AcEInvoiceItemClassificationID"] == "022"
     views = [ok(d.admin.get(f"/v1/refunds/{x['ResponseStatus']['Meta']['RefundId']}")) for x in (clean, dirty)]
     same_refund(*views)
     for view in views:
@@ -417,6 +417,29 @@ def snr2u(w, route):
 def ok_response(response):
     assert response.status_code == 200, response.text
     return response
+
+
+def native_documents(w, route):
+    """Documents (issue 11): the query cannot name another tenant or refund; the settings bodies
+    refuse server-owned fields and change nothing."""
+    n = w.n
+    path = route[1].format(code=n.customer, number=n.invoice, refund_id=n.posted["id"])
+    if route[0] == "GET":
+        injected = {"tenant_id": w.other.id, "tenant": w.other.name, "credential_id": 1, "kind": "payout",
+                    "id": w.other.posted["id"]}
+        plain, dirty = n.api.get(path), n.api.get(path, **injected)
+        assert plain.status_code == dirty.status_code
+        if "document.pdf" in path:  # the same document (its creation time aside)
+            assert dirty.headers["content-type"] == plain.headers["content-type"] == "application/pdf"
+        else:
+            assert {k: v for k, v in dirty.json().items() if k != "request_id"} == \
+                {k: v for k, v in plain.json().items() if k != "request_id"}
+        return
+    base = {("PUT", "/v1/seller"): {"legal_name": "N"}, ("PUT", "/v1/customers/{code}/address"): {"city": "N"},
+            ("PUT", "/v1/invoices/{number}/myinvois-uuid"): {"myinvois_uuid": "ABC-1"}}[route]
+    owned = {"tenant_id": w.other.id, "tenant": w.other.name, "id": 1, "customer_id": 1, "invoice_id": 1,
+             "private_key_pem": "x", "icv": 1}
+    _refused_each(w, lambda name, value: Req("PUT", path, json={**base, name: value}), owned, n.id)
 
 
 NATIVE_QUERY_ROUTES = [("GET", p) for p in (
@@ -438,6 +461,12 @@ MASS = {route: native_query for route in NATIVE_QUERY_ROUTES} | {
     ("POST", "/v1/refunds/{refund_id}/post"): native_post,
     ("POST", "/v1/refunds/{refund_id}/void"): native_void,
     ("DELETE", "/v1/refunds/{refund_id}"): native_delete,
+    ("GET", "/v1/refunds/{refund_id}/document.xml"): native_documents,
+    ("GET", "/v1/refunds/{refund_id}/document.pdf"): native_documents,
+    ("GET", "/v1/seller"): native_query,
+    ("PUT", "/v1/seller"): native_documents,
+    ("PUT", "/v1/customers/{code}/address"): native_documents,
+    ("PUT", "/v1/invoices/{number}/myinvois-uuid"): native_documents,
     ("POST", INTERNOM): internom,
     ("POST", VODO + "/{invoice_id}"): vodo,
     ("POST", VODO): vodo,

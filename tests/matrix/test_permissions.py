@@ -117,6 +117,19 @@ NATIVE = {
         Req("GET", f"/v1/refunds/{w.n.posted['id']}/journal"), 200)),
     ("GET", "/v1/refunds/{refund_id}/audit"): ("refund:read", lambda w: (
         Req("GET", f"/v1/refunds/{w.n.posted['id']}/audit"), 200)),
+    # documents (issue 11); the matrix tenant has no seller VAT number, so its e-invoice answers
+    # 422 document_incomplete once the permission is granted (the PDF needs none)
+    ("GET", "/v1/refunds/{refund_id}/document.xml"): ("refund:read", lambda w: (
+        Req("GET", f"/v1/refunds/{w.n.posted['id']}/document.xml"), 422)),
+    ("GET", "/v1/refunds/{refund_id}/document.pdf"): ("refund:read", lambda w: (
+        Req("GET", f"/v1/refunds/{w.n.posted['id']}/document.pdf"), 200)),
+    ("GET", "/v1/seller"): ("refund:read", lambda w: (Req("GET", "/v1/seller"), 200)),
+    ("PUT", "/v1/seller"): ("masterdata:write", lambda w: (Req("PUT", "/v1/seller", json={
+        "legal_name": "Matrix Seller"}), 200)),
+    ("PUT", "/v1/customers/{code}/address"): ("masterdata:write", lambda w: (Req(
+        "PUT", f"/v1/customers/{w.n.customer}/address", json={"city": "Riyadh"}), 200)),
+    ("PUT", "/v1/invoices/{number}/myinvois-uuid"): ("masterdata:write", lambda w: (Req(
+        "PUT", f"/v1/invoices/{w.n.invoice}/myinvois-uuid", json={"myinvois_uuid": "F9D425P6DS7D8IU"}), 200)),
     ("GET", "/v1/journal"): ("refund:read", lambda w: (Req("GET", "/v1/journal"), 200)),
     ("GET", "/v1/ledger/trial-balance"): ("refund:read", lambda w: (Req("GET", "/v1/ledger/trial-balance"), 200)),
     ("GET", "/v1/stock"): ("refund:read", lambda w: (Req("GET", "/v1/stock"), 200)),

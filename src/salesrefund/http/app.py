@@ -19,6 +19,8 @@ from ..service.refunds import RefundService, Settings
 from ..service.uow import Clock, fault_message, note_write_failure, request_commits, recent_write_failure, unavailable_reason, unwritable
 from ..store.engine import sqlite_write_problem
 from . import bench, dialects, native
+from . import documents as document_routes
+from ..service.documents import Documents
 from .problems import PROBLEM, problem_body, problem_of
 
 log = logging.getLogger("salesrefund")
@@ -43,9 +45,11 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     app.state.clock = clock
     app.state.refunds = RefundService(engine, clock, settings)
     app.state.books = Books(engine, clock, read_engine=read_engine)
+    app.state.documents = Documents(engine, clock)
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(native.router)
+    app.include_router(document_routes.router)
     for router in dialects.routers():
         app.include_router(router)
     _install_error_handlers(app)

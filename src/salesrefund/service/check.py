@@ -320,3 +320,14 @@ CHECKS: dict[str, Callable] = {
     "client_document_numbers": client_document_numbers,
     "encodable_text": encodable_text,
 }
+
+
+def zatca_chain(conn: Connection):
+    """Each tenant's ZATCA hash chain holds: counters 1, 2, 3 …, each PIH the previous document's
+    hash, each stored document unchanged and its signature valid (issue 11)."""
+    from .zatca_chain import chain_findings
+    for tenant_id, detail in chain_findings(conn):
+        yield Finding("zatca_chain", tenant_id, detail)
+
+
+CHECKS["zatca_chain"] = zatca_chain

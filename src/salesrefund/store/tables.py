@@ -157,6 +157,7 @@ invoices = Table(
     _money("paid_back_minor"),  # what posted refunds paid back by any method (totals, rounding included)
     Column("journal_entry_id", Id, ForeignKey("journal_entries.id")),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("myinvois_uuid", String(64)),  # the invoice's MyInvois UUID (issue 11), when it has one
     UniqueConstraint("tenant_id", "number"),
     CheckConstraint("refunded_total_minor >= 0 AND refunded_total_minor <= total_minor",
                     name="refunded_within_total"),
@@ -373,4 +374,55 @@ rate_windows = Table(
     Column("credential_id", Id, ForeignKey("credentials.id"), primary_key=True),
     Column("window_start", BigInteger, primary_key=True),  # epoch seconds // window length
     Column("count", Integer, nullable=False),
+)
+
+# -- credit-note documents (issue 11) ---------------------------------------------------------
+
+
+def _address() -> list[Column]:
+    """A party's postal address and contacts as e-invoices need them (EN 16931 BG-5/BG-8, ZATCA's
+    building and additional numbers, MyInvois's state code in ``region``)."""
+    return [Column(name, String(size)) for name, size in (
+        ("street", 200), ("building_number", 20), ("additional_number", 20), ("district", 100),
+        ("city", 100), ("postal_code", 20), ("region", 50), ("country", 2), ("phone", 40), ("email", 254),
+        ("registration_scheme", 10), ("registration_number", 64))]
+
+
+seller_profiles = Table(
+    "seller_profiles", metadata,
+    Column("tenant_id", Id, ForeignKey("tenants.id"), primary_key=True),
+    Column("legal_name", String(200)),  # BT-27; the tenant's name when unset
+    Column("vat_number", String(64)),  # BT-31 (MyInvois: the TIN)
+    *_address(),
+    Column("language", String(5)),  # the documents' default language (en, ar, mn, ms)
+    Column("activity_code", String(10)),  # MyInvois MSIC code
+    Column("activity", String(300)),  # MyInvois business activity description
+)
+
+customer_addresses = Table(
+    "customer_addresses", metadata,
+    Column("customer_id", Id, ForeignKey("customers.id"), primary_key=True),
+    _tenant(),
+    *_address(),
+)
+
+signing_keys = Table(
+    "signing_keys", metadata,
+    Column("tenant_id", Id, ForeignKey("tenants.id"), primary_key=True),
+    Column("private_key_pem", Text, nullable=False),  # ECDSA secp256k1 (ZATCA)
+    Column("certificate_pem", Text, nullable=False),  # self-signed until onboarding with ZATCA
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+zatca_documents = Table(
+    "zatca_documents", metadata, _id(), _tenant(),
+    Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False, unique=True),
+    Column("icv", BigInteger, nullable=False),  # KSA-16 invoice counter value, 1, 2, 3 … per tenant
+    Column("uuid", String(36), nullable=False),  # KSA-1
+    Column("pih", String(100), nullable=False),  # KSA-13 previous invoice hash (base64; the first is 88 characters)
+    Column("invoice_hash", String(64), nullable=False),  # this document's hash (base64 SHA-256)
+    Column("xml", Text, nullable=False),  # the signed document, byte for byte as issued
+    Column("status", String(30), nullable=False),  # pending_clearance | pending_reporting | cleared | reported
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant_id", "icv"),
 )

@@ -26,6 +26,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response as HttpResponse
 
 from ... import i18n
+from ...documents import myinvois
 from ...domain import money
 from ...domain.commands import ExpectedLine, ExpectedTotals, IssueRefund, PaymentRequest, RefundLineRequest
 from ...domain.errors import Invalid, RefundError, Violation, reject
@@ -149,7 +150,6 @@ ENVELOPE = (("CustomerRefundNote", "object", True, None),)
 HEADER_ECHOED = tuple(name for name, kind, _, _ in HEADER if kind != "readonly" and name not in (
     "AcCusRefundNoteMID", "AcCustomerID", "AcLocationID", "DocumentDate", "DocumentNetAmount",
     "DocumentCentBalance", "DocumentFinalAmount", "AcCusInvoiceMID", "DocumentReason"))
-MYINVOIS_TAX_NOT_APPLICABLE = "06"  # MyInvois tax type of a line without tax
 
 
 # -- the route ---------------------------------------------------------------------------------------
@@ -640,8 +640,9 @@ def render_note(view: dict) -> dict:
             "ItemDiscountAmount": minor(d.get("ItemDiscountAmount", 0)),
             "ItemTotalPrice": amount(line["gross"]),
             "ItemRemark1": d.get("ItemRemark1"),
-            "AcEInvoiceItemClassificationID": None,
-            "AcEInvoiceItemTaxTypeID": MYINVOIS_TAX_NOT_APPLICABLE if Decimal(line["tax_rate"]) == 0 else None,
+            # as the line appears in the MyInvois document (documents/myinvois.py, issue 11)
+            "AcEInvoiceItemClassificationID": myinvois.OTHERS,
+            "AcEInvoiceItemTaxTypeID": myinvois.tax_type(money.parse_rate(line["tax_rate"], "tax_rate")),
         })
     payments = []
     for i, payment in enumerate(view["payments"]):

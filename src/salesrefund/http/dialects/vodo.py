@@ -546,6 +546,8 @@ class VodoResponder:
             "created_at": _timestamp(refund["created_at"]),
             "updated_at": _timestamp(refund["posted_at"] or refund["created_at"]),
             "all_items": [self._refund_item(line, refund, invoice) for line in refund["lines"]],
+            # the printable credit note in the request's language (issue 11; a native token reads it)
+            "pdf_url": f"/v1/refunds/{refund['id']}/document.pdf?lang={self.lang}",
             "invoice": {
                 "id": _number_or_text(invoice.number),
                 "reference": invoice.number,

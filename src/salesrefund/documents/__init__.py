@@ -1,0 +1,1 @@
+"""Credit-note documents: pure functions from a ``CreditNoteRecord`` to bytes (UBL XML, PDF)."""
