@@ -90,8 +90,8 @@ def malaysian_shop(make_tenant, api_for):
     """A MYR tenant in Kuala Lumpur (cash rounded to 0.05) with its MyInvois details; a registered
     business customer BIZ (TIN, BRN, address) and a walk-in customer; product TEA."""
 
-    def make() -> dict:
-        tenant = make_tenant("MYR", country="MY", timezone="Asia/Kuala_Lumpur", cash_rounding="0.05")
+    def make(**options) -> dict:
+        tenant = make_tenant("MYR", country="MY", timezone="Asia/Kuala_Lumpur", cash_rounding="0.05", **options)
         api = api_for(tenant["token"])
         assert api.client.put("/v1/seller", json=MALAYSIAN_SELLER, headers=api.headers()).status_code == 200
         assert api.post("/v1/customers", {"code": "BIZ", "name": "Kedai Runcit Sdn Bhd",

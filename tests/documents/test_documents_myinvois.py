@@ -177,8 +177,9 @@ def test_store_credit_is_a_credit_note_and_a_walk_in_buyer_is_the_general_public
 
 def test_a_mixed_refund_is_one_refund_note(malaysian_shop, artefacts):
     s = malaysian_shop()
-    refund = sale_and_refund(s["api"], "BIZ", refund_payments=[{"method": "card", "amount": "5.00"},
-                                                               {"method": "store_credit", "amount": "2.33"}])
+    refund = sale_and_refund(s["api"], "BIZ", payments=[{"method": "card", "amount": "10.99"}],  # paid by card
+                             refund_payments=[{"method": "card", "amount": "5.00"},
+                                              {"method": "store_credit", "amount": "2.33"}])
     doc = etree.fromstring(s["api"].get(f"/v1/refunds/{refund['id']}/document.xml", profile="myinvois").content)
     assert field(doc, "/inv:Invoice/cbc:InvoiceTypeCode") == "04"
     assert field(doc, "/inv:Invoice/cac:PaymentMeans/cbc:PaymentMeansCode") == "04"  # the money went to the card
