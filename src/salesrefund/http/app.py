@@ -16,7 +16,7 @@ from ..domain.errors import RefundError, Violation
 from ..service.books import Books
 from ..service.refunds import RefundService, Settings
 from ..service.uow import Clock
-from . import bench, dialects, native
+from . import apidocs, bench, dialects, native, native_extra
 from .problems import PROBLEM, problem_body, problem_of
 
 log = logging.getLogger("salesrefund")
@@ -33,6 +33,7 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
         description="Records refunds against sales exactly right: caps that hold under concurrency, "
                     "exact decimal money, a balanced journal entry and stock return for every posted "
                     "refund, exactly-once requests, strict tenant isolation.",
+        docs_url=None, redoc_url=None,  # served offline by apidocs.install
     )
     clock = clock or Clock()
     app.state.engine = engine
@@ -42,9 +43,11 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(native.router)
+    app.include_router(native_extra.router)  # lists, settings, door credentials (issue 12)
     for router in dialects.routers():
         app.include_router(router)
     _install_error_handlers(app)
+    apidocs.install(app)  # /docs and /redoc offline, the bearer scheme, valid examples
     bench.install(app)  # POST /bench/echo, only with SALESREFUND_BENCH_ECHO=1 (bench/)
 
     @app.get("/healthz", tags=["operations"])
