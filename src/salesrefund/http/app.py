@@ -17,6 +17,7 @@ from ..service.books import Books
 from ..service.refunds import RefundService, Settings
 from ..service.uow import Clock
 from . import apidocs, bench, dialects, native, native_extra
+from .. import web
 from .problems import PROBLEM, problem_body, problem_of
 
 log = logging.getLogger("salesrefund")
@@ -48,6 +49,7 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
         app.include_router(router)
     _install_error_handlers(app)
     apidocs.install(app)  # /docs and /redoc offline, the bearer scheme, valid examples
+    web.install(app)  # the back office page at /app (issue 12)
     bench.install(app)  # POST /bench/echo, only with SALESREFUND_BENCH_ECHO=1 (bench/)
 
     @app.get("/healthz", tags=["operations"])
