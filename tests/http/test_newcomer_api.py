@@ -7,10 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from fastapi.testclient import TestClient
 
-from salesrefund.http.app import create_app
-from salesrefund.service.refunds import Settings
 
 
 def test_docs_and_redoc_are_served_offline_with_their_assets(client):
@@ -180,3 +177,9 @@ def test_the_unauthorized_message_says_what_is_wrong(client, header, says):
     assert says in answer.json()["detail"]
     if header is not None:
         assert "missing" not in answer.json()["detail"]
+
+
+def test_the_docs_pages_may_reach_nothing_but_this_server(client):
+    for page in ("/docs", "/redoc"):
+        policy = client.get(page).headers["content-security-policy"]
+        assert "default-src 'self'" in policy and "img-src 'self' data:" in policy and "connect-src 'self'" in policy
