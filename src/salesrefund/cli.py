@@ -53,6 +53,8 @@ def serve(db: Db = None, host: str = "127.0.0.1", port: int = 8000,
         loaded = load_demo(engine)
         typer.echo(f"demo tenant '{loaded['tenant']}' ready; API token: {loaded['token']}")
         typer.echo(f"try:  {first_curl(base)}")
+        typer.echo(f"back office: {base}/app (sign in with that token); `salesrefund demo` lists every demo "
+                   "tenant's credentials")
     engine.dispose()
     typer.echo(f"salesrefund on {base}  (docs: {base}/docs, database: {url})")
     os.environ[ENV_DATABASE_URL] = url

@@ -1,4 +1,4 @@
-"""End-to-end tests in a real browser: Playwright driving Debian's ``chromium`` (installed by
+"""End-to-end tests against a live demo server: in a real browser, Playwright driving Debian's ``chromium`` (installed by
 ``.ci/run``; Playwright's own browser download is not used) against ``salesrefund serve --demo``
 in a subprocess, on SQLite or, with ``SALESREFUND_TEST_DATABASE_URL`` set to PostgreSQL, on a
 database of its own that is dropped afterwards. Every request to anything but the server is
@@ -51,8 +51,6 @@ def _database(tmp_path_factory):
 @pytest.fixture(scope="session")
 def server(tmp_path_factory):
     """``salesrefund serve --demo`` on a free port: its base URL."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no {CHROMIUM} (.ci/run installs Debian's chromium)")
     url, drop = _database(tmp_path_factory)
     port = _free_port()
     log = open(tmp_path_factory.mktemp("browser-log") / "server.log", "wb")  # noqa: SIM115
@@ -89,6 +87,8 @@ def server(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser(server):
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no {CHROMIUM} (.ci/run installs Debian's chromium)")
     from playwright.sync_api import sync_playwright
     with sync_playwright() as p:
         instance = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)

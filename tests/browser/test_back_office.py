@@ -105,6 +105,7 @@ def test_docs_render_offline_and_authorize_with_a_token(page):
     status.wait_for()
     assert status.inner_text().strip() == "200"
     assert "INV-1001" in operation.locator(".live-responses-table .microlight").first.inner_text()
+    status.scroll_into_view_if_needed()
     shoot(page, "docs")
     page.goto("/redoc")
     page.get_by_text("Issue a refund", exact=False).first.wait_for()

@@ -183,3 +183,22 @@ def test_the_docs_pages_may_reach_nothing_but_this_server(client):
     for page in ("/docs", "/redoc"):
         policy = client.get(page).headers["content-security-policy"]
         assert "default-src 'self'" in policy and "img-src 'self' data:" in policy and "connect-src 'self'" in policy
+
+
+def test_a_setting_that_always_has_a_value_cannot_be_set_to_null(books):
+    admin = books["api"]
+    before = admin.get("/v1/settings").json()
+    for name in ("allow_unlinked_refunds", "prices_include_tax", "cash_rounding_all_methods", "timezone",
+                 "cash_rounding"):
+        answer = admin.patch("/v1/settings", {name: None})
+        assert answer.status_code == 422 and answer.json()["errors"][0]["field"] == f"/{name}", answer.text
+    assert admin.get("/v1/settings").json() == before
+    assert admin.patch("/v1/settings", {"country": None}).json()["country"] is None  # a country may be cleared
+
+
+def test_door_settings_keep_exact_numbers(books):
+    made = books["api"].client.post(
+        "/v1/doors/credentials", content='{"door": "vodo", "login": "k-exact", "settings": {"vat_rate": 15.00, "n": 3}}',
+        headers={**books["api"].headers(), "Content-Type": "application/json"})
+    assert made.status_code == 201, made.text
+    assert made.json()["settings"]["vat_rate"] == "15.00" and made.json()["settings"]["n"] == 3

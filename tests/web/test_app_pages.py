@@ -322,3 +322,16 @@ def test_pages_load_nothing_from_other_sites(app, books):
             assert not url.startswith(("http:", "https:", "//")), (path, url)
             if url.startswith("/app/static/"):
                 assert page.get(url).status_code == 200, url
+
+
+def test_a_corrected_form_goes_through_after_a_refusal(app, books, engine):
+    """A refused form comes back with a new idempotency key: the stored refusal does not block the
+    corrected retry (and the refused one replays as refused)."""
+    page = Page(app, books["tenant"]["token"])
+    refused = page.post("/app/invoices/INV-1/refunds", {"qty-1": "9", "state": "posted", "idem": "first"})
+    assert refused.status_code == 422
+    fresh = re.search(r'name="idem" value="([^"]+)"', refused.text).group(1)
+    assert fresh != "first"
+    before = _refunds(engine, books["tenant"]["id"])
+    done = page.post("/app/invoices/INV-1/refunds", {"qty-1": "1", "state": "posted", "idem": fresh})
+    assert done.status_code == 303 and _refunds(engine, books["tenant"]["id"]) == before + 1

@@ -16,7 +16,7 @@ from . import responses as R
 from .auth import require
 from .native import NO_NUL, Cursor, Key, Limit, _cursor
 from .problems import ExactJSONRoute
-from .schemas import Strict
+from .schemas import Metadata, Strict
 
 router = APIRouter(prefix="/v1", route_class=ExactJSONRoute, responses=R.PROBLEM_RESPONSES)
 
@@ -54,19 +54,20 @@ class SettingsOut(BaseModel):
 class SettingsPatch(Strict):
     """Settings an admin may change; the currency and the closed periods are not settings here."""
 
+    # null clears the country; the other settings always have a value, so null is refused for them
     country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] | None = None
-    timezone: Annotated[str, Field(min_length=1, max_length=64)] | None = None
-    prices_include_tax: bool | None = None
-    cash_rounding: Annotated[str, Field(pattern=r"^\d{1,6}(\.\d{1,4})?$")] | None = None
-    cash_rounding_all_methods: bool | None = None
-    allow_unlinked_refunds: bool | None = None
+    timezone: Annotated[str, Field(min_length=1, max_length=64)] = Field(default=None)
+    prices_include_tax: bool = Field(default=None)
+    cash_rounding: Annotated[str, Field(pattern=r"^\d{1,6}(\.\d{1,4})?$")] = Field(default=None)
+    cash_rounding_all_methods: bool = Field(default=None)
+    allow_unlinked_refunds: bool = Field(default=None)
 
 
 class DoorCredentialIn(Strict):
     door: Literal["vodo", "crmcom", "beansbooks", "snr2u"]
     login: Annotated[str, Field(min_length=1, max_length=200, pattern=NO_NUL)]
     secret: Annotated[str, Field(min_length=1, max_length=512, pattern=NO_NUL)] | None = None
-    settings: dict[str, Any] | None = None
+    settings: Metadata | None = None  # JSON numbers with a fraction are kept as exact decimal strings
 
 
 class DoorCredentialOut(BaseModel):

@@ -421,7 +421,7 @@ async def issue(request: Request, number: str):
         view = request.app.state.books.get_invoice(session.principal.tenant_id, number)
         body, where = form_body(form, view["lines"])
         body["invoice"] = number
-        values = {k: str(v) for k, v in form.items() if k != "csrf"}
+        values = {k: str(v) for k, v in form.items() if k not in ("csrf", "idem")}  # a fresh key for the retry
         try:
             command = _validated(body, session.principal.currency)
             key = str(form.get("idem", "")).strip()[:200] or None
@@ -540,7 +540,7 @@ async def edit(request: Request, refund_id: str):
         view = request.app.state.books.get_invoice(session.principal.tenant_id, draft["invoice"])
         body, where = form_body(form, view["lines"])
         body.pop("state", None)
-        values = {k: str(v) for k, v in form.items() if k != "csrf"}
+        values = {k: str(v) for k, v in form.items() if k not in ("csrf", "idem")}  # a fresh key for the retry
         try:
             if not body["lines"]:
                 _validated(body, session.principal.currency)
