@@ -109,3 +109,32 @@ def test_docs_render_offline_and_authorize_with_a_token(page):
     shoot(page, "docs")
     page.goto("/redoc")
     page.get_by_text("Issue a refund", exact=False).first.wait_for()
+
+
+def test_keyboard_only_sign_in_and_search(page):
+    page.goto("/app/login")
+    assert page.evaluate("document.activeElement.id") == "token"  # focus starts in the token field
+    page.keyboard.type(DEMO_TOKEN)
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/app/dashboard")
+    page.keyboard.press("Tab")  # the first stop is the skip link
+    assert page.evaluate("document.activeElement.getAttribute('href')") == "#main"
+    page.goto("/app/invoices")
+    assert page.evaluate("document.activeElement.id") == "number"
+    page.keyboard.type("INV-100")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**number=INV-100**")
+    assert page.locator("table.results tbody tr").count() == 3
+
+
+def test_a_tablet_needs_no_sideways_scrolling(browser, server):
+    context = browser.new_context(viewport={"width": 768, "height": 1024}, base_url=server, has_touch=True)
+    context.route("**/*", lambda route: route.continue_() if route.request.url.startswith(server) else route.abort())
+    tab = context.new_page()
+    sign_in(tab)
+    for path in ("/app/dashboard", "/app/invoices/INV-1001", "/app/refunds"):
+        tab.goto(path)
+        assert tab.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+    height = tab.get_by_role("button", name="Sign out").bounding_box()["height"]
+    assert height >= 36  # big enough to tap
+    context.close()

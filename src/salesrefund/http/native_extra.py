@@ -102,7 +102,7 @@ def list_locations(request: Request, limit: Limit = 50, cursor: Cursor = None,
     return office(request).list_locations(principal.tenant_id, cursor=_cursor(cursor), limit=limit)
 
 
-@router.get("/locations/{code:path}", tags=["master data"])
+@router.get("/locations/{code:path}", tags=["master data"], responses=R.ok(R.LocationOut))
 def get_location(request: Request, code: Key, principal: Principal = require("refund:read")):
     return office(request).get_location(principal.tenant_id, code)
 
