@@ -14,10 +14,13 @@ from .domain.errors import RefundError
 
 app = typer.Typer(help="salesrefund: refunds and credit notes recorded exactly right.", no_args_is_help=True,
                   add_completion=False, pretty_exceptions_show_locals=False)
-tenant_app = typer.Typer(help="Create tenants.", no_args_is_help=True)
+tenant_app = typer.Typer(help="Create and list tenants.", no_args_is_help=True)
 token_app = typer.Typer(help="Create, list and revoke API tokens.", no_args_is_help=True)
 app.add_typer(tenant_app, name="tenant")
 app.add_typer(token_app, name="token")
+door_app = typer.Typer(help="Create, list and revoke the doors' credentials (Vodo, CRM.COM, BeansBooks, SnR2U).",
+                       no_args_is_help=True)
+app.add_typer(door_app, name="door")
 
 Db = Annotated[Optional[str], typer.Option("--db", help=f"database URL (default: ${ENV_DATABASE_URL} or a "
                                                      "SQLite file in the user data directory)")]
@@ -70,6 +73,8 @@ def serve(db: Db = None, host: str = "127.0.0.1", port: int = 8000,
         loaded = load_demo(engine)
         typer.echo(f"demo tenant '{loaded['tenant']}' ready; API token: {loaded['token']}")
         typer.echo(f"try:  {first_curl(base)}")
+        typer.echo(f"back office: {base}/app (sign in with that token); `salesrefund demo` lists every demo "
+                   "tenant's credentials")
     engine.dispose()
     typer.echo(f"salesrefund on {base}  (docs: {base}/docs, database: {url})")
     os.environ[ENV_DATABASE_URL] = url
@@ -88,8 +93,14 @@ def demo(db: Db = None, as_json: AsJson = False):
     """Load the demo data (idempotent)."""
     from .demo import load_demo
     loaded = load_demo(_engine(db))
-    result = {"tenant": loaded["tenant"], "token": loaded["token"], "created": loaded["created"]}
-    typer.echo(json.dumps(result) if as_json else f"demo tenant '{result['tenant']}', token {result['token']}")
+    from .demo import demo_credentials
+    result = {"tenant": loaded["tenant"], "token": loaded["token"], "created": loaded["created"],
+              "tenants": demo_credentials()}
+    if as_json:
+        typer.echo(json.dumps(result))
+        return
+    typer.echo(f"demo tenant '{result['tenant']}', token {result['token']}")
+    _echo_demo_credentials(result["tenants"])
 
 
 def _check_engine(db: str | None, primary: bool):
@@ -231,8 +242,8 @@ def token_list(tenant: Annotated[str, typer.Option(help="tenant name")], db: Db 
         typer.echo(json.dumps(tokens))
         return
     for tok in tokens:
-        state = "revoked" if tok["revoked"] else "active"
-        typer.echo(f"{tok['id']:>5}  {state:<8} {tok['name']:<16} {' '.join(tok['permissions'])}")
+        expires = f"  expires {tok['expires_at']}" if tok["expires_at"] else ""
+        typer.echo(f"{tok['id']:>5}  {tok['state']:<8} {tok['name']:<16} {' '.join(tok['permissions'])}{expires}")
 
 
 @token_app.command("revoke")
@@ -330,7 +341,125 @@ def validate_file(file: Annotated[str, typer.Argument(help="an e-invoice XML fil
                    + (f", {len(report.warnings)} warning(s)" if report.warnings else ""))
     if not report.valid:
         raise typer.Exit(1)
+def _echo_demo_credentials(tenants: list[dict]) -> None:
+    for item in tenants:
+        extra = "  ".join(f"{key}: {value}" for key, value in item["credentials"].items())
+        typer.echo(f"  {item['tenant']:<11} admin token {item['token']}" + (f"\n{'':13}{item['door']} door: {extra}"
+                                                                           if extra else ""))
+
+
+@tenant_app.command("list")
+def tenant_list(db: Db = None, as_json: AsJson = False):
+    """List the tenants (name, currency, country, time zone, active tokens)."""
+    from .service.tenants import list_tenants
+    tenants = list_tenants(_engine(db))
+    if as_json:
+        typer.echo(json.dumps(tenants))
+        return
+    for item in tenants:
+        typer.echo(f"{item['id']:>5}  {item['name']:<16} {item['currency']}  {item['country'] or '--'}  "
+                   f"{item['timezone']:<20} {item['active_tokens']} active token(s)")
+
+
+@door_app.command("create")
+def door_create(door: Annotated[str, typer.Argument(help="vodo, crmcom, beansbooks or snr2u")],
+                tenant: Annotated[str, typer.Option(help="tenant name")],
+                login: Annotated[str, typer.Option(help="the door's key id: Vodo secure-business-key, CRM.COM "
+                                                        "username, BeansBooks auth_uid, SnR2U key name")],
+                secret: Annotated[Optional[str], typer.Option(help="the secret (generated when omitted)")] = None,
+                settings: Annotated[Optional[str], typer.Option(help="JSON object merged over the door's "
+                                                                     "default settings")] = None,
+                db: Db = None, as_json: AsJson = False):
+    """Create a door credential; its secret is printed once."""
+    from .service import door_admin
+    try:
+        parsed = json.loads(settings) if settings else None
+    except ValueError as error:
+        typer.echo(f"error: --settings is not JSON ({error})", err=True)
+        raise typer.Exit(2)
+    try:
+        created = door_admin.create(_engine(db), tenant, door, login=login, secret=secret, settings=parsed)
+    except RefundError as error:
+        _fail(error)
+    if as_json:
+        typer.echo(json.dumps(created))
+    else:
+        typer.echo(f"{door} credential {created['id']} for {tenant}: login {created['login']}, "
+                   f"secret (shown once): {created['secret']}")
+        if created["settings"]:
+            typer.echo(f"settings: {json.dumps(created['settings'])}")
+
+
+@door_app.command("list")
+def door_list(tenant: Annotated[str, typer.Option(help="tenant name")], db: Db = None, as_json: AsJson = False):
+    """List a tenant's door credentials (never their secrets)."""
+    from .service import door_admin
+    try:
+        items = door_admin.list_credentials(_engine(db), tenant)
+    except RefundError as error:
+        _fail(error)
+    if as_json:
+        typer.echo(json.dumps(items))
+        return
+    for item in items:
+        typer.echo(f"{item['id']:>8}  {item['door']:<11} {'revoked' if item['revoked'] else 'active':<8} {item['login']}")
+
+
+@door_app.command("revoke")
+def door_revoke(credential: Annotated[str, typer.Argument(help="the id `door list` shows")],
+                tenant: Annotated[str, typer.Option(help="tenant name")], db: Db = None):
+    """Revoke a door credential: the door refuses it from its next request on."""
+    from .service import door_admin
+    try:
+        door_admin.revoke(_engine(db), tenant, credential)
+    except RefundError as error:
+        _fail(error)
+    typer.echo(f"door credential {credential} revoked")
+
+
+def _hide_flag_types() -> None:
+    """Typer's help labels every option with its type; a flag's ``<bool>`` says nothing a user
+    can type, so flags show none (options keep theirs)."""
+    from typer.core import TyperOption
+    if getattr(TyperOption, "_salesrefund_flags", False):
+        return
+    shown = TyperOption.display_type_rich
+
+    def display_type_rich(self, ctx):
+        return None if self.is_flag else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich
+    TyperOption._salesrefund_flags = True
+
+
+def spread_permissions(argv: list[str]) -> list[str]:
+    """``--permission a b c`` (as the README writes it) and ``--permission a,b`` become
+    ``--permission a --permission b --permission c``; repeating the option works as before."""
+    out, i = [], 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--permission" or arg.startswith("--permission="):
+            values = [arg.partition("=")[2]] if "=" in arg else []
+            i += 1
+            if not values:
+                while i < len(argv) and not argv[i].startswith("-"):
+                    values.append(argv[i])
+                    i += 1
+            for value in values:
+                for part in value.replace(",", " ").split():
+                    out += ["--permission", part]
+            if not values:
+                out.append("--permission")  # no value: click reports it
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+_hide_flag_types()
 
 
 def main() -> None:
+    import sys
+    sys.argv[1:] = spread_permissions(sys.argv[1:])
     app()

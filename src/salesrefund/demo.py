@@ -106,3 +106,24 @@ def _load_books(engine: Engine, tenant_id: int, clock: Clock) -> None:
 
 def first_curl(base_url: str) -> str:
     return (f"curl -s {base_url}/v1/invoices/INV-1001 -H 'Authorization: Bearer {DEMO_TOKEN}'")
+
+
+def demo_credentials() -> list[dict]:
+    """Every demo tenant with the credentials its clients use: the native admin token of each, and
+    each door's own (Internom's bearer token, Vodo's headers, CRM.COM's login, BeansBooks' auth
+    fields, SnR2U's API key). All are public demo values; change them before real use."""
+    from .seeds import beansbooks, crmcom, internom, snr2u, vodo
+    return [
+        {"tenant": DEMO_TENANT, "door": "native", "token": DEMO_TOKEN, "credentials": {}},
+        {"tenant": internom.TENANT, "door": "internom", "token": internom.TOKEN,
+         "credentials": {"Authorization": f"Bearer {internom.TOKEN}"}},
+        {"tenant": vodo.TENANT, "door": "vodo", "token": vodo.TOKEN, "credentials": dict(vodo.CREDENTIALS)},
+        {"tenant": crmcom.TENANT, "door": "crmcom", "token": crmcom.TOKEN,
+         "credentials": {"username": crmcom.USERNAME, "password": crmcom.PASSWORD,
+                         "organisation": crmcom.ORGANISATION}},
+        {"tenant": beansbooks.TENANT, "door": "beansbooks", "token": beansbooks.ADMIN_TOKEN,
+         "credentials": {"auth_uid": beansbooks.AUTH_UID, "auth_key": beansbooks.AUTH_KEY,
+                         "auth_expiration": beansbooks.AUTH_EXPIRATION}},
+        {"tenant": snr2u.TENANT, "door": "snr2u", "token": snr2u.TOKEN,
+         "credentials": {"Authorization": f"Bearer {snr2u.API_KEY}"}},
+    ]

@@ -82,7 +82,11 @@ def test_serve_demo_answers_with_the_demo_token_and_demo_is_idempotent(tmp_path)
             before = count_rows(engine)
             again = run("demo", "--db", url, "--json", env=subprocess_env())
             assert again.returncode == 0, again.stderr
-            assert json.loads(again.stdout) == {"tenant": "demo", "token": DEMO_TOKEN, "created": False}
+            loaded = json.loads(again.stdout)
+            assert {k: loaded[k] for k in ("tenant", "token", "created")} == {
+                "tenant": "demo", "token": DEMO_TOKEN, "created": False}
+            assert {t["tenant"] for t in loaded["tenants"]} == {"demo", "internom", "vodo", "crmcom", "beansbooks",
+                                                              "snr2u"}
             assert count_rows(engine) == before
         finally:
             engine.dispose()

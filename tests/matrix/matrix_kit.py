@@ -199,7 +199,8 @@ def assert_table_covers_routes(app, table) -> None:
     nothing else; every route of the OpenAPI document is one of the app's routes."""
     routes = routes_of(app)
     assert openapi_routes(app) <= routes, openapi_routes(app) - routes
-    served = routes - PUBLIC_ROUTES
+    # the back office page (/app) has its own session sign-in and CSRF checks: tests/web covers each route
+    served = {route for route in routes - PUBLIC_ROUTES if not route[1].startswith("/app")}
     keys = set(table)
     assert not served - keys, f"routes no test covers: {sorted(served - keys)}"
     assert not keys - served, f"table rows for routes that do not exist: {sorted(keys - served)}"

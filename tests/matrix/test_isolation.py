@@ -306,6 +306,48 @@ def native_periods(w, route):
     p.done()
 
 
+def native_backoffice(w, route):
+    """Issue 12's lists, settings and door credentials: A sees and changes only A's."""
+    n, auth = _a(w)
+    p, b = Probe(w), w.b
+    method, path = route
+    if route == ("GET", "/v1/locations/{code}"):
+        miss = missing_id()
+        problem(p.pair(Req("GET", f"/v1/locations/{b.native.location}"), Req("GET", f"/v1/locations/{miss}"),
+                       [b.native.location], [miss], auth), 404, "not_found")
+    elif route == ("GET", "/v1/products"):
+        shown = ok(p.one(Req("GET", path, params={"limit": 200}), auth))
+        assert n.book in {item["code"] for item in shown["items"]}
+        miss = missing_id()
+        assert ok(p.pair(Req("GET", path, params={"barcode": b.native.barcode}),
+                         Req("GET", path, params={"barcode": miss}), [b.native.barcode], [miss], auth))["items"] == []
+    elif route == ("GET", "/v1/customers"):
+        shown = ok(p.one(Req("GET", path, params={"limit": 200}), auth))
+        assert n.customer in {item["code"] for item in shown["items"]}
+        miss = missing_id()
+        assert ok(p.pair(Req("GET", path, params={"q": f"TX-{b.native.tag}"}), Req("GET", path, params={"q": miss}),
+                         [f"TX-{b.native.tag}"], [miss], auth))["items"] == []
+    elif method == "GET" and path in ("/v1/locations", "/v1/payment-methods", "/v1/doors/credentials"):
+        ok(p.one(Req("GET", path), auth))
+    elif path == "/v1/settings":
+        body = {"allow_unlinked_refunds": False} if method == "PATCH" else None
+        assert ok(p.one(Req(method, path, json=body), auth))["tenant"] == n.name
+    elif route == ("POST", "/v1/doors/credentials"):
+        made = ok(p.one(Req("POST", path, json={"door": "snr2u", "login": missing_id("K")}), auth), 201)
+        assert made["secret"]
+    else:  # DELETE: B's door credentials are answered like ones that exist nowhere
+        d = t.door_credentials.c
+        with w.engine.connect() as conn:
+            foreign = [str(i) for i in conn.execute(select(d.id).where(d.tenant_id.in_(tenant_ids(b)))).scalars()]
+        assert foreign
+        miss = str(10**9 + int(uuid.uuid4().hex[:5], 16))
+        missing = problem(p.one(Req("DELETE", f"/v1/doors/credentials/{miss}"), auth), 404, "not_found")
+        for credential in foreign:  # short numeric ids: compared field by field, not by text replacement
+            answer = problem(p.one(Req("DELETE", f"/v1/doors/credentials/{credential}"), auth), 404, "not_found")
+            assert answer["detail"].replace(credential, "<ID>") == missing["detail"].replace(miss, "<ID>")
+    p.done()
+
+
 # -- the doors ----------------------------------------------------------------------------------------
 
 def _internom_error(response, status, code):
@@ -513,6 +555,16 @@ ISOLATION = {
     ("GET", "/v1/periods"): native_periods,
     ("POST", "/v1/periods/close"): native_periods,
     ("POST", "/v1/periods/reopen"): native_periods,
+    ("GET", "/v1/customers"): native_backoffice,
+    ("GET", "/v1/products"): native_backoffice,
+    ("GET", "/v1/locations"): native_backoffice,
+    ("GET", "/v1/locations/{code}"): native_backoffice,
+    ("GET", "/v1/payment-methods"): native_backoffice,
+    ("GET", "/v1/settings"): native_backoffice,
+    ("PATCH", "/v1/settings"): native_backoffice,
+    ("GET", "/v1/doors/credentials"): native_backoffice,
+    ("POST", "/v1/doors/credentials"): native_backoffice,
+    ("DELETE", "/v1/doors/credentials/{credential_id}"): native_backoffice,
     ("POST", INTERNOM): internom,
     ("POST", VODO + "/{invoice_id}"): vodo,
     ("POST", VODO): vodo_without_invoice,

@@ -445,9 +445,41 @@ def native_documents(w, route):
 NATIVE_QUERY_ROUTES = [("GET", p) for p in (
     "/v1/customers/{code}", "/v1/products/{code}", "/v1/invoices", "/v1/invoices/{number}", "/v1/refunds",
     "/v1/refunds/{refund_id}", "/v1/refunds/{refund_id}/journal", "/v1/refunds/{refund_id}/audit", "/v1/journal",
-    "/v1/ledger/trial-balance", "/v1/stock", "/v1/periods")]
+    "/v1/ledger/trial-balance", "/v1/stock", "/v1/periods", "/v1/customers", "/v1/products", "/v1/locations",
+    "/v1/payment-methods", "/v1/settings", "/v1/doors/credentials")]
+
+
+def native_location_query(w, route):
+    n = w.n
+    plain = ok(n.api.get("/v1/locations/main"))
+    assert ok(n.api.get("/v1/locations/main", tenant_id=w.other.id, tenant=w.other.name)) == plain
+
+
+def native_backoffice_body(w, route):
+    """Settings and door credentials: the server's own fields are refused, one by one."""
+    n = w.n
+    if route == ("PATCH", "/v1/settings"):
+        owned = {"currency": "USD", "currency_exponent": 0, "tenant": w.other.name, "tenant_id": w.other.id,
+                 "closed_through": None, "id": 1, "name": "x"}
+        _refused_each(w, lambda name, value: Req(*route, json={"country": "DE", name: value}), owned, n.id)
+    elif route == ("POST", "/v1/doors/credentials"):
+        owned = {"tenant_id": w.other.id, "tenant": w.other.name, "credential_id": 1, "revoked": True,
+                 "permissions": ["admin"], "id": "1", "secret_hash": "x", "created_at": "2026-01-01T00:00:00Z"}
+        _refused_each(w, lambda name, value: Req(*route, json={"door": "snr2u", "login": fresh("K"), name: value}),
+                      owned, n.id)
+    else:  # DELETE takes no body and no tenant from the query
+        from salesrefund.service import door_admin
+        made = door_admin.create(w.engine, w.other.name, "snr2u", login=fresh("K"), clock=w.clock)
+        answer = Req("DELETE", f"/v1/doors/credentials/{made['id']}", params={"tenant": w.other.name,
+                                                                          "tenant_id": w.other.id}).send(
+            w.client, bearer(n.token))
+        problem(answer, 404, "not_found")
 
 MASS = {route: native_query for route in NATIVE_QUERY_ROUTES} | {
+    ("GET", "/v1/locations/{code}"): native_location_query,
+    ("PATCH", "/v1/settings"): native_backoffice_body,
+    ("POST", "/v1/doors/credentials"): native_backoffice_body,
+    ("DELETE", "/v1/doors/credentials/{credential_id}"): native_backoffice_body,
     ("POST", "/v1/customers"): native_master_data,
     ("POST", "/v1/products"): native_master_data,
     ("POST", "/v1/locations"): native_master_data,

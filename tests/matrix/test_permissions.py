@@ -140,7 +140,24 @@ NATIVE = {
         "through": w.n.closed_through}), 200)),
     ("POST", "/v1/periods/reopen"): ("period:close", lambda w: (Req("POST", "/v1/periods/reopen", json={
         "from": _day_after(w.n.closed_through)}), 200)),
+    ("GET", "/v1/customers"): ("refund:read", lambda w: (Req("GET", "/v1/customers"), 200)),
+    ("GET", "/v1/products"): ("refund:read", lambda w: (Req("GET", "/v1/products"), 200)),
+    ("GET", "/v1/locations"): ("refund:read", lambda w: (Req("GET", "/v1/locations"), 200)),
+    ("GET", "/v1/locations/{code}"): ("refund:read", lambda w: (Req("GET", "/v1/locations/main"), 200)),
+    ("GET", "/v1/payment-methods"): ("refund:read", lambda w: (Req("GET", "/v1/payment-methods"), 200)),
+    ("GET", "/v1/settings"): ("refund:read", lambda w: (Req("GET", "/v1/settings"), 200)),
+    ("PATCH", "/v1/settings"): ("admin", lambda w: (Req("PATCH", "/v1/settings", json={"country": "DE"}), 200)),
+    ("GET", "/v1/doors/credentials"): ("admin", lambda w: (Req("GET", "/v1/doors/credentials"), 200)),
+    ("POST", "/v1/doors/credentials"): ("admin", lambda w: (Req("POST", "/v1/doors/credentials", json={
+        "door": "snr2u", "login": fresh("K")}), 201)),
+    ("DELETE", "/v1/doors/credentials/{credential_id}"): ("admin", lambda w: (Req(
+        "DELETE", f"/v1/doors/credentials/{_door_credential(w)}"), 200)),
 }
+
+
+def _door_credential(w) -> str:
+    from salesrefund.service import door_admin
+    return door_admin.create(w.engine, w.n.name, "snr2u", login=fresh("K"), clock=w.clock)["id"]
 
 
 def native_permission(w, route, permission):

@@ -18,9 +18,10 @@ from ..service.books import Books
 from ..service.refunds import RefundService, Settings
 from ..service.uow import Clock, fault_message, note_write_failure, request_commits, recent_write_failure, unavailable_reason, unwritable
 from ..store.engine import sqlite_write_problem
-from . import bench, dialects, native
+from . import apidocs, bench, dialects, native, native_extra
 from . import documents as document_routes
 from ..service.documents import Documents
+from .. import web
 from .problems import PROBLEM, problem_body, problem_of
 
 log = logging.getLogger("salesrefund")
@@ -39,6 +40,7 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
         description="Records refunds against sales exactly right: caps that hold under concurrency, "
                     "exact decimal money, a balanced journal entry and stock return for every posted "
                     "refund, exactly-once requests, strict tenant isolation.",
+        docs_url=None, redoc_url=None,  # served offline by apidocs.install
     )
     clock = clock or Clock()
     app.state.engine = engine
@@ -50,9 +52,12 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     app.add_middleware(RequestIdMiddleware)
     app.include_router(native.router)
     app.include_router(document_routes.router)
+    app.include_router(native_extra.router)  # lists, settings, door credentials (issue 12)
     for router in dialects.routers():
         app.include_router(router)
     _install_error_handlers(app)
+    apidocs.install(app)  # /docs and /redoc offline, the bearer scheme, valid examples
+    web.install(app)  # the back office page at /app (issue 12)
     bench.install(app)  # POST /bench/echo, only with SALESREFUND_BENCH_ECHO=1 (bench/)
 
     @app.get("/healthz", tags=["operations"])

@@ -21,9 +21,19 @@ def principal_for(request: Request) -> Principal:
     token = bearer_token(request)
     principal = authenticate(request.app.state.engine, token, request.app.state.clock) if token else None
     if principal is None:
-        raise reject("unauthorized", "/headers/Authorization",
-                     "a valid bearer token is required" if token else "the Authorization header is missing")
+        raise reject("unauthorized", "/headers/Authorization", _why_unauthorized(request, token))
     return principal
+
+
+def _why_unauthorized(request: Request, token: str | None) -> str:
+    """What is wrong with the credentials sent: only an absent header is "missing"."""
+    if token:
+        return "a valid bearer token is required"
+    if "authorization" not in request.headers:
+        return "the Authorization header is missing"
+    if not request.headers["authorization"].strip():
+        return "the Authorization header is empty; send 'Authorization: Bearer <token>'"
+    return "the Authorization header must be 'Bearer <token>'"
 
 
 def authorize(request: Request, permission: str) -> Principal:

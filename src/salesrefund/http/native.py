@@ -89,9 +89,9 @@ def create_invoice(request: Request, body: schemas.InvoiceIn, principal: Princip
 
 @router.get("/invoices", tags=["invoices"], responses=R.ok(R.InvoicePage))
 def list_invoices(request: Request, limit: Limit = 50, cursor: Cursor = None, customer: Filter = None,
-                  principal: Principal = require("refund:read")):
+                  number: Filter = None, principal: Principal = require("refund:read")):
     return request.app.state.books.list_invoices(principal.tenant_id, cursor=_cursor(cursor), limit=limit,
-                                                 customer=customer)
+                                                 customer=customer, number=number)
 
 
 @router.get("/invoices/{number:path}", tags=["invoices"], responses=R.ok(R.InvoiceOut))
@@ -122,24 +122,26 @@ def create_refund(request: Request, body: schemas.RefundIn, idempotency_key: Ide
 @router.get("/refunds", tags=["refunds"], responses=R.ok(R.RefundPage))
 def list_refunds(request: Request, limit: Limit = 50, cursor: Cursor = None, invoice: Filter = None,
                  customer: Filter = None, state: Annotated[str | None, Query(pattern="^(draft|posted|voided)$")] = None,
+                 number: Filter = None,
                  date_from: Annotated[date | None, Query(alias="from")] = None,
                  date_to: Annotated[date | None, Query(alias="to")] = None,
                  principal: Principal = require("refund:read")):
     return request.app.state.books.list_refunds(
         principal.tenant_id, cursor=_cursor(cursor), limit=limit, invoice=invoice, customer=customer,
-        state=state, date_from=date_from, date_to=date_to)
+        state=state, date_from=date_from, date_to=date_to, number=number)
 
 
-@router.get("/refunds/{refund_id}", tags=["refunds"], responses=R.ok(R.RefundOut))
+@router.get("/refunds/{refund_id}", tags=["refunds"], responses=R.ok(R.RefundOut),
+            description="A refund by its id or its credit-note number (`CN-2026-000001`).")
 def get_refund(request: Request, refund_id: Key, principal: Principal = require("refund:read")):
-    return request.app.state.refunds.get(principal.tenant_id, refund_id)
+    return request.app.state.refunds.get(principal.tenant_id, _refund_key(request, principal, refund_id))
 
 
 @router.post("/refunds/{refund_id}/post", tags=["refunds"], responses=R.ok(R.RefundOut, 200, R.REFUND_LINKS))
 def post_refund(request: Request, refund_id: Key, idempotency_key: IdempotencyKey = None,
                 principal: Principal = require("refund:post")):
     ctx = _context(request, principal, idempotency_key)
-    return to_http(request.app.state.refunds.post(ctx, refund_id, responder))
+    return to_http(request.app.state.refunds.post(ctx, _refund_key(request, principal, refund_id), responder))
 
 
 @router.post("/refunds/{refund_id}/void", tags=["refunds"], responses=R.ok(R.RefundOut, 200, R.REFUND_LINKS))
@@ -147,7 +149,8 @@ def void_refund(request: Request, refund_id: Key, idempotency_key: IdempotencyKe
                 body: Annotated[schemas.VoidIn | None, Body()] = None,
                 principal: Principal = require("refund:void")):
     ctx = _context(request, principal, idempotency_key)
-    return to_http(request.app.state.refunds.void(ctx, refund_id, responder, body.reason if body else None))
+    return to_http(request.app.state.refunds.void(ctx, _refund_key(request, principal, refund_id), responder,
+                                                  body.reason if body else None))
 
 
 @router.patch("/refunds/{refund_id}", tags=["refunds"], responses=R.ok(R.RefundOut, 200, R.REFUND_LINKS))
@@ -155,23 +158,24 @@ def edit_refund(request: Request, refund_id: Key, body: schemas.RefundPatch,
                 idempotency_key: IdempotencyKey = None, principal: Principal = require("refund:create")):
     ctx = _context(request, principal, idempotency_key, body.model_dump(mode="json", exclude_unset=True))
     changes = schemas.refund_changes(body, principal.currency)
-    return to_http(request.app.state.refunds.edit(ctx, refund_id, changes, responder))
+    return to_http(request.app.state.refunds.edit(ctx, _refund_key(request, principal, refund_id), changes, responder))
 
 
 @router.delete("/refunds/{refund_id}", status_code=204, tags=["refunds"])
 def delete_refund(request: Request, refund_id: Key, principal: Principal = require("refund:create")):
-    request.app.state.refunds.delete(_context(request, principal, None), refund_id)
+    request.app.state.refunds.delete(_context(request, principal, None), _refund_key(request, principal, refund_id))
     return StarletteResponse(status_code=204)
 
 
 @router.get("/refunds/{refund_id}/journal", tags=["ledger"], responses=R.ok(R.JournalPage))
 def refund_journal(request: Request, refund_id: Key, principal: Principal = require("refund:read")):
-    return request.app.state.books.refund_journal(principal.tenant_id, refund_id)
+    return request.app.state.books.refund_journal(principal.tenant_id, _refund_key(request, principal, refund_id))
 
 
 @router.get("/refunds/{refund_id}/audit", tags=["refunds"], responses=R.ok(R.AuditPage))
 def refund_audit(request: Request, refund_id: Key, principal: Principal = require("refund:read")):
-    return {"items": request.app.state.books.audit_trail(principal.tenant_id, refund_id), "next": None}
+    return {"items": request.app.state.books.audit_trail(principal.tenant_id, _refund_key(request, principal, refund_id)),
+            "next": None}
 
 
 # -- ledger, stock, periods -------------------------------------------------------------------
@@ -227,6 +231,12 @@ def _cursor(cursor: str | None) -> str | None:
     except ValueError:
         raise Invalid(Violation("/cursor", "validation_error", "cursor is not valid"))
     return cursor
+
+
+def _refund_key(request: Request, principal: Principal, key: str) -> str:
+    """A refund path takes its id or its credit-note number (``CN-2026-000001``)."""
+    from .native_extra import refund_key
+    return refund_key(request, principal, key)
 
 
 def new_request_id() -> str:

@@ -92,7 +92,7 @@ class Books:
     def _product_view(self, store: TenantStore, row) -> dict:
         return {"code": row["code"], "name": row["name"], "barcodes": store.barcodes(row["id"]),
                 "unit": row["unit"], "stock_tracked": row["stock_tracked"],
-                "cost": money.format_quantity(row["unit_cost"])}
+                "cost": money.format_price(row["unit_cost"], store.policy().currency)}  # the currency's decimals
 
     def create_location(self, tenant_id: int, *, code: str, name: str) -> dict:
         with self._creating(tenant_id, lambda store: self._unique(store, t.locations, code)) as uow:
@@ -295,7 +295,8 @@ class Books:
                 raise reject("not_found", "/number", "invoice {number} does not exist", number=number)
             return views.invoice_view(uow.store, row)
 
-    def list_invoices(self, tenant_id: int, *, cursor: str | None, limit: int, customer: str | None = None) -> dict:
+    def list_invoices(self, tenant_id: int, *, cursor: str | None, limit: int, customer: str | None = None,
+                      number: str | None = None) -> dict:
         with self.lagging_uow(tenant_id) as uow:
             store = uow.store
             c = t.invoices.c
@@ -303,6 +304,8 @@ class Books:
             if customer is not None:
                 row = store.customer(customer)
                 conditions.append(c.customer_id == (row["id"] if row else -1))
+            if number is not None:
+                conditions.append(c.number == number)
             rows = store.conn.execute(INVOICE_SELECT.where(store._where(t.invoices, *conditions))
                                       .order_by(c.id).limit(limit + 1)).mappings().all()
             return views.page([views.invoice_view(store, r) for r in rows], [r["id"] for r in rows], limit)
@@ -310,7 +313,7 @@ class Books:
     # -- refunds (read) ---------------------------------------------------------------------
     def list_refunds(self, tenant_id: int, *, cursor: str | None, limit: int, invoice: str | None = None,
                      customer: str | None = None, state: str | None = None, date_from: date | None = None,
-                     date_to: date | None = None) -> dict:
+                     date_to: date | None = None, number: str | None = None) -> dict:
         with self.lagging_uow(tenant_id) as uow:
             store = uow.store
             c = t.refunds.c
@@ -327,6 +330,8 @@ class Books:
                 conditions.append(c.posting_date >= date_from)
             if date_to is not None:
                 conditions.append(c.posting_date <= date_to)
+            if number is not None:
+                conditions.append(c.number == number)
             rows = store.conn.execute(select(t.refunds).where(store._where(t.refunds, *conditions))
                                       .order_by(c.id).limit(limit + 1)).mappings().all()
             return views.page([views.refund_view(store, r) for r in rows], [r["id"] for r in rows], limit)

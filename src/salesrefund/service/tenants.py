@@ -169,15 +169,41 @@ def create_token(engine: Engine, tenant: str, *, permissions: tuple[str, ...] = 
     return {"id": credential_id, "token": token, "tenant": tenant, "permissions": list(permissions)}
 
 
-def list_tokens(engine: Engine, tenant: str) -> list[dict]:
+def list_tokens(engine: Engine, tenant: str, clock: Clock | None = None) -> list[dict]:
     tenant_id = tenant_id_by_name(engine, tenant)
+    now = (clock or Clock()).now()
     c = t.credentials.c
     with engine.connect() as conn:
         rows = conn.execute(select(t.credentials).where(c.tenant_id == tenant_id).order_by(c.id)).mappings().all()
     return [{"id": r["id"], "name": r["name"], "permissions": r["permissions"].split(),
              "created_at": r["created_at"].isoformat(),
              "expires_at": r["expires_at"].isoformat() if r["expires_at"] else None,
-             "revoked": r["revoked_at"] is not None} for r in rows]
+             "revoked": r["revoked_at"] is not None, "state": _token_state(r, now)} for r in rows]
+
+
+def _token_state(row, now: datetime) -> str:
+    """revoked, expired or active (a revoked token stays revoked whatever its expiry)."""
+    if row["revoked_at"] is not None:
+        return "revoked"
+    expires = row["expires_at"]
+    if expires is not None and (expires if expires.tzinfo else expires.replace(tzinfo=now.tzinfo)) <= now:
+        return "expired"
+    return "active"
+
+
+def list_tenants(engine: Engine) -> list[dict]:
+    """Every tenant with its settings and how many of its tokens are active now."""
+    now = Clock().now()
+    with engine.connect() as conn:
+        tenants = conn.execute(select(t.tenants).order_by(t.tenants.c.id)).mappings().all()
+        creds = conn.execute(select(t.credentials.c.tenant_id, t.credentials.c.revoked_at,
+                                    t.credentials.c.expires_at)).mappings().all()
+    active: dict[int, int] = {}
+    for c in creds:
+        if _token_state(c, now) == "active":
+            active[c["tenant_id"]] = active.get(c["tenant_id"], 0) + 1
+    return [{"id": r["id"], "name": r["name"], "currency": r["currency"], "country": r["country"],
+             "timezone": r["timezone"], "active_tokens": active.get(r["id"], 0)} for r in tenants]
 
 
 def revoke_token(engine: Engine, credential_id: int, clock: Clock | None = None) -> bool:

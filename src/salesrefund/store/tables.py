@@ -425,4 +425,16 @@ zatca_documents = Table(
     Column("status", String(30), nullable=False),  # pending_clearance | pending_reporting | cleared | reported
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("tenant_id", "icv"),
+# -- the back office page (/app) -----------------------------------------------------------------
+
+app_sessions = Table(
+    "app_sessions", metadata,
+    Column("token_hash", String(64), primary_key=True),  # SHA-256 of the session cookie's value
+    Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False),
+    Column("credential_id", Id, ForeignKey("credentials.id"), nullable=False),  # permissions, revocation
+    Column("csrf_token", String(64), nullable=False),  # the synchronizer token every form sends back
+    Column("language", String(8), nullable=False),  # en | ar | mn | ms
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_used_at", DateTime(timezone=True), nullable=False),  # idle expiry slides from here
+    Column("expires_at", DateTime(timezone=True), nullable=False),  # absolute expiry
 )

@@ -2,13 +2,13 @@
 (writes refused while it is copied and switched) or ``moved`` (it lives in another database now).
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 """
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision = "0008"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

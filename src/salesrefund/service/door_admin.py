@@ -1,0 +1,116 @@
+"""Managing the doors' credentials without Python (issue 12): create, list and revoke the Vodo,
+CRM.COM, BeansBooks and SnR2U credentials of a tenant, for the CLI and the admin API alike.
+
+A door credential is a tenant credential (its permissions, its revocation) plus the door's own
+login, a salted hash of its secret and its settings (``service.doors``). SnR2U authenticates with a
+plain bearer API key, so its "credential" is a tenant token named ``snr2u:<login>``. The secret is
+generated when not given and returned once, like a token. Revoking revokes the tenant credential,
+which the door's authentication already refuses from the next request on.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from copy import deepcopy
+
+from sqlalchemy import Engine, select
+
+from ..domain.errors import Invalid, Violation, reject
+from ..store import tables as t
+from . import doors
+from .tenants import create_token, revoke_token, tenant_id_by_name
+from .uow import Clock
+
+DOORS = ("vodo", "crmcom", "beansbooks", "snr2u")
+PERMISSIONS = ("refund:create", "refund:read")
+
+
+def default_settings(door: str) -> dict:
+    """What a new credential of ``door`` is configured with unless told otherwise: the same
+    configuration the demo's door tenant has (CRM.COM's refund types and methods, BeansBooks'
+    taxes); the settings given on creation are merged over it, key by key."""
+    if door == "crmcom":
+        from ..seeds import crmcom
+        return crmcom.settings()
+    if door == "beansbooks":
+        from ..seeds import beansbooks
+        return beansbooks.settings()
+    if door == "vodo":
+        from ..seeds import vodo
+        return {"apikey": secrets.token_hex(6), "platform_key": secrets.token_hex(4), "vat_rate": vodo.VAT_RATE}
+    return {}
+
+
+def create(engine: Engine, tenant: str, door: str, *, login: str, secret: str | None = None,
+           settings: dict | None = None, clock: Clock | None = None) -> dict:
+    """A new credential; the answer carries the secret (shown once) and the settings in force."""
+    if door not in DOORS:
+        raise Invalid(Violation("/door", "validation_error", "door must be one of {doors}", {"doors": ", ".join(DOORS)}))
+    if not isinstance(login, str) or not 1 <= len(login) <= 200 or login != login.strip():
+        raise Invalid(Violation("/login", "validation_error",
+                                "a login has 1 to 200 characters, without surrounding spaces"))
+    if secret is not None and not 8 <= len(secret) <= 512 and door != "crmcom":
+        raise Invalid(Violation("/secret", "validation_error", "a secret has 8 to 512 characters"))
+    if settings is not None and not isinstance(settings, dict):
+        raise Invalid(Violation("/settings", "validation_error", "settings must be an object"))
+    if door == "beansbooks" and not login.isdigit():
+        raise Invalid(Violation("/login", "validation_error", "a BeansBooks auth_uid is a whole number"))
+    tenant_id_by_name(engine, tenant)  # 404 before anything is written
+    merged = {**deepcopy(default_settings(door)), **(settings or {})}
+    if door == "snr2u":
+        if _token_named(engine, tenant, f"snr2u:{login}"):
+            raise reject("duplicate", "/login", "{login} already exists", login=login)
+        token = create_token(engine, tenant, permissions=PERMISSIONS, name=f"snr2u:{login}"[:100], token=secret,
+                             clock=clock)
+        return {"id": f"token-{token['id']}", "door": door, "login": login, "secret": token["token"],
+                "settings": {}, "credential_id": token["id"], "revoked": False}
+    with engine.connect() as conn:
+        d = t.door_credentials.c
+        if conn.execute(select(d.id).where(d.door == door, d.login == login)).first():
+            raise reject("duplicate", "/login", "{login} already exists", login=login)
+    secret = secret or secrets.token_urlsafe(24)
+    door_id = doors.create_door_credential(engine, tenant, door, login=login, secret=secret,
+                                           permissions=PERMISSIONS, settings=merged, clock=clock)
+    with engine.connect() as conn:
+        credential_id = conn.execute(select(t.door_credentials.c.credential_id)
+                                     .where(t.door_credentials.c.id == door_id)).scalar_one()
+    return {"id": str(door_id), "door": door, "login": login, "secret": secret, "settings": merged,
+            "credential_id": credential_id, "revoked": False}
+
+
+def list_credentials(engine: Engine, tenant: str) -> list[dict]:
+    """The tenant's door credentials (never their secrets), oldest first; SnR2U's API keys too."""
+    tenant_id = tenant_id_by_name(engine, tenant)
+    d, c = t.door_credentials.c, t.credentials.c
+    with engine.connect() as conn:
+        rows = conn.execute(select(d.id, d.door, d.login, d.settings_json, c.id.label("credential_id"),
+                                   c.created_at, c.revoked_at)
+                            .join(t.credentials, c.id == d.credential_id)
+                            .where(d.tenant_id == tenant_id).order_by(d.id)).mappings().all()
+        keys = conn.execute(select(c.id, c.name, c.created_at, c.revoked_at)
+                            .where(c.tenant_id == tenant_id, c.name.like("snr2u%")).order_by(c.id)).mappings().all()
+    items = [{"id": str(r["id"]), "door": r["door"], "login": r["login"], "settings": json.loads(r["settings_json"] or "{}"),
+              "credential_id": r["credential_id"], "created_at": r["created_at"].isoformat(),
+              "revoked": r["revoked_at"] is not None} for r in rows]
+    items += [{"id": f"token-{k['id']}", "door": "snr2u", "login": k["name"].partition(":")[2] or k["name"],
+               "settings": {}, "credential_id": k["id"], "created_at": k["created_at"].isoformat(),
+               "revoked": k["revoked_at"] is not None} for k in keys]
+    return items
+
+
+def revoke(engine: Engine, tenant: str, credential: str, clock: Clock | None = None) -> dict:
+    """Revoke one of the tenant's door credentials (by the ``id`` ``list_credentials`` shows)."""
+    found = next((item for item in list_credentials(engine, tenant) if item["id"] == credential), None)
+    if found is None:
+        raise reject("not_found", "/id", "door credential {id} does not exist", id=credential)
+    if not found["revoked"]:
+        revoke_token(engine, found["credential_id"], clock)
+    return {**found, "revoked": True}
+
+
+def _token_named(engine: Engine, tenant: str, name: str) -> bool:
+    tenant_id = tenant_id_by_name(engine, tenant)
+    c = t.credentials.c
+    with engine.connect() as conn:
+        return conn.execute(select(c.id).where(c.tenant_id == tenant_id, c.name == name)).first() is not None
