@@ -425,6 +425,8 @@ zatca_documents = Table(
     Column("status", String(30), nullable=False),  # pending_clearance | pending_reporting | cleared | reported
     Column("created_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("tenant_id", "icv"),
+)
+
 # -- the back office page (/app) -----------------------------------------------------------------
 
 app_sessions = Table(
