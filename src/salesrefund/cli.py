@@ -166,3 +166,78 @@ def token_revoke(token_id: int, db: Db = None):
 
 def main() -> None:
     app()
+
+
+# -- events and webhooks (issue 13) ---------------------------------------------------------------
+
+events_app = typer.Typer(help="The event log: replay events, list dead letters.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+
+
+@app.command()
+def dispatch(db: Db = None,
+             once: Annotated[bool, typer.Option("--once", help="deliver what is due now, then exit")] = False):
+    """Deliver webhooks (as every `serve` worker does) until interrupted; several may run at once."""
+    import signal
+    import threading
+
+    from .service.dispatch import Dispatcher, DispatchSettings
+
+    dispatcher = Dispatcher(_engine(db), settings=DispatchSettings.from_environment())
+    if once:
+        while dispatcher.run_once():
+            pass
+        typer.echo(f"{dispatcher.delivered} delivered")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo("dispatching webhooks (Ctrl-C to stop)")
+    dispatcher.run(stop)
+
+
+@events_app.command("replay")
+def events_replay(tenant: Annotated[str, typer.Option(help="tenant name")],
+                  event: Annotated[Optional[str], typer.Option(help="one event id (evt_…)")] = None,
+                  date_from: Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"])] = None,
+                  date_to: Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"])] = None,
+                  endpoint: Annotated[Optional[str], typer.Option(help="only to this webhook endpoint id")] = None,
+                  db: Db = None, as_json: AsJson = False):
+    """Queue one event (--event) or every event from --from to --to (UTC days) again."""
+    from .service.events import Webhooks
+    from .service.tenants import tenant_id_by_name
+
+    if (event is None) == (date_from is None or date_to is None):
+        typer.echo("error: give --event, or --from and --to", err=True)
+        raise typer.Exit(2)
+    engine = _engine(db)
+    try:
+        result = Webhooks(engine).replay(tenant_id_by_name(engine, tenant), event=event, endpoint=endpoint,
+                                         date_from=date_from.date() if date_from else None,
+                                         date_to=date_to.date() if date_to else None)
+    except RefundError as error:
+        _fail(error)
+    typer.echo(json.dumps(result) if as_json else f"{result['events']} event(s) queued as "
+                                                   f"{result['deliveries']} delivery(ies)")
+
+
+@events_app.command("dead")
+def events_dead(tenant: Annotated[str, typer.Option(help="tenant name")], db: Db = None, as_json: AsJson = False):
+    """List the dead letters: deliveries given up after retrying for 24 hours."""
+    from .service.events import Webhooks
+    from .service.tenants import tenant_id_by_name
+
+    engine = _engine(db)
+    try:
+        hooks = Webhooks(engine)
+        tenant_id = tenant_id_by_name(engine, tenant)
+        dead = [{"endpoint": hook["id"], "url": hook["url"], **item} for hook in hooks.list(tenant_id)["items"]
+                for item in hooks.deliveries(tenant_id, hook["id"], state="dead", limit=200)["items"]]
+    except RefundError as error:
+        _fail(error)
+    if as_json:
+        typer.echo(json.dumps(dead))
+        return
+    for item in dead:
+        typer.echo(f"{item['event']}  {item['type']:<16} {item['url']}  {item['attempts']} attempts: {item['last_error']}")
+    typer.echo(f"{len(dead)} dead letter(s)")

@@ -455,6 +455,50 @@ def snr2u(w, route):
     p.done()
 
 
+# -- events and webhooks (issue 13) ---------------------------------------------------------------------
+
+HOOK_URL = "https://93.184.216.34/hooks"
+
+
+def _b_hooks_and_events(w) -> tuple[list[str], list[str]]:
+    b = w.b.native.api
+    if not getattr(w, "b_hooks", None):
+        w.b_hooks = [ok(b.post("/v1/webhooks", {"url": HOOK_URL, "events": ["refund.posted"]}), 201)["id"]]
+    return w.b_hooks, [e["id"] for e in ok(b.get("/v1/events", limit=5))["items"]]
+
+
+def native_event_or_webhook_by_id(w, route):
+    """B's webhook and event ids in every path that takes one are answered like ids that exist nowhere."""
+    hooks, events = _b_hooks_and_events(w)
+    n, auth = _a(w)
+    p = Probe(w)
+    method, template = route
+    name = "{webhook_id}" if "{webhook_id}" in template else "{event_id}"
+    for foreign_id in hooks if name == "{webhook_id}" else events:
+        miss = ("evt_" if name == "{event_id}" else "") + uuid.uuid4().hex
+        problem(p.pair(Req(method, template.replace(name, foreign_id)), Req(method, template.replace(name, miss)),
+                       [foreign_id], [miss], auth), 404, "not_found")
+    p.done()
+
+
+def native_event_lists(w, route):
+    """A's webhook and event lists, a new endpoint and a replay hold nothing of B."""
+    hooks, events = _b_hooks_and_events(w)
+    n, auth = _a(w)
+    p = Probe(w)
+    if route == ("POST", "/v1/webhooks"):
+        response = p.one(Req("POST", "/v1/webhooks", json={"url": HOOK_URL, "events": ["refund.posted"]}), auth)
+    elif route == ("POST", "/v1/events/replay"):
+        response = p.one(Req("POST", "/v1/events/replay", json={"from": "2000-01-01", "to": "2100-01-01"}), auth)
+        own = len(ok(n.api.get("/v1/events", limit=200))["items"])
+        assert ok(response)["events"] == own
+    else:
+        response = p.one(Req("GET", route[1], params={"limit": 200}), auth)
+    assert response.status_code in (200, 201), response.text
+    assert not any(i in response.text for i in hooks + events)
+    p.done()
+
+
 ISOLATION = {
     ("POST", "/v1/customers"): native_create_under_b_codes,
     ("GET", "/v1/customers/{code}"): native_get_by_code,
@@ -481,6 +525,15 @@ ISOLATION = {
     ("GET", "/v1/periods"): native_periods,
     ("POST", "/v1/periods/close"): native_periods,
     ("POST", "/v1/periods/reopen"): native_periods,
+    ("POST", "/v1/webhooks"): native_event_lists,
+    ("GET", "/v1/webhooks"): native_event_lists,
+    ("GET", "/v1/webhooks/{webhook_id}"): native_event_or_webhook_by_id,
+    ("DELETE", "/v1/webhooks/{webhook_id}"): native_event_or_webhook_by_id,
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): native_event_or_webhook_by_id,
+    ("GET", "/v1/events"): native_event_lists,
+    ("GET", "/v1/events/{event_id}"): native_event_or_webhook_by_id,
+    ("POST", "/v1/events/replay"): native_event_lists,
+    ("POST", "/v1/events/{event_id}/replay"): native_event_or_webhook_by_id,
     ("POST", INTERNOM): internom,
     ("POST", VODO + "/{invoice_id}"): vodo,
     ("POST", VODO): vodo_without_invoice,

@@ -419,6 +419,49 @@ def ok_response(response):
     return response
 
 
+# -- events and webhooks (issue 13) -----------------------------------------------------------------------
+
+HOOK_URL = "https://93.184.216.34/hooks"
+
+
+def _own_hook(w) -> str:
+    return ok(w.n.api.post("/v1/webhooks", {"url": HOOK_URL, "events": ["refund.posted"]}), 201)["id"]
+
+
+def operate_query(w, route):
+    """Tenant, credential or ids in the query string change nothing of what these routes answer."""
+    n = w.n
+    path = route[1].replace("{webhook_id}", _own_hook(w))
+    path = path.replace("{event_id}", ok(n.api.get("/v1/events", limit=1))["items"][0]["id"])
+    plain = ok(n.api.get(path))
+    injected = {"tenant_id": w.other.id, "tenant": w.other.name, "credential_id": 1, "id": w.other.posted["id"]}
+    assert ok(n.api.get(path, **injected)) == plain
+
+
+def operate_bodies(w, route):
+    """A webhook's id, secret and times are the server's; a replay names nothing else."""
+    n = w.n
+    owned = server_owned(w) | {"secret": "whsec_mine", "deleted_at": "2020-01-01T00:00:00+00:00", "state": "dead",
+                               "attempts": 0, "event_id": 1, "endpoint_id": 1}
+    path, base = {
+        ("POST", "/v1/webhooks"): ("/v1/webhooks", {"url": HOOK_URL, "events": ["refund.posted"]}),
+        ("POST", "/v1/events/replay"): ("/v1/events/replay", {"from": "2026-06-15", "to": "2026-06-15"}),
+        ("POST", "/v1/events/{event_id}/replay"): (
+            route[1].replace("{event_id}", ok(n.api.get("/v1/events", limit=1))["items"][0]["id"]), {}),
+    }[route]
+    _refused_each(w, lambda name, value: Req("POST", path, json={**base, name: value}), owned, n.id)
+
+
+def operate_delete(w, route):
+    """A body on DELETE is ignored: only the endpoint in the path goes."""
+    n = w.n
+    first, second = _own_hook(w), _own_hook(w)
+    response = Req("DELETE", f"/v1/webhooks/{first}", json={"id": second}).send(w.client, bearer(n.token))
+    assert response.status_code == 204, response.text
+    problem(n.api.get(f"/v1/webhooks/{first}"), 404, "not_found")
+    assert ok(n.api.get(f"/v1/webhooks/{second}"))["id"] == second
+
+
 NATIVE_QUERY_ROUTES = [("GET", p) for p in (
     "/v1/customers/{code}", "/v1/products/{code}", "/v1/invoices", "/v1/invoices/{number}", "/v1/refunds",
     "/v1/refunds/{refund_id}", "/v1/refunds/{refund_id}/journal", "/v1/refunds/{refund_id}/audit", "/v1/journal",
@@ -438,6 +481,15 @@ MASS = {route: native_query for route in NATIVE_QUERY_ROUTES} | {
     ("POST", "/v1/refunds/{refund_id}/post"): native_post,
     ("POST", "/v1/refunds/{refund_id}/void"): native_void,
     ("DELETE", "/v1/refunds/{refund_id}"): native_delete,
+    ("GET", "/v1/webhooks"): operate_query,
+    ("GET", "/v1/webhooks/{webhook_id}"): operate_query,
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): operate_query,
+    ("GET", "/v1/events"): operate_query,
+    ("GET", "/v1/events/{event_id}"): operate_query,
+    ("POST", "/v1/webhooks"): operate_bodies,
+    ("POST", "/v1/events/replay"): operate_bodies,
+    ("POST", "/v1/events/{event_id}/replay"): operate_bodies,
+    ("DELETE", "/v1/webhooks/{webhook_id}"): operate_delete,
     ("POST", INTERNOM): internom,
     ("POST", VODO + "/{invoice_id}"): vodo,
     ("POST", VODO): vodo,

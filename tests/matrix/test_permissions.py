@@ -129,6 +129,33 @@ NATIVE = {
         "from": _day_after(w.n.closed_through)}), 200)),
 }
 
+# events and webhooks (issue 13): admin only
+HOOK_URL = "https://93.184.216.34/hooks"  # a public address literal: no DNS, passes the SSRF check
+
+
+def _webhook(w) -> str:
+    return ok(w.n.api.post("/v1/webhooks", {"url": HOOK_URL, "events": ["refund.posted"]}), 201)["id"]
+
+
+def _event(w) -> str:
+    return ok(w.n.api.get("/v1/events", limit=1))["items"][0]["id"]
+
+
+NATIVE |= {
+    ("POST", "/v1/webhooks"): ("admin", lambda w: (Req("POST", "/v1/webhooks", json={
+        "url": HOOK_URL, "events": ["refund.posted"]}), 201)),
+    ("GET", "/v1/webhooks"): ("admin", lambda w: (Req("GET", "/v1/webhooks"), 200)),
+    ("GET", "/v1/webhooks/{webhook_id}"): ("admin", lambda w: (Req("GET", f"/v1/webhooks/{_webhook(w)}"), 200)),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): ("admin", lambda w: (Req("DELETE", f"/v1/webhooks/{_webhook(w)}"), 204)),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): ("admin", lambda w: (
+        Req("GET", f"/v1/webhooks/{_webhook(w)}/deliveries"), 200)),
+    ("GET", "/v1/events"): ("admin", lambda w: (Req("GET", "/v1/events"), 200)),
+    ("GET", "/v1/events/{event_id}"): ("admin", lambda w: (Req("GET", f"/v1/events/{_event(w)}"), 200)),
+    ("POST", "/v1/events/replay"): ("admin", lambda w: (Req("POST", "/v1/events/replay", json={
+        "from": "2026-06-15", "to": "2026-06-15"}), 200)),
+    ("POST", "/v1/events/{event_id}/replay"): ("admin", lambda w: (Req("POST", f"/v1/events/{_event(w)}/replay"), 200)),
+}
+
 
 def native_permission(w, route, permission):
     needed, make = NATIVE[route]

@@ -14,9 +14,11 @@ from sqlalchemy import Engine, text
 from .. import __version__
 from ..domain.errors import RefundError, Violation
 from ..service.books import Books
+from ..service.dispatch import DispatchSettings
+from ..service.events import Webhooks
 from ..service.refunds import RefundService, Settings
 from ..service.uow import Clock
-from . import bench, dialects, native
+from . import bench, dialects, native, webhooks
 from .problems import PROBLEM, problem_body, problem_of
 
 log = logging.getLogger("salesrefund")
@@ -39,9 +41,11 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     app.state.clock = clock
     app.state.refunds = RefundService(engine, clock, settings)
     app.state.books = Books(engine, clock)
+    app.state.webhooks = Webhooks(engine, clock, allow_private=DispatchSettings.from_environment().allow_private)
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(native.router)
+    app.include_router(webhooks.router)  # events and webhooks (issue 13)
     for router in dialects.routers():
         app.include_router(router)
     _install_error_handlers(app)
