@@ -28,6 +28,8 @@ def engine_for(url: str | None = None, *, run_migrations: bool = True) -> Engine
 
 def app_from_environment():
     """The ASGI app for ``uvicorn --factory`` (one per worker process)."""
+    from .http import logs
+    logs.configure()  # JSON lines (or console in a terminal), secrets redacted (issue 13)
     engine = engine_for(None, run_migrations=False)
     settings = Settings(unguarded_caps=os.environ.get(ENV_UNGUARDED) == "1")
     app = create_app(engine, settings=settings)

@@ -183,6 +183,8 @@ def dispatch(db: Db = None,
 
     from .service.dispatch import Dispatcher, DispatchSettings
 
+    from .http import logs
+    logs.configure()
     dispatcher = Dispatcher(_engine(db), settings=DispatchSettings.from_environment())
     if once:
         while dispatcher.run_once():

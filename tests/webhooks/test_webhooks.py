@@ -5,7 +5,7 @@ day of retries takes milliseconds. Both engines (``SALESREFUND_TEST_DATABASE_URL
 from __future__ import annotations
 
 import threading
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
@@ -294,3 +294,73 @@ def test_the_dispatcher_refuses_an_address_that_became_private(hooks, engine, cl
     assert receiver.got == []
     [pending] = hooks["api"].get(f"/v1/webhooks/{hooks['webhook']['id']}/deliveries").json()["items"]
     assert pending["last_error"].startswith("refused:")
+
+
+# -- the payout write path (CRM.COM's refunds) ---------------------------------------------------------
+
+def test_a_payout_through_the_crmcom_door_writes_payout_created(engine, clock, client, api_for):
+    import uuid
+    from decimal import Decimal
+
+    from salesrefund.http.dialects import crmcom as door
+    from salesrefund.seeds import crmcom as seed
+    from salesrefund.service.tenants import create_tenant
+
+    name = f"crm-{uuid.uuid4().hex[:12]}"
+    tenant = create_tenant(engine, name, clock=clock, **seed.TENANT_OPTIONS)
+    username = f"mpadmin-{uuid.uuid4().hex[:10]}"
+    seed.build(engine, clock, tenant["id"], name, username=username)
+    token = client.post(door.BASE + "/authentication/token", json={
+        "username": username, "password": seed.PASSWORD, "organisation": seed.ORGANISATION}).json()["data"]["token"]
+    body = {"token": token, "accounts_receivable_identifier": {"number": "ACR0000001"},
+            "type_identifier": {"name": "Refund"}, "life_cycle_state": "POSTED", "refund_amount": Decimal("50.00")}
+    paid = client.post(door.BASE + "/refunds/create", content=door.dumps(body),
+                       headers={"Content-Type": "application/json"})
+    assert paid.status_code == 200, paid.text
+    api = api_for(tenant["token"])
+    [event] = api.get("/v1/events", type="payout.created").json()["items"]
+    payout = event["data"]
+    assert payout["kind"] == "payout" and payout["state"] == "posted" and payout["total"] == "50.00"
+    assert {k: v for k, v in payout.items() if k != "account"} == api.get(f"/v1/refunds/{payout['id']}").json()
+    refund_events = api.get("/v1/events", type="refund.created").json()["items"]  # the seed's store-credit refunds
+    assert refund_events and {e["data"]["kind"] for e in refund_events} == {"refund"}  # a payout is not one
+
+
+# -- the command line ---------------------------------------------------------------------------------------
+
+def test_cli_replay_and_dead_letters(hooks, engine, clock, receiver, database_url, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from salesrefund.cli import app as cli_app
+
+    receiver.mode = "fail"
+    d = dispatcher(engine, clock, backoff_max=3 * 3600)
+    for _ in range(30):
+        drain(d)
+        clock.current += timedelta(hours=1)
+    runner = CliRunner()
+    tenant = hooks["tenant"]["tenant"]
+    dead = runner.invoke(cli_app, ["events", "dead", "--tenant", tenant, "--db", database_url, "--json"])
+    assert dead.exit_code == 0, dead.output
+    [letter] = json.loads(dead.stdout)
+    assert letter["type"] == "invoice.created" and letter["url"] == receiver.url and letter["last_error"] == "HTTP 500"
+    receiver.mode = "ok"
+    one = runner.invoke(cli_app, ["events", "replay", "--tenant", tenant, "--event", letter["event"], "--db",
+                                  database_url, "--json"])
+    assert one.exit_code == 0 and json.loads(one.stdout) == {"events": 1, "deliveries": 1}, one.output
+    day = FIXED_DAY
+    ranged = runner.invoke(cli_app, ["events", "replay", "--tenant", tenant, "--from", day, "--to", day, "--db",
+                                     database_url])
+    assert ranged.exit_code == 0 and "2 event(s) queued as 2 delivery(ies)" in ranged.stdout, ranged.output
+    clock.current = datetime.now(timezone.utc)  # the CLI queued them on the wall clock
+    drain(d)
+    # to the endpoints subscribed now: INV-1's event too, recorded before the endpoint existed
+    assert mine(receiver) == [("invoice.created", "INV-2"), ("invoice.created", "INV-1"), ("invoice.created", "INV-2")]
+    assert receiver.ids()[0] == receiver.ids()[2] == letter["event"]
+    neither = runner.invoke(cli_app, ["events", "replay", "--tenant", tenant, "--db", database_url])
+    assert neither.exit_code == 2 and "give --event, or --from and --to" in neither.stderr
+
+
+FIXED_DAY = "2026-06-15"

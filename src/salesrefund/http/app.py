@@ -18,7 +18,7 @@ from ..service.dispatch import DispatchSettings
 from ..service.events import Webhooks
 from ..service.refunds import RefundService, Settings
 from ..service.uow import Clock
-from . import bench, dialects, native, webhooks
+from . import bench, dialects, metrics, native, webhooks
 from .problems import PROBLEM, problem_body, problem_of
 
 log = logging.getLogger("salesrefund")
@@ -49,6 +49,7 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     for router in dialects.routers():
         app.include_router(router)
     _install_error_handlers(app)
+    metrics.install(app, engine)  # GET /metrics, request counts and the one log line per request (issue 13)
     bench.install(app)  # POST /bench/echo, only with SALESREFUND_BENCH_ECHO=1 (bench/)
 
     @app.get("/healthz", tags=["operations"])
@@ -151,6 +152,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers["WWW-Authenticate"] = "Bearer"
         body = problem_of(error)
         body["request_id"] = request.state.request_id
+        metrics.note(outcome=error.code)
         return JSONResponse(body, status_code=error.status, media_type=PROBLEM, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -166,6 +168,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 message = "unknown field; it is not part of this request"
             violations.append(Violation(field, "validation_error", "{detail}", {"detail": message}))
         violations = violations or [Violation("/", "validation_error", "invalid request")]
+        metrics.note(outcome="validation_error")
         body = problem_body("validation_error", 422, violations[0].text(), violations, request.state.request_id)
         return JSONResponse(body, status_code=422, media_type=PROBLEM)
 

@@ -5,8 +5,8 @@ Every route needs the ``admin`` permission: an endpoint receives every object of
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
 from fastapi.responses import JSONResponse
@@ -46,11 +46,62 @@ class RangeReplayIn(ReplayIn):
     date_to: date = Field(alias="to")
 
 
+class WebhookOut(R.Out):
+    id: str
+    url: str
+    events: list[str]
+    description: str | None
+    created_at: datetime
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret: str = Field(description="the HMAC-SHA256 signing key; shown in this answer only")
+
+
+class WebhookPage(R.Out):
+    items: list[WebhookOut]
+    next: R.Cursor
+
+
+class EventOut(R.Out):
+    id: str = Field(description="evt_…: the same in every delivery and replay, for de-duplication")
+    type: Literal["refund.created", "refund.posted", "refund.voided", "payout.created", "invoice.created"]
+    created_at: datetime
+    data: dict[str, Any] = Field(description="the object as the native API renders it (a refund or an invoice)")
+
+
+class EventPage(R.Out):
+    items: list[EventOut]
+    next: R.Cursor
+
+
+class DeliveryOut(R.Out):
+    event: str
+    type: str
+    state: Literal["pending", "delivered", "dead"]
+    attempts: int
+    last_status: int | None
+    last_error: str | None
+    next_attempt_at: datetime | None
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+class DeliveryPage(R.Out):
+    items: list[DeliveryOut]
+    next: R.Cursor
+
+
+class ReplayOut(R.Out):
+    events: int = Field(description="events found")
+    deliveries: int = Field(description="deliveries queued")
+
+
 def _hooks(request: Request):
     return request.app.state.webhooks
 
 
-@router.post("/webhooks", status_code=201)
+@router.post("/webhooks", status_code=201, responses=R.ok(WebhookCreatedOut, 201))
 def create_webhook(request: Request, body: WebhookIn, principal: Principal = require("admin")):
     """Register an endpoint; the answer carries its signing `secret`, shown this once."""
     view = _hooks(request).create(principal.tenant_id, url=body.url, events=body.events,
@@ -58,12 +109,12 @@ def create_webhook(request: Request, body: WebhookIn, principal: Principal = req
     return JSONResponse(view, status_code=201)
 
 
-@router.get("/webhooks")
+@router.get("/webhooks", responses=R.ok(WebhookPage))
 def list_webhooks(request: Request, principal: Principal = require("admin")):
     return _hooks(request).list(principal.tenant_id)
 
 
-@router.get("/webhooks/{webhook_id}")
+@router.get("/webhooks/{webhook_id}", responses=R.ok(WebhookOut))
 def get_webhook(request: Request, webhook_id: Id, principal: Principal = require("admin")):
     return _hooks(request).get(principal.tenant_id, webhook_id)
 
@@ -75,7 +126,7 @@ def delete_webhook(request: Request, webhook_id: Id, principal: Principal = requ
     return StarletteResponse(status_code=204)
 
 
-@router.get("/webhooks/{webhook_id}/deliveries")
+@router.get("/webhooks/{webhook_id}/deliveries", responses=R.ok(DeliveryPage))
 def webhook_deliveries(request: Request, webhook_id: Id, limit: Limit = 50, cursor: Cursor = None,
                        state: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$")] = None,
                        principal: Principal = require("admin")):
@@ -84,7 +135,7 @@ def webhook_deliveries(request: Request, webhook_id: Id, limit: Limit = 50, curs
                                       limit=limit)
 
 
-@router.get("/events")
+@router.get("/events", responses=R.ok(EventPage))
 def list_events(request: Request, limit: Limit = 50, cursor: Cursor = None, date_from: From = None,
                 date_to: To = None, type: Annotated[str | None, Query(pattern=NO_NUL)] = None,
                 principal: Principal = require("admin")):
@@ -93,7 +144,7 @@ def list_events(request: Request, limit: Limit = 50, cursor: Cursor = None, date
                                   date_to=date_to, event_type=type)
 
 
-@router.post("/events/replay")
+@router.post("/events/replay", responses=R.ok(ReplayOut))
 def replay_range(request: Request, body: RangeReplayIn, principal: Principal = require("admin")):
     """Queue every event created from `from` to `to` (UTC days, inclusive) again."""
     if body.date_to < body.date_from:
@@ -102,12 +153,12 @@ def replay_range(request: Request, body: RangeReplayIn, principal: Principal = r
                                   endpoint=body.endpoint)
 
 
-@router.get("/events/{event_id}")
+@router.get("/events/{event_id}", responses=R.ok(EventOut))
 def get_event(request: Request, event_id: Id, principal: Principal = require("admin")):
     return _hooks(request).event(principal.tenant_id, event_id)
 
 
-@router.post("/events/{event_id}/replay")
+@router.post("/events/{event_id}/replay", responses=R.ok(ReplayOut))
 def replay_event(request: Request, event_id: Id, body: Annotated[ReplayIn | None, Body()] = None,
                  principal: Principal = require("admin")):
     """Queue one event again (same id and body): receivers de-duplicate by the id."""

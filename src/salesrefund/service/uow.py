@@ -70,6 +70,7 @@ class UnitOfWork:
             self.conn.close()
 
 
+RETRY_OBSERVERS: list[Callable[[BaseException], None]] = []  # told of every retry (the metrics)
 RETRY_ATTEMPTS = 3
 RETRY_AFTER_SECONDS = 1
 _TRANSIENT_SQLSTATES = {"40001", "40P01", "55P03"}  # serialization failure, deadlock, lock not available
@@ -100,4 +101,6 @@ def with_retries(attempt: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) ->
                 unavailable = reject("service_unavailable", "/", "the database is busy; retry shortly")
                 unavailable.retry_after = RETRY_AFTER_SECONDS
                 raise unavailable from error
+            for observe in RETRY_OBSERVERS:
+                observe(error)
             time.sleep(0.01 * 4 ** number * (0.5 + random.random()))
