@@ -243,3 +243,89 @@ def events_dead(tenant: Annotated[str, typer.Option(help="tenant name")], db: Db
     for item in dead:
         typer.echo(f"{item['event']}  {item['type']:<16} {item['url']}  {item['attempts']} attempts: {item['last_error']}")
     typer.echo(f"{len(dead)} dead letter(s)")
+
+
+# -- bulk data (issue 13) -------------------------------------------------------------------------------
+
+Tenant = Annotated[str, typer.Option("--tenant", help="tenant name")]
+Format = Annotated[Optional[str], typer.Option("--format", help="csv or json (default: from the file name; csv)")]
+
+
+@app.command("import")
+def import_(kind: Annotated[str, typer.Argument(help="invoices, customers, products, locations or stock")],
+            file: Annotated[str, typer.Argument(help="a CSV or JSON file, or - for stdin")],
+            tenant: Tenant, fmt: Format = None,
+            row_by_row: Annotated[bool, typer.Option("--row-by-row", help="commit each record on its own and go "
+                                                     "on past refused ones (default: all or nothing)")] = False,
+            db: Db = None, as_json: AsJson = False):
+    """Import records; those already there (by number or code) are skipped, so it is safe to re-run."""
+    import sys
+
+    from . import bulk
+    from .service.tenants import tenant_id_by_name
+
+    if kind not in bulk.KINDS:
+        typer.echo(f"error: KIND must be one of {', '.join(bulk.KINDS)}", err=True)
+        raise typer.Exit(2)
+    fmt = fmt or ("json" if file.lower().endswith((".json", ".jsonl", ".ndjson")) else "csv")
+    if fmt not in ("csv", "json"):
+        typer.echo("error: --format must be csv or json", err=True)
+        raise typer.Exit(2)
+    try:
+        if file == "-":
+            records = bulk.read_records(kind, bulk.stdin_text(sys.stdin.buffer), fmt)
+        else:
+            with open(file, encoding="utf-8-sig", newline="") as stream:
+                records = bulk.read_records(kind, stream, fmt)
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        typer.echo(f"error: cannot read {file}: {error}", err=True)
+        raise typer.Exit(2)
+    engine = _engine(db)
+    try:
+        tenant_id = tenant_id_by_name(engine, tenant)
+    except RefundError as error:
+        _fail(error)
+    with typer.progressbar(length=len(records), label=f"importing {kind}", file=sys.stderr) as bar:
+        report = bulk.import_records(engine, tenant_id, kind, records, atomic=not row_by_row, progress=bar.update)
+    result = report.as_dict()
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        for problem in report.problems:
+            typer.echo(f"row {problem.row}, {problem.field}: {problem.message} ({problem.code})", err=True)
+        nothing = "" if report.written else " (nothing written: the file is imported all or nothing)"
+        typer.echo(f"{result['created']} created, {result['skipped']} skipped (already there), "
+                   f"{result['failed']} refused{nothing}")
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_(what: Annotated[str, typer.Argument(help="refunds, journal or stock")], tenant: Tenant,
+            date_from: Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"])] = None,
+            date_to: Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"])] = None,
+            fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+            output: Annotated[Optional[str], typer.Option("--output", "-o", help="a file (default: stdout)")] = None,
+            db: Db = None):
+    """Stream refunds (by posting date), journal lines or stock moves (by date) as CSV or JSON."""
+    import sys
+
+    from . import bulk
+    from .service.tenants import tenant_id_by_name
+
+    if what not in bulk.EXPORTS or fmt not in ("csv", "json"):
+        typer.echo(f"error: export {' | '.join(bulk.EXPORTS)} --format csv|json", err=True)
+        raise typer.Exit(2)
+    engine = _engine(db)
+    try:
+        found = bulk.export(engine, tenant_id_by_name(engine, tenant), what,
+                            date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None)
+    except RefundError as error:
+        _fail(error)
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        with typer.progressbar(found.rows, length=found.count, label=f"exporting {what}", file=sys.stderr) as rows:
+            bulk.write(rows, found.columns, fmt, out)
+    finally:
+        if output:
+            out.close()
