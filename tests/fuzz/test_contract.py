@@ -232,7 +232,7 @@ def test_stateful_links(api_schema, make_tenant, client):
 
 # -- the doors ---------------------------------------------------------------------------------------
 
-DOOR_OPERATIONS = [("POST", "/api/internom/refund/sale"), ("POST", "/api/v4/credit_note/pos/{invoice_id}"),
+DOOR_OPERATIONS = [("POST", "/api/internom/refund/sale"), ("GET", "/api/internom/refund/sale"), ("POST", "/api/v4/credit_note/pos/{invoice_id}"),
                    ("POST", "/crmcom/v4/authentication/token"), ("POST", "/crmcom/v4/refunds/create"),
                    ("GET", "/crmcom/v4/refunds/show"), ("POST", "/api/customer/sale/refund"),
                    ("POST", "/CustomerRefundNotes/simple")]

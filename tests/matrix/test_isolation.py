@@ -329,6 +329,20 @@ def internom(w, route):
     p.done()
 
 
+def internom_read(w, route):
+    """B's references and reference ids are answered like ones that exist nowhere (issue 13)."""
+    a, b = w.a.internom, w.b.internom
+    foreign_ref = missing_id("REF")
+    assert ok(internom_req(b.token, internom_body(foreign_ref, f"rid-{foreign_ref}")).send(w.client))["status"] == "success"
+    p = Probe(w)
+    for field, foreign in (("reference", foreign_ref), ("reference_id", f"rid-{foreign_ref}")):
+        miss = missing_id("REF")
+        foreign_req = Req("GET", INTERNOM, params={field: foreign}, headers=bearer(a.token))
+        missing_req = Req("GET", INTERNOM, params={field: miss}, headers=bearer(a.token))
+        _internom_error(p.pair(foreign_req, missing_req, [foreign], [miss]), 404, "not_found")
+    p.done()
+
+
 def _vodo_error(response, status, code):
     assert response.status_code == status, response.text
     body = response.json()
@@ -535,6 +549,7 @@ ISOLATION = {
     ("POST", "/v1/events/replay"): native_event_lists,
     ("POST", "/v1/events/{event_id}/replay"): native_event_or_webhook_by_id,
     ("POST", INTERNOM): internom,
+    ("GET", INTERNOM): internom_read,
     ("POST", VODO + "/{invoice_id}"): vodo,
     ("POST", VODO): vodo_without_invoice,
     ("POST", VODO + "/"): vodo_without_invoice,

@@ -248,6 +248,17 @@ def internom(w, route):
     assert ok(api.get(f"/v1/customers/{internom_seed.CUSTOMER}")) == customer
 
 
+def internom_read(w, route):
+    """Tenant or ids in the query string change nothing of the answer (issue 13)."""
+    token = w.internom_token["token"]
+    reference = fresh("REF")
+    assert ok(internom_req(token, internom_body(reference)).send(w.client))["status"] == "success"
+    plain = ok(Req("GET", INTERNOM, params={"reference": reference}).send(w.client, bearer(token)))
+    injected = {"reference": reference, "tenant_id": w.other.id, "tenant": w.other.name, "credential_id": 1,
+                "channel": "native", "id": w.other.posted["id"]}
+    assert ok(Req("GET", INTERNOM, params=injected).send(w.client, bearer(token))) == plain
+
+
 VODO_OWNED = ("id", "uuid", "reference", "number", "tenant_id", "tenant", "state", "status", "invoice_id", "total",
               "total_without_deduct", "amount_total", "tax_amount_total", "rounding", "currency", "created_at",
               "updated_at", "created_date", "created_by", "user_id", "business_id", "credit_note_id", "channel", "kind",
@@ -491,6 +502,7 @@ MASS = {route: native_query for route in NATIVE_QUERY_ROUTES} | {
     ("POST", "/v1/events/{event_id}/replay"): operate_bodies,
     ("DELETE", "/v1/webhooks/{webhook_id}"): operate_delete,
     ("POST", INTERNOM): internom,
+    ("GET", INTERNOM): internom_read,
     ("POST", VODO + "/{invoice_id}"): vodo,
     ("POST", VODO): vodo,
     ("POST", VODO + "/"): vodo,

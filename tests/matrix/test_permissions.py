@@ -270,7 +270,24 @@ def snr2u_permission(w, route, permission):
     _refused(w, d.id, lambda: req.send(w.client), check, f"SnR2U with {permission}")
 
 
+def internom_read_permission(w, route, permission):
+    """Reading a refund by its reference (issue 13) needs refund:read."""
+    reference = fresh("REF")
+    assert ok(internom_req(w.internom["admin"], internom_body(reference)).send(w.client))["status"] == "success"
+    req = Req("GET", INTERNOM, params={"reference": reference}, headers=bearer(w.internom[permission]))
+    if permission in ("refund:read", "admin"):
+        assert ok(req.send(w.client))["data"]["reference"] == reference
+        return
+
+    def check(response):
+        assert response.status_code == 403, response.text
+        body = response.json()
+        assert body["status"] == "error" and body["errors"][0]["code"] == "forbidden", body
+    _refused(w, w.a.internom.id, lambda: req.send(w.client), check, f"Internom read with {permission}")
+
+
 PERMISSION = {route: native_permission for route in NATIVE} | {
+    ("GET", INTERNOM): internom_read_permission,
     ("POST", INTERNOM): internom_permission,
     ("POST", VODO + "/{invoice_id}"): vodo_permission,
     ("POST", VODO): vodo_permission,
@@ -378,6 +395,17 @@ def internom_auth(w, route):
         assert body["status"] == "error" and body["errors"][0]["code"] == "unauthorized", (name, body)
         assert body["errors"][0]["field"] == "Authorization", (name, body)
     assert_unchanged(before, snapshot(w.engine, [w.a.internom.id]), "Internom without credentials")
+
+
+def internom_read_auth(w, route):
+    before = snapshot(w.engine, [w.a.internom.id])
+    for name, headers in authorization_variants(w, w.bad.internom_expired, w.bad.internom_revoked).items():
+        response = Req("GET", INTERNOM, params={"reference": "anything"}).send(w.client, headers)
+        assert response.status_code == 401, (name, response.text)
+        assert response.headers["WWW-Authenticate"] == "Bearer", name
+        body = response.json()
+        assert body["status"] == "error" and body["errors"][0]["code"] == "unauthorized", (name, body)
+    assert_unchanged(before, snapshot(w.engine, [w.a.internom.id]), "Internom read without credentials")
 
 
 def snr2u_auth(w, route):
@@ -517,6 +545,7 @@ def crm_login_auth(w, route):
 
 
 AUTH = {route: native_auth for route in NATIVE} | {
+    ("GET", INTERNOM): internom_read_auth,
     ("POST", INTERNOM): internom_auth,
     ("POST", VODO + "/{invoice_id}"): vodo_auth,
     ("POST", VODO): vodo_auth,
