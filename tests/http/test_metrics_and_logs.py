@@ -69,7 +69,7 @@ def test_metrics_count_requests_refund_outcomes_replays_conflicts_and_cap_refusa
         assert (gauge, ()) in after
 
 
-def test_outbox_lag_and_pending_come_from_the_database(books, client, app):
+def test_outbox_lag_and_pending_come_from_the_database(books, client, app, engine, clock):
     app.state.webhooks.allow_private = True
     api = books["api"]
     assert api.post("/v1/webhooks", {"url": "http://127.0.0.1:9/x", "events": ["refund.created"]}).status_code == 201
@@ -78,6 +78,12 @@ def test_outbox_lag_and_pending_come_from_the_database(books, client, app):
     after = scrape(client)
     assert value(after, "salesrefund_outbox_pending") == before + 1
     assert value(after, "salesrefund_outbox_lag_seconds") > 0  # the refund was written at the tests' fixed time
+    from salesrefund.service.dispatch import Dispatcher, DispatchSettings
+    Dispatcher(engine, clock, DispatchSettings(allow_private=True, timeout=1)).run_once()  # port 9: refused
+    attempts = scrape(client)
+    assert value(attempts, "salesrefund_webhook_attempts_total", type="refund.created", result="failed") >= \
+        value(after, "salesrefund_webhook_attempts_total", type="refund.created", result="failed") + 1
+    assert value(attempts, "salesrefund_webhook_attempt_seconds_count") > value(after, "salesrefund_webhook_attempt_seconds_count")
 
 
 def test_a_database_retry_is_counted(client):

@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 from starlette.responses import Response as StarletteResponse
 
 from ..domain.errors import RefundError
+from ..service.dispatch import ATTEMPT_OBSERVERS
 from ..service.uow import RETRY_OBSERVERS
 from ..store import tables as t
 from . import logs
@@ -210,6 +211,8 @@ def install(app, engine) -> None:
     instrument(app.state.refunds)
     if db_retry not in RETRY_OBSERVERS:
         RETRY_OBSERVERS.append(db_retry)
+    if webhook_attempt not in ATTEMPT_OBSERVERS:
+        ATTEMPT_OBSERVERS.append(webhook_attempt)
     app.add_middleware(Observer)
 
 
