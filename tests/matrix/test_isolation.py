@@ -42,6 +42,7 @@ from matrix_kit import (
     problem, refund_ids, side_views, snapshot, snr2u_answer, snr2u_note, snr2u_req, tenant_ids, token_with,
     vodo_form, vodo_req,
 )
+from salesrefund.seeds import crmcom as crm_seed
 from salesrefund.seeds import snr2u as snr2u_seed
 from salesrefund.seeds import vodo as vodo_seed
 from salesrefund.store import tables as t
@@ -423,6 +424,27 @@ def crm_show_route(w, route):
     p.done()
 
 
+CRM_LIST = CRM_SHOW.replace("/show", "/list")  # GET refunds/list (issue 13)
+
+
+def crm_list_route(w, route):
+    """B's accounts (by id, number, name, tax number) are answered like accounts that exist nowhere;
+    the account number both tenants have lists A's own payouts only."""
+    a, b = w.a.crm, w.b.crm
+    p = Probe(w)
+    for form, foreign in (("id={}", b.account_id), ("id={}", b.main_account_id), ("number={}", b.account),
+                          ("{}", b.account), ("name={}", b.account_name), ("alternative_code={}", b.account_tax)):
+        miss = missing_id("ACR") if not form.startswith("id=") else "987654321"
+        def req(value):
+            return Req("GET", CRM_LIST, params={"token": a.session, "accounts_receivable_identifier": form.format(value)})
+        _crm_error(p.pair(req(foreign), req(miss), [foreign], [miss]), 422, "CUSTOMER_NOT_FOUND")
+    shared = p.one(Req("GET", CRM_LIST, params={"token": a.session, "accounts_receivable_identifier": "number=" +
+                                                crm_seed.ACCOUNT}))
+    ids = {item["id"] for item in ok(shared)["data"]}
+    assert a.payout["id"] in ids and b.payout["id"] not in ids
+    p.done()
+
+
 def _beans_refused(response, code):
     assert response.status_code == 200, response.text
     body = response.json()
@@ -556,6 +578,7 @@ ISOLATION = {
     ("POST", CRM_LOGIN): crm_login_route,
     ("POST", CRM_CREATE): crm_create_route,
     ("GET", CRM_SHOW): crm_show_route,
+    ("GET", CRM_LIST): crm_list_route,
     ("POST", BEANS): beans,
     ("POST", "/{words}"): beans,  # BeansBooks' path in any letter case
     ("POST", SNR2U): snr2u,

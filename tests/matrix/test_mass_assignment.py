@@ -329,6 +329,18 @@ def crm_show_route(w, route):
     assert ok(crm_show(d.session, f"id={d.payout['id']}").send(w.client)) == plain
 
 
+CRM_LIST = CRM_SHOW.replace("/show", "/list")  # GET refunds/list (issue 13)
+
+
+def crm_list_route(w, route):
+    d = w.a.crm
+    params = {"token": d.session, "accounts_receivable_identifier": f"number={crm_seed.ACCOUNT}"}
+    plain = ok(Req("GET", CRM_LIST, params=params).send(w.client))
+    for name in ("tenant_id", "tenant", "id", "kind", "credential_id", "customer_id"):
+        _crm_invalid(Req("GET", CRM_LIST, params={**params, name: "1"}).send(w.client), name)
+    assert ok(Req("GET", CRM_LIST, params=params).send(w.client)) == plain
+
+
 def beans(w, route):
     d = w.a.beans
     path = BEANS if route[1] == BEANS else BEANS_ANY_CASE
@@ -509,6 +521,7 @@ MASS = {route: native_query for route in NATIVE_QUERY_ROUTES} | {
     ("POST", CRM_LOGIN): crm_login_route,
     ("POST", CRM_CREATE): crm_create_route,
     ("GET", CRM_SHOW): crm_show_route,
+    ("GET", CRM_LIST): crm_list_route,
     ("POST", BEANS): beans,
     ("POST", "/{words}"): beans,
     ("POST", SNR2U): snr2u,

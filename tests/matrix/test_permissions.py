@@ -84,6 +84,8 @@ def _posted(w) -> str:
 def _day_after(day: str) -> str:
     return (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
 
+CRM_LIST = CRM_SHOW.replace("/show", "/list")  # GET refunds/list (issue 13)
+
 
 # route -> (permission, make(world) -> (request, status when allowed))
 NATIVE = {
@@ -223,6 +225,9 @@ def crm_permission(w, route, permission):
         return
     if route == ("POST", CRM_CREATE):
         needed, req = "refund:create", crm_create(crm_body(session))
+    elif route == ("GET", CRM_LIST):
+        needed, req = "refund:read", Req("GET", CRM_LIST, params={
+            "token": session, "accounts_receivable_identifier": f"number={crm_seed.ACCOUNT}"})
     else:
         needed, req = "refund:read", crm_show(session, f"id={w.a.crm.payout['id']}")
     if permission in (needed, "admin"):
@@ -295,6 +300,7 @@ PERMISSION = {route: native_permission for route in NATIVE} | {
     ("POST", CRM_LOGIN): crm_permission,
     ("POST", CRM_CREATE): crm_permission,
     ("GET", CRM_SHOW): crm_permission,
+    ("GET", CRM_LIST): crm_permission,
     ("POST", BEANS): beans_permission,
     ("POST", "/{words}"): beans_permission,
     ("POST", SNR2U): snr2u_permission,
@@ -498,6 +504,9 @@ def crm_auth(w, route):
     def send(token):
         if route == ("POST", CRM_CREATE):
             return crm_create({**crm_body(token), **({} if token is not None else {"token": None})}).send(w.client)
+        if route == ("GET", CRM_LIST):
+            params = {"token": token, "accounts_receivable_identifier": f"number={crm_seed.ACCOUNT}"}
+            return Req("GET", CRM_LIST, params={k: v for k, v in params.items() if v is not None}).send(w.client)
         return crm_show(token, f"id={d.payout['id']}").send(w.client)
 
     for name, token in tokens.items():
@@ -518,8 +527,8 @@ def crm_auth(w, route):
     finally:
         w.clock.current = FIXED_NOW
     after = snapshot(w.engine, [d.id], skip=("door_sessions",))
-    if route == ("GET", CRM_SHOW):
-        assert_unchanged(before, after, "CRM.COM show without a valid token")
+    if route[0] == "GET":
+        assert_unchanged(before, after, "CRM.COM show or list without a valid token")
     else:  # the two payouts made while the session was alive are the only change
         assert after["counts"]["refunds"] == before["counts"]["refunds"] + 2
 
@@ -553,6 +562,7 @@ AUTH = {route: native_auth for route in NATIVE} | {
     ("POST", CRM_LOGIN): crm_login_auth,
     ("POST", CRM_CREATE): crm_auth,
     ("GET", CRM_SHOW): crm_auth,
+    ("GET", CRM_LIST): crm_auth,
     ("POST", BEANS): beans_auth,
     ("POST", "/{words}"): beans_auth,
     ("POST", SNR2U): snr2u_auth,
