@@ -79,7 +79,8 @@ def test_outbox_lag_and_pending_come_from_the_database(books, client, app, engin
     assert value(after, "salesrefund_outbox_pending") == before + 1
     assert value(after, "salesrefund_outbox_lag_seconds") > 0  # the refund was written at the tests' fixed time
     from salesrefund.service.dispatch import Dispatcher, DispatchSettings
-    Dispatcher(engine, clock, DispatchSettings(allow_private=True, timeout=1)).run_once()  # port 9: refused
+    Dispatcher(engine, clock, DispatchSettings(allow_private=True, timeout=1, tenant_id=books["tenant"]["id"])
+               ).run_once()  # port 9: refused
     attempts = scrape(client)
     assert value(attempts, "salesrefund_webhook_attempts_total", type="refund.created", result="failed") >= \
         value(after, "salesrefund_webhook_attempts_total", type="refund.created", result="failed") + 1

@@ -24,6 +24,9 @@ def receiver():
     r.stop()
 
 
+_TENANT: list = [None]
+
+
 @pytest.fixture
 def hooks(app, books, receiver):
     """``books`` with a webhook endpoint (all events) on the loopback receiver, then invoice INV-2
@@ -33,6 +36,7 @@ def hooks(app, books, receiver):
     made = api.post("/v1/webhooks", {"url": receiver.url, "events": ALL, "description": "test"})
     assert made.status_code == 201, made.text
     receiver.secret = made.json()["secret"]
+    _TENANT[0] = books["tenant"]["id"]
     invoice = api.post("/v1/invoices", {"number": "INV-2", "customer": "C1", "date": "2026-06-02", "lines": [
         {"product": "WRAP", "quantity": "1", "unit_price": "2.00", "tax_rate": "0"}]})  # after the endpoint
     assert invoice.status_code == 201, invoice.text
@@ -40,7 +44,9 @@ def hooks(app, books, receiver):
 
 
 def dispatcher(engine, clock, **options) -> Dispatcher:
-    settings = dict(allow_private=True, timeout=2.0, lease=10.0, backoff_base=30.0)
+    """A dispatcher for the current test's tenant only: other tests' endpoints (the matrix tests
+    register public addresses that cannot be reached here) are not its business."""
+    settings = dict(allow_private=True, timeout=2.0, lease=10.0, backoff_base=30.0, tenant_id=_TENANT[0])
     return Dispatcher(engine, clock, DispatchSettings(**{**settings, **options}))
 
 

@@ -70,6 +70,7 @@ class DispatchSettings:
     backoff_base: float = 30.0  # seconds before the second attempt; doubles each time
     backoff_max: float = 6 * 3600.0
     retry_for: timedelta = timedelta(hours=24)  # then a dead letter
+    tenant_id: int | None = None  # deliver one tenant's events only (a dedicated dispatcher; the tests)
 
     @classmethod
     def from_environment(cls) -> "DispatchSettings":
@@ -222,7 +223,7 @@ class Dispatcher:
     def claim(self) -> list[Claimed]:
         now = self.clock.now()
         earlier = aliased(t.webhook_deliveries)
-        due = and_(_d.state == "pending", _d.next_attempt_at <= now,
+        due = and_(_d.state == "pending", _d.next_attempt_at <= now, *self._tenant(),
                    (_d.lease_until.is_(None)) | (_d.lease_until <= now),
                    ~exists().where(earlier.c.endpoint_id == _d.endpoint_id, earlier.c.subject == _d.subject,
                                    earlier.c.state == "pending", earlier.c.id < _d.id))
@@ -254,8 +255,11 @@ class Dispatcher:
 
     def _anything_due(self, now: datetime) -> bool:
         with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            return conn.execute(select(_d.id).where(_d.state == "pending", _d.next_attempt_at <= now)
+            return conn.execute(select(_d.id).where(_d.state == "pending", _d.next_attempt_at <= now, *self._tenant())
                                 .limit(1)).first() is not None
+
+    def _tenant(self) -> list:
+        return [_d.tenant_id == self.settings.tenant_id] if self.settings.tenant_id is not None else []
 
     def deliver(self, item: Claimed) -> bool:
         headers = {"Content-Type": "application/json", "User-Agent": f"salesrefund-webhooks/{__version__}",
