@@ -80,7 +80,8 @@ class Webhooks:
         try:
             check_url(url, allow_private=self.allow_private)
         except UnsafeUrl as unsafe:
-            problems.insert(0, Violation("/url", "validation_error", "{reason}", {"reason": str(unsafe)}))
+            problems.insert(0, Violation("/url", "validation_error", "the URL is not allowed: {reason}",
+                                         {"reason": str(unsafe)}))
         if problems:
             raise Invalid(problems)
         secret = new_secret()
