@@ -15,6 +15,7 @@ from .store.migrate import migrate
 ENV_UNGUARDED = "SALESREFUND_TEST_UNGUARDED_CAPS"  # test-only: the control that must over-refund
 
 
+ENV_DISPATCH = "SALESREFUND_DISPATCH"  # 0: serve delivers no webhooks (run `salesrefund dispatch`)
 ENV_POOL = "SALESREFUND_DB_POOL"  # PostgreSQL connections per process (and as many more on demand)
 
 
@@ -34,6 +35,12 @@ def read_engine_for(url: str | None = None) -> Engine | None:
 
 def app_from_environment():
     """The ASGI app for ``uvicorn --factory`` (one per worker process)."""
+    from .http import logs
+    logs.configure()  # JSON lines (or console in a terminal), secrets redacted (issue 13)
     engine = engine_for(None, run_migrations=False)
     settings = Settings(unguarded_caps=os.environ.get(ENV_UNGUARDED) == "1")
-    return create_app(engine, settings=settings, read_engine=read_engine_for())
+    app = create_app(engine, settings=settings, read_engine=read_engine_for())
+    if os.environ.get(ENV_DISPATCH, "1") != "0":  # webhooks delivered from every worker (issue 13)
+        from .http.webhooks import install_dispatcher
+        install_dispatcher(app, engine)
+    return app

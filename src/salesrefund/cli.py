@@ -463,3 +463,166 @@ def main() -> None:
     import sys
     sys.argv[1:] = spread_permissions(sys.argv[1:])
     app()
+
+
+# -- events and webhooks (issue 13) ---------------------------------------------------------------
+
+events_app = typer.Typer(help="The event log: replay events, list dead letters.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+
+
+@app.command()
+def dispatch(db: Db = None,
+             once: Annotated[bool, typer.Option("--once", help="deliver what is due now, then exit")] = False):
+    """Deliver webhooks (as every `serve` worker does) until interrupted; several may run at once."""
+    import signal
+    import threading
+
+    from .service.dispatch import Dispatcher, DispatchSettings
+
+    from .http import logs
+    logs.configure()
+    dispatcher = Dispatcher(_engine(db), settings=DispatchSettings.from_environment())
+    if once:
+        while dispatcher.run_once():
+            pass
+        typer.echo(f"{dispatcher.delivered} delivered")
+        return
+    stop = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    typer.echo("dispatching webhooks (Ctrl-C to stop)")
+    dispatcher.run(stop)
+
+
+@events_app.command("replay")
+def events_replay(tenant: Annotated[str, typer.Option(help="tenant name")],
+                  event: Annotated[Optional[str], typer.Option(help="one event id (evt_…)")] = None,
+                  date_from: Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"])] = None,
+                  date_to: Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"])] = None,
+                  endpoint: Annotated[Optional[str], typer.Option(help="only to this webhook endpoint id")] = None,
+                  db: Db = None, as_json: AsJson = False):
+    """Queue one event (--event) or every event from --from to --to (UTC days) again."""
+    from .service.events import Webhooks
+    from .service.tenants import tenant_id_by_name
+
+    if (event is None) == (date_from is None or date_to is None):
+        typer.echo("error: give --event, or --from and --to", err=True)
+        raise typer.Exit(2)
+    engine = _engine(db)
+    try:
+        result = Webhooks(engine).replay(tenant_id_by_name(engine, tenant), event=event, endpoint=endpoint,
+                                         date_from=date_from.date() if date_from else None,
+                                         date_to=date_to.date() if date_to else None)
+    except RefundError as error:
+        _fail(error)
+    typer.echo(json.dumps(result) if as_json else f"{result['events']} event(s) queued as "
+                                                   f"{result['deliveries']} delivery(ies)")
+
+
+@events_app.command("dead")
+def events_dead(tenant: Annotated[str, typer.Option(help="tenant name")], db: Db = None, as_json: AsJson = False):
+    """List the dead letters: deliveries given up after retrying for 24 hours."""
+    from .service.events import Webhooks
+    from .service.tenants import tenant_id_by_name
+
+    engine = _engine(db)
+    try:
+        hooks = Webhooks(engine)
+        tenant_id = tenant_id_by_name(engine, tenant)
+        dead = [{"endpoint": hook["id"], "url": hook["url"], **item} for hook in hooks.list(tenant_id)["items"]
+                for item in hooks.deliveries(tenant_id, hook["id"], state="dead", limit=200)["items"]]
+    except RefundError as error:
+        _fail(error)
+    if as_json:
+        typer.echo(json.dumps(dead))
+        return
+    for item in dead:
+        typer.echo(f"{item['event']}  {item['type']:<16} {item['url']}  {item['attempts']} attempts: {item['last_error']}")
+    typer.echo(f"{len(dead)} dead letter(s)")
+
+
+# -- bulk data (issue 13) -------------------------------------------------------------------------------
+
+Tenant = Annotated[str, typer.Option("--tenant", help="tenant name")]
+Format = Annotated[Optional[str], typer.Option("--format", help="csv or json (default: from the file name; csv)")]
+
+
+@app.command("import")
+def import_(kind: Annotated[str, typer.Argument(help="invoices, customers, products, locations or stock")],
+            file: Annotated[str, typer.Argument(help="a CSV or JSON file, or - for stdin")],
+            tenant: Tenant, fmt: Format = None,
+            row_by_row: Annotated[bool, typer.Option("--row-by-row", help="commit each record on its own and go "
+                                                     "on past refused ones (default: all or nothing)")] = False,
+            db: Db = None, as_json: AsJson = False):
+    """Import records; those already there (by number or code) are skipped, so it is safe to re-run."""
+    import sys
+
+    from . import bulk
+    from .service.tenants import tenant_id_by_name
+
+    if kind not in bulk.KINDS:
+        typer.echo(f"error: KIND must be one of {', '.join(bulk.KINDS)}", err=True)
+        raise typer.Exit(2)
+    fmt = fmt or ("json" if file.lower().endswith((".json", ".jsonl", ".ndjson")) else "csv")
+    if fmt not in ("csv", "json"):
+        typer.echo("error: --format must be csv or json", err=True)
+        raise typer.Exit(2)
+    try:
+        if file == "-":
+            records = bulk.read_records(kind, bulk.stdin_text(sys.stdin.buffer), fmt)
+        else:
+            with open(file, encoding="utf-8-sig", newline="") as stream:
+                records = bulk.read_records(kind, stream, fmt)
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        typer.echo(f"error: cannot read {file}: {error}", err=True)
+        raise typer.Exit(2)
+    engine = _engine(db)
+    try:
+        tenant_id = tenant_id_by_name(engine, tenant)
+    except RefundError as error:
+        _fail(error)
+    with typer.progressbar(length=len(records), label=f"importing {kind}", file=sys.stderr) as bar:
+        report = bulk.import_records(engine, tenant_id, kind, records, atomic=not row_by_row, progress=bar.update)
+    result = report.as_dict()
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        for problem in report.problems:
+            typer.echo(f"row {problem.row}, {problem.field}: {problem.message} ({problem.code})", err=True)
+        nothing = "" if report.written else " (nothing written: the file is imported all or nothing)"
+        typer.echo(f"{result['created']} created, {result['skipped']} skipped (already there), "
+                   f"{result['failed']} refused{nothing}")
+    if report.problems:
+        raise typer.Exit(1)
+
+
+@app.command("export")
+def export_(what: Annotated[str, typer.Argument(help="refunds, journal or stock")], tenant: Tenant,
+            date_from: Annotated[Optional[datetime], typer.Option("--from", formats=["%Y-%m-%d"])] = None,
+            date_to: Annotated[Optional[datetime], typer.Option("--to", formats=["%Y-%m-%d"])] = None,
+            fmt: Annotated[str, typer.Option("--format", help="csv or json")] = "csv",
+            output: Annotated[Optional[str], typer.Option("--output", "-o", help="a file (default: stdout)")] = None,
+            db: Db = None):
+    """Stream refunds (by posting date), journal lines or stock moves (by date) as CSV or JSON."""
+    import sys
+
+    from . import bulk
+    from .service.tenants import tenant_id_by_name
+
+    if what not in bulk.EXPORTS or fmt not in ("csv", "json"):
+        typer.echo(f"error: export {' | '.join(bulk.EXPORTS)} --format csv|json", err=True)
+        raise typer.Exit(2)
+    engine = _engine(db)
+    try:
+        found = bulk.export(engine, tenant_id_by_name(engine, tenant), what,
+                            date_from=date_from.date() if date_from else None, date_to=date_to.date() if date_to else None)
+    except RefundError as error:
+        _fail(error)
+    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    try:
+        with typer.progressbar(found.rows, length=found.count, label=f"exporting {what}", file=sys.stderr) as rows:
+            bulk.write(rows, found.columns, fmt, out)
+    finally:
+        if output:
+            out.close()

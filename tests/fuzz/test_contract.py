@@ -50,7 +50,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from fuzz_kit import STATS, seed_books
-from salesrefund.http import documents, native, native_extra
+from salesrefund.http import documents, native, native_extra, webhooks
 from salesrefund.seeds import beansbooks, crmcom, internom, snr2u, vodo
 from salesrefund.service.tenants import create_tenant, tenant_id_by_name
 
@@ -87,7 +87,8 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 
 def _native_operations() -> list[tuple[str, str]]:
     """(method, path) of every native operation, read from the router (no database needed)."""
-    doc = FastAPI(routes=native.router.routes + documents.router.routes + native_extra.router.routes).openapi()
+    doc = FastAPI(routes=(native.router.routes + documents.router.routes + native_extra.router.routes
+                          + webhooks.router.routes)).openapi()
     return [(method.upper(), path) for path, item in doc["paths"].items() for method in item]
 
 
@@ -235,9 +236,9 @@ def test_stateful_links(api_schema, make_tenant, client):
 
 # -- the doors ---------------------------------------------------------------------------------------
 
-DOOR_OPERATIONS = [("POST", "/api/internom/refund/sale"), ("POST", "/api/v4/credit_note/pos/{invoice_id}"),
+DOOR_OPERATIONS = [("POST", "/api/internom/refund/sale"), ("GET", "/api/internom/refund/sale"), ("POST", "/api/v4/credit_note/pos/{invoice_id}"),
                    ("POST", "/crmcom/v4/authentication/token"), ("POST", "/crmcom/v4/refunds/create"),
-                   ("GET", "/crmcom/v4/refunds/show"), ("POST", "/api/customer/sale/refund"),
+                   ("GET", "/crmcom/v4/refunds/show"), ("GET", "/crmcom/v4/refunds/list"), ("POST", "/api/customer/sale/refund"),
                    ("POST", "/CustomerRefundNotes/simple")]
 
 

@@ -157,7 +157,7 @@ def problem(response, status: int, code: str, field: str | None = None) -> dict:
 # Routes anyone may call: the health check and the API documents. Nothing tenant-specific.
 PUBLIC_ROUTES = {("GET", "/healthz"), ("GET", "/openapi.json"), ("HEAD", "/openapi.json"), ("GET", "/docs"),
                  ("HEAD", "/docs"), ("GET", "/docs/oauth2-redirect"), ("HEAD", "/docs/oauth2-redirect"),
-                 ("GET", "/redoc"), ("HEAD", "/redoc")}
+                 ("GET", "/redoc"), ("HEAD", "/redoc"), ("GET", "/metrics")}  # Prometheus scrapes without a token
 
 _CONVERTER = re.compile(r"\{(\w+):[^}]+\}")
 

@@ -42,6 +42,7 @@ from matrix_kit import (
     problem, refund_ids, side_views, snapshot, snr2u_answer, snr2u_note, snr2u_req, tenant_ids, token_with,
     vodo_form, vodo_req,
 )
+from salesrefund.seeds import crmcom as crm_seed
 from salesrefund.seeds import snr2u as snr2u_seed
 from salesrefund.seeds import vodo as vodo_seed
 from salesrefund.store import tables as t
@@ -371,6 +372,20 @@ def internom(w, route):
     p.done()
 
 
+def internom_read(w, route):
+    """B's references and reference ids are answered like ones that exist nowhere (issue 13)."""
+    a, b = w.a.internom, w.b.internom
+    foreign_ref = missing_id("REF")
+    assert ok(internom_req(b.token, internom_body(foreign_ref, f"rid-{foreign_ref}")).send(w.client))["status"] == "success"
+    p = Probe(w)
+    for field, foreign in (("reference", foreign_ref), ("reference_id", f"rid-{foreign_ref}")):
+        miss = missing_id("REF")
+        foreign_req = Req("GET", INTERNOM, params={field: foreign}, headers=bearer(a.token))
+        missing_req = Req("GET", INTERNOM, params={field: miss}, headers=bearer(a.token))
+        _internom_error(p.pair(foreign_req, missing_req, [foreign], [miss]), 404, "not_found")
+    p.done()
+
+
 def _vodo_error(response, status, code):
     assert response.status_code == status, response.text
     body = response.json()
@@ -451,6 +466,27 @@ def crm_show_route(w, route):
     p.done()
 
 
+CRM_LIST = CRM_SHOW.replace("/show", "/list")  # GET refunds/list (issue 13)
+
+
+def crm_list_route(w, route):
+    """B's accounts (by id, number, name, tax number) are answered like accounts that exist nowhere;
+    the account number both tenants have lists A's own payouts only."""
+    a, b = w.a.crm, w.b.crm
+    p = Probe(w)
+    for form, foreign in (("id={}", b.account_id), ("id={}", b.main_account_id), ("number={}", b.account),
+                          ("{}", b.account), ("name={}", b.account_name), ("alternative_code={}", b.account_tax)):
+        miss = missing_id("ACR") if not form.startswith("id=") else "987654321"
+        def req(value):
+            return Req("GET", CRM_LIST, params={"token": a.session, "accounts_receivable_identifier": form.format(value)})
+        _crm_error(p.pair(req(foreign), req(miss), [foreign], [miss]), 422, "CUSTOMER_NOT_FOUND")
+    shared = p.one(Req("GET", CRM_LIST, params={"token": a.session, "accounts_receivable_identifier": "number=" +
+                                                crm_seed.ACCOUNT}))
+    ids = {item["id"] for item in ok(shared)["data"]}
+    assert a.payout["id"] in ids and b.payout["id"] not in ids
+    p.done()
+
+
 def _beans_refused(response, code):
     assert response.status_code == 200, response.text
     body = response.json()
@@ -520,6 +556,47 @@ def native_documents(w, route):
         shown = ok(p.one(Req("GET", "/v1/seller"), auth))
         assert b.native.tag not in str(shown) and b.native.name not in str(shown)
         assert ok(Req("GET", "/v1/seller").send(w.client, bearer(b.native.token))) == b_seller
+# -- events and webhooks (issue 13) ---------------------------------------------------------------------
+
+HOOK_URL = "https://93.184.216.34/hooks"
+
+
+def _b_hooks_and_events(w) -> tuple[list[str], list[str]]:
+    b = w.b.native.api
+    if not getattr(w, "b_hooks", None):
+        w.b_hooks = [ok(b.post("/v1/webhooks", {"url": HOOK_URL, "events": ["refund.posted"]}), 201)["id"]]
+    return w.b_hooks, [e["id"] for e in ok(b.get("/v1/events", limit=5))["items"]]
+
+
+def native_event_or_webhook_by_id(w, route):
+    """B's webhook and event ids in every path that takes one are answered like ids that exist nowhere."""
+    hooks, events = _b_hooks_and_events(w)
+    n, auth = _a(w)
+    p = Probe(w)
+    method, template = route
+    name = "{webhook_id}" if "{webhook_id}" in template else "{event_id}"
+    for foreign_id in hooks if name == "{webhook_id}" else events:
+        miss = ("evt_" if name == "{event_id}" else "") + uuid.uuid4().hex
+        problem(p.pair(Req(method, template.replace(name, foreign_id)), Req(method, template.replace(name, miss)),
+                       [foreign_id], [miss], auth), 404, "not_found")
+    p.done()
+
+
+def native_event_lists(w, route):
+    """A's webhook and event lists, a new endpoint and a replay hold nothing of B."""
+    hooks, events = _b_hooks_and_events(w)
+    n, auth = _a(w)
+    p = Probe(w)
+    if route == ("POST", "/v1/webhooks"):
+        response = p.one(Req("POST", "/v1/webhooks", json={"url": HOOK_URL, "events": ["refund.posted"]}), auth)
+    elif route == ("POST", "/v1/events/replay"):
+        response = p.one(Req("POST", "/v1/events/replay", json={"from": "2000-01-01", "to": "2100-01-01"}), auth)
+        own = len(ok(n.api.get("/v1/events", limit=200))["items"])
+        assert ok(response)["events"] == own
+    else:
+        response = p.one(Req("GET", route[1], params={"limit": 200}), auth)
+    assert response.status_code in (200, 201), response.text
+    assert not any(i in response.text for i in hooks + events)
     p.done()
 
 
@@ -565,13 +642,24 @@ ISOLATION = {
     ("GET", "/v1/doors/credentials"): native_backoffice,
     ("POST", "/v1/doors/credentials"): native_backoffice,
     ("DELETE", "/v1/doors/credentials/{credential_id}"): native_backoffice,
+    ("POST", "/v1/webhooks"): native_event_lists,
+    ("GET", "/v1/webhooks"): native_event_lists,
+    ("GET", "/v1/webhooks/{webhook_id}"): native_event_or_webhook_by_id,
+    ("DELETE", "/v1/webhooks/{webhook_id}"): native_event_or_webhook_by_id,
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): native_event_or_webhook_by_id,
+    ("GET", "/v1/events"): native_event_lists,
+    ("GET", "/v1/events/{event_id}"): native_event_or_webhook_by_id,
+    ("POST", "/v1/events/replay"): native_event_lists,
+    ("POST", "/v1/events/{event_id}/replay"): native_event_or_webhook_by_id,
     ("POST", INTERNOM): internom,
+    ("GET", INTERNOM): internom_read,
     ("POST", VODO + "/{invoice_id}"): vodo,
     ("POST", VODO): vodo_without_invoice,
     ("POST", VODO + "/"): vodo_without_invoice,
     ("POST", CRM_LOGIN): crm_login_route,
     ("POST", CRM_CREATE): crm_create_route,
     ("GET", CRM_SHOW): crm_show_route,
+    ("GET", CRM_LIST): crm_list_route,
     ("POST", BEANS): beans,
     ("POST", "/{words}"): beans,  # BeansBooks' path in any letter case
     ("POST", SNR2U): snr2u,

@@ -248,6 +248,17 @@ def internom(w, route):
     assert ok(api.get(f"/v1/customers/{internom_seed.CUSTOMER}")) == customer
 
 
+def internom_read(w, route):
+    """Tenant or ids in the query string change nothing of the answer (issue 13)."""
+    token = w.internom_token["token"]
+    reference = fresh("REF")
+    assert ok(internom_req(token, internom_body(reference)).send(w.client))["status"] == "success"
+    plain = ok(Req("GET", INTERNOM, params={"reference": reference}).send(w.client, bearer(token)))
+    injected = {"reference": reference, "tenant_id": w.other.id, "tenant": w.other.name, "credential_id": 1,
+                "channel": "native", "id": w.other.posted["id"]}
+    assert ok(Req("GET", INTERNOM, params=injected).send(w.client, bearer(token))) == plain
+
+
 VODO_OWNED = ("id", "uuid", "reference", "number", "tenant_id", "tenant", "state", "status", "invoice_id", "total",
               "total_without_deduct", "amount_total", "tax_amount_total", "rounding", "currency", "created_at",
               "updated_at", "created_date", "created_by", "user_id", "business_id", "credit_note_id", "channel", "kind",
@@ -316,6 +327,18 @@ def crm_show_route(w, route):
     for name in ("tenant_id", "tenant", "id", "number", "kind", "credential_id"):
         _crm_invalid(crm_show(d.session, f"id={d.payout['id']}", **{name: "1"}).send(w.client), name)
     assert ok(crm_show(d.session, f"id={d.payout['id']}").send(w.client)) == plain
+
+
+CRM_LIST = CRM_SHOW.replace("/show", "/list")  # GET refunds/list (issue 13)
+
+
+def crm_list_route(w, route):
+    d = w.a.crm
+    params = {"token": d.session, "accounts_receivable_identifier": f"number={crm_seed.ACCOUNT}"}
+    plain = ok(Req("GET", CRM_LIST, params=params).send(w.client))
+    for name in ("tenant_id", "tenant", "id", "kind", "credential_id", "customer_id"):
+        _crm_invalid(Req("GET", CRM_LIST, params={**params, name: "1"}).send(w.client), name)
+    assert ok(Req("GET", CRM_LIST, params=params).send(w.client)) == plain
 
 
 def beans(w, route):
@@ -440,6 +463,47 @@ def native_documents(w, route):
     owned = {"tenant_id": w.other.id, "tenant": w.other.name, "id": 1, "customer_id": 1, "invoice_id": 1,
              "private_key_pem": "x", "icv": 1}
     _refused_each(w, lambda name, value: Req("PUT", path, json={**base, name: value}), owned, n.id)
+# -- events and webhooks (issue 13) -----------------------------------------------------------------------
+
+HOOK_URL = "https://93.184.216.34/hooks"
+
+
+def _own_hook(w) -> str:
+    return ok(w.n.api.post("/v1/webhooks", {"url": HOOK_URL, "events": ["refund.posted"]}), 201)["id"]
+
+
+def operate_query(w, route):
+    """Tenant, credential or ids in the query string change nothing of what these routes answer."""
+    n = w.n
+    path = route[1].replace("{webhook_id}", _own_hook(w))
+    path = path.replace("{event_id}", ok(n.api.get("/v1/events", limit=1))["items"][0]["id"])
+    plain = ok(n.api.get(path))
+    injected = {"tenant_id": w.other.id, "tenant": w.other.name, "credential_id": 1, "id": w.other.posted["id"]}
+    assert ok(n.api.get(path, **injected)) == plain
+
+
+def operate_bodies(w, route):
+    """A webhook's id, secret and times are the server's; a replay names nothing else."""
+    n = w.n
+    owned = server_owned(w) | {"secret": "whsec_mine", "deleted_at": "2020-01-01T00:00:00+00:00", "state": "dead",
+                               "attempts": 0, "event_id": 1, "endpoint_id": 1}
+    path, base = {
+        ("POST", "/v1/webhooks"): ("/v1/webhooks", {"url": HOOK_URL, "events": ["refund.posted"]}),
+        ("POST", "/v1/events/replay"): ("/v1/events/replay", {"from": "2026-06-15", "to": "2026-06-15"}),
+        ("POST", "/v1/events/{event_id}/replay"): (
+            route[1].replace("{event_id}", ok(n.api.get("/v1/events", limit=1))["items"][0]["id"]), {}),
+    }[route]
+    _refused_each(w, lambda name, value: Req("POST", path, json={**base, name: value}), owned, n.id)
+
+
+def operate_delete(w, route):
+    """A body on DELETE is ignored: only the endpoint in the path goes."""
+    n = w.n
+    first, second = _own_hook(w), _own_hook(w)
+    response = Req("DELETE", f"/v1/webhooks/{first}", json={"id": second}).send(w.client, bearer(n.token))
+    assert response.status_code == 204, response.text
+    problem(n.api.get(f"/v1/webhooks/{first}"), 404, "not_found")
+    assert ok(n.api.get(f"/v1/webhooks/{second}"))["id"] == second
 
 
 NATIVE_QUERY_ROUTES = [("GET", p) for p in (
@@ -499,13 +563,24 @@ MASS = {route: native_query for route in NATIVE_QUERY_ROUTES} | {
     ("PUT", "/v1/seller"): native_documents,
     ("PUT", "/v1/customers/{code}/address"): native_documents,
     ("PUT", "/v1/invoices/{number}/myinvois-uuid"): native_documents,
+    ("GET", "/v1/webhooks"): operate_query,
+    ("GET", "/v1/webhooks/{webhook_id}"): operate_query,
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): operate_query,
+    ("GET", "/v1/events"): operate_query,
+    ("GET", "/v1/events/{event_id}"): operate_query,
+    ("POST", "/v1/webhooks"): operate_bodies,
+    ("POST", "/v1/events/replay"): operate_bodies,
+    ("POST", "/v1/events/{event_id}/replay"): operate_bodies,
+    ("DELETE", "/v1/webhooks/{webhook_id}"): operate_delete,
     ("POST", INTERNOM): internom,
+    ("GET", INTERNOM): internom_read,
     ("POST", VODO + "/{invoice_id}"): vodo,
     ("POST", VODO): vodo,
     ("POST", VODO + "/"): vodo,
     ("POST", CRM_LOGIN): crm_login_route,
     ("POST", CRM_CREATE): crm_create_route,
     ("GET", CRM_SHOW): crm_show_route,
+    ("GET", CRM_LIST): crm_list_route,
     ("POST", BEANS): beans,
     ("POST", "/{words}"): beans,
     ("POST", SNR2U): snr2u,

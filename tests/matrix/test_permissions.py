@@ -84,6 +84,8 @@ def _posted(w) -> str:
 def _day_after(day: str) -> str:
     return (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
 
+CRM_LIST = CRM_SHOW.replace("/show", "/list")  # GET refunds/list (issue 13)
+
 
 # route -> (permission, make(world) -> (request, status when allowed))
 NATIVE = {
@@ -152,6 +154,33 @@ NATIVE = {
         "door": "snr2u", "login": fresh("K")}), 201)),
     ("DELETE", "/v1/doors/credentials/{credential_id}"): ("admin", lambda w: (Req(
         "DELETE", f"/v1/doors/credentials/{_door_credential(w)}"), 200)),
+}
+
+# events and webhooks (issue 13): admin only
+HOOK_URL = "https://93.184.216.34/hooks"  # a public address literal: no DNS, passes the SSRF check
+
+
+def _webhook(w) -> str:
+    return ok(w.n.api.post("/v1/webhooks", {"url": HOOK_URL, "events": ["refund.posted"]}), 201)["id"]
+
+
+def _event(w) -> str:
+    return ok(w.n.api.get("/v1/events", limit=1))["items"][0]["id"]
+
+
+NATIVE |= {
+    ("POST", "/v1/webhooks"): ("admin", lambda w: (Req("POST", "/v1/webhooks", json={
+        "url": HOOK_URL, "events": ["refund.posted"]}), 201)),
+    ("GET", "/v1/webhooks"): ("admin", lambda w: (Req("GET", "/v1/webhooks"), 200)),
+    ("GET", "/v1/webhooks/{webhook_id}"): ("admin", lambda w: (Req("GET", f"/v1/webhooks/{_webhook(w)}"), 200)),
+    ("DELETE", "/v1/webhooks/{webhook_id}"): ("admin", lambda w: (Req("DELETE", f"/v1/webhooks/{_webhook(w)}"), 204)),
+    ("GET", "/v1/webhooks/{webhook_id}/deliveries"): ("admin", lambda w: (
+        Req("GET", f"/v1/webhooks/{_webhook(w)}/deliveries"), 200)),
+    ("GET", "/v1/events"): ("admin", lambda w: (Req("GET", "/v1/events"), 200)),
+    ("GET", "/v1/events/{event_id}"): ("admin", lambda w: (Req("GET", f"/v1/events/{_event(w)}"), 200)),
+    ("POST", "/v1/events/replay"): ("admin", lambda w: (Req("POST", "/v1/events/replay", json={
+        "from": "2026-06-15", "to": "2026-06-15"}), 200)),
+    ("POST", "/v1/events/{event_id}/replay"): ("admin", lambda w: (Req("POST", f"/v1/events/{_event(w)}/replay"), 200)),
 }
 
 
@@ -226,6 +255,9 @@ def crm_permission(w, route, permission):
         return
     if route == ("POST", CRM_CREATE):
         needed, req = "refund:create", crm_create(crm_body(session))
+    elif route == ("GET", CRM_LIST):
+        needed, req = "refund:read", Req("GET", CRM_LIST, params={
+            "token": session, "accounts_receivable_identifier": f"number={crm_seed.ACCOUNT}"})
     else:
         needed, req = "refund:read", crm_show(session, f"id={w.a.crm.payout['id']}")
     if permission in (needed, "admin"):
@@ -273,7 +305,24 @@ def snr2u_permission(w, route, permission):
     _refused(w, d.id, lambda: req.send(w.client), check, f"SnR2U with {permission}")
 
 
+def internom_read_permission(w, route, permission):
+    """Reading a refund by its reference (issue 13) needs refund:read."""
+    reference = fresh("REF")
+    assert ok(internom_req(w.internom["admin"], internom_body(reference)).send(w.client))["status"] == "success"
+    req = Req("GET", INTERNOM, params={"reference": reference}, headers=bearer(w.internom[permission]))
+    if permission in ("refund:read", "admin"):
+        assert ok(req.send(w.client))["data"]["reference"] == reference
+        return
+
+    def check(response):
+        assert response.status_code == 403, response.text
+        body = response.json()
+        assert body["status"] == "error" and body["errors"][0]["code"] == "forbidden", body
+    _refused(w, w.a.internom.id, lambda: req.send(w.client), check, f"Internom read with {permission}")
+
+
 PERMISSION = {route: native_permission for route in NATIVE} | {
+    ("GET", INTERNOM): internom_read_permission,
     ("POST", INTERNOM): internom_permission,
     ("POST", VODO + "/{invoice_id}"): vodo_permission,
     ("POST", VODO): vodo_permission,
@@ -281,6 +330,7 @@ PERMISSION = {route: native_permission for route in NATIVE} | {
     ("POST", CRM_LOGIN): crm_permission,
     ("POST", CRM_CREATE): crm_permission,
     ("GET", CRM_SHOW): crm_permission,
+    ("GET", CRM_LIST): crm_permission,
     ("POST", BEANS): beans_permission,
     ("POST", "/{words}"): beans_permission,
     ("POST", SNR2U): snr2u_permission,
@@ -383,6 +433,17 @@ def internom_auth(w, route):
     assert_unchanged(before, snapshot(w.engine, [w.a.internom.id]), "Internom without credentials")
 
 
+def internom_read_auth(w, route):
+    before = snapshot(w.engine, [w.a.internom.id])
+    for name, headers in authorization_variants(w, w.bad.internom_expired, w.bad.internom_revoked).items():
+        response = Req("GET", INTERNOM, params={"reference": "anything"}).send(w.client, headers)
+        assert response.status_code == 401, (name, response.text)
+        assert response.headers["WWW-Authenticate"] == "Bearer", name
+        body = response.json()
+        assert body["status"] == "error" and body["errors"][0]["code"] == "unauthorized", (name, body)
+    assert_unchanged(before, snapshot(w.engine, [w.a.internom.id]), "Internom read without credentials")
+
+
 def snr2u_auth(w, route):
     d = w.a.snr2u
     req = snr2u_req(None, snr2u_note(fresh("RN")[:20]), path=route[1])
@@ -473,6 +534,9 @@ def crm_auth(w, route):
     def send(token):
         if route == ("POST", CRM_CREATE):
             return crm_create({**crm_body(token), **({} if token is not None else {"token": None})}).send(w.client)
+        if route == ("GET", CRM_LIST):
+            params = {"token": token, "accounts_receivable_identifier": f"number={crm_seed.ACCOUNT}"}
+            return Req("GET", CRM_LIST, params={k: v for k, v in params.items() if v is not None}).send(w.client)
         return crm_show(token, f"id={d.payout['id']}").send(w.client)
 
     for name, token in tokens.items():
@@ -493,8 +557,8 @@ def crm_auth(w, route):
     finally:
         w.clock.current = FIXED_NOW
     after = snapshot(w.engine, [d.id], skip=("door_sessions",))
-    if route == ("GET", CRM_SHOW):
-        assert_unchanged(before, after, "CRM.COM show without a valid token")
+    if route[0] == "GET":
+        assert_unchanged(before, after, "CRM.COM show or list without a valid token")
     else:  # the two payouts made while the session was alive are the only change
         assert after["counts"]["refunds"] == before["counts"]["refunds"] + 2
 
@@ -520,6 +584,7 @@ def crm_login_auth(w, route):
 
 
 AUTH = {route: native_auth for route in NATIVE} | {
+    ("GET", INTERNOM): internom_read_auth,
     ("POST", INTERNOM): internom_auth,
     ("POST", VODO + "/{invoice_id}"): vodo_auth,
     ("POST", VODO): vodo_auth,
@@ -527,6 +592,7 @@ AUTH = {route: native_auth for route in NATIVE} | {
     ("POST", CRM_LOGIN): crm_login_auth,
     ("POST", CRM_CREATE): crm_auth,
     ("GET", CRM_SHOW): crm_auth,
+    ("GET", CRM_LIST): crm_auth,
     ("POST", BEANS): beans_auth,
     ("POST", "/{words}"): beans_auth,
     ("POST", SNR2U): snr2u_auth,

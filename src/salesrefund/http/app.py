@@ -15,10 +15,12 @@ from sqlalchemy.exc import DBAPIError
 from .. import __version__
 from ..domain.errors import RefundError, Violation
 from ..service.books import Books
+from ..service.dispatch import DispatchSettings
+from ..service.events import Webhooks
 from ..service.refunds import RefundService, Settings
 from ..service.uow import Clock, fault_message, note_write_failure, request_commits, recent_write_failure, unavailable_reason, unwritable
 from ..store.engine import sqlite_write_problem
-from . import apidocs, bench, dialects, native, native_extra
+from . import apidocs, bench, dialects, metrics, native, native_extra, webhooks
 from . import documents as document_routes
 from ..service.documents import Documents
 from .. import web
@@ -48,16 +50,19 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     app.state.refunds = RefundService(engine, clock, settings)
     app.state.books = Books(engine, clock, read_engine=read_engine)
     app.state.documents = Documents(engine, clock)
+    app.state.webhooks = Webhooks(engine, clock, allow_private=DispatchSettings.from_environment().allow_private)
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(native.router)
     app.include_router(document_routes.router)
     app.include_router(native_extra.router)  # lists, settings, door credentials (issue 12)
+    app.include_router(webhooks.router)  # events and webhooks (issue 13)
     for router in dialects.routers():
         app.include_router(router)
     _install_error_handlers(app)
     apidocs.install(app)  # /docs and /redoc offline, the bearer scheme, valid examples
     web.install(app)  # the back office page at /app (issue 12)
+    metrics.install(app, engine)  # GET /metrics, request counts and the one log line per request (issue 13)
     bench.install(app)  # POST /bench/echo, only with SALESREFUND_BENCH_ECHO=1 (bench/)
 
     @app.get("/healthz", tags=["operations"])
@@ -177,6 +182,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             headers["WWW-Authenticate"] = "Bearer"
         body = problem_of(error)
         body["request_id"] = request.state.request_id
+        metrics.note(outcome=error.code)
         return JSONResponse(body, status_code=error.status, media_type=PROBLEM, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -192,6 +198,7 @@ def _install_error_handlers(app: FastAPI) -> None:
                 message = "unknown field; it is not part of this request"
             violations.append(Violation(field, "validation_error", "{detail}", {"detail": message}))
         violations = violations or [Violation("/", "validation_error", "invalid request")]
+        metrics.note(outcome="validation_error")
         body = problem_body("validation_error", 422, violations[0].text(), violations, request.state.request_id)
         return JSONResponse(body, status_code=422, media_type=PROBLEM)
 

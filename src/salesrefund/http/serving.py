@@ -31,6 +31,8 @@ class TcpConfig(uvicorn.Config):
 
 def run(*, host: str, port: int, workers: int = 1, access_log: bool = True, log_level: str = "info") -> None:
     """Serve ``APP`` (built by every worker from the environment) until interrupted."""
+    from .metrics import prepare_multiprocess_dir
+    prepare_multiprocess_dir(workers)
     config = TcpConfig(APP, factory=True, host=host, port=port, workers=workers, log_level=log_level,
                        access_log=access_log, timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)

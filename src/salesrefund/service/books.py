@@ -16,7 +16,7 @@ from ..domain.invoices import SoldLine, check_sold_lines, line_figures, sale_rou
 from ..domain.model import PAYMENT_KINDS
 from ..store import tables as t
 from ..store.repository import INVOICE_SELECT, TenantStore, policy_of
-from . import views
+from . import events, views
 from .uow import Clock, UnitOfWork, with_retries
 
 
@@ -286,7 +286,9 @@ class Books:
         entry_id = store.write_entry(day=command.date, source_type="invoice", source_id=invoice_id,
                                      memo=f"Invoice {command.number}", postings=postings, now=now)
         store.conn.execute(t.invoices.update().where(t.invoices.c.id == invoice_id).values(journal_entry_id=entry_id))
-        return views.invoice_view(store, store.invoice_row(command.number))
+        view = views.invoice_view(store, store.invoice_row(command.number))
+        events.emit(store, "invoice.created", f"invoice:{command.number}", view, now)  # the outbox, same transaction
+        return view
 
     def get_invoice(self, tenant_id: int, number: str) -> dict:
         with self.uow(tenant_id, write=False) as uow:

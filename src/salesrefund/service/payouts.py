@@ -32,7 +32,7 @@ from ..domain.payouts import (
 )
 from ..store import tables as t
 from ..store.repository import TenantStore, policy_of
-from . import views
+from . import events, views
 from .idempotency import Response
 from .refunds import RefundService, Responder
 from .uow import UnitOfWork
@@ -107,7 +107,9 @@ class PayoutService:
             self._post(store, refund_id, customer["id"], plan)
         store.audit(refund_id=refund_id, action="create", channel=ctx.channel, credential_id=ctx.credential_id,
                     request_id=ctx.request_id, now=now)
-        return payout_view(store, store._one(t.refunds, t.refunds.c.id == refund_id))
+        view = payout_view(store, store._one(t.refunds, t.refunds.c.id == refund_id))
+        events.emit(store, "payout.created", f"refund:{view['id']}", view, now)  # the outbox, same transaction
+        return view
 
     def _post(self, store: TenantStore, refund_id: int, customer_id: int, plan: PayoutPlan) -> None:
         """The cap (one conditional UPDATE), the number and the journal entry, in the caller's

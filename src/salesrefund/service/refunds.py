@@ -25,7 +25,7 @@ from ..domain.money import Currency
 from ..domain.refunds import RefundPlan, plan_refund
 from ..store import tables as t
 from ..store.repository import CapExceeded, InvoiceRows, TenantStore, policy_of
-from . import views
+from . import events, views
 from .idempotency import KEY_LIFETIME_HOURS, Response, fingerprint, key_in_use, replay_of
 from .uow import Clock, UnitOfWork, with_retries
 
@@ -188,11 +188,13 @@ class RefundService:
             header.update(self._post(store, refund_id, plan, basis, command))
         row = {"kind": "refund", "posted_at": None, "voided_at": None, **header, "id": refund_id}
         codes = {id_: code for code, id_ in basis.location_ids.items()}
-        return views.render_refund(
+        view = views.render_refund(
             row, payments=payments, taxes=taxes, customer=basis.customer_code,
             invoice=command.invoice if basis.invoice_id else None, location=codes.get(row["location_id"]),
             lines=[{**line, "product": planned.product if line["product_id"] is not None else None,
                     "location": codes.get(line["location_id"])} for line, planned in zip(lines, plan.lines)])
+        _emit(store, ("refund.created", "refund.posted") if posting else ("refund.created",), view, now)
+        return view
 
     def _stale_basis(self, ctx: Context, command: IssueRefund) -> "Basis":
         """Test-only control (``unguarded_caps``): the naive "read, then write" a guard prevents,
@@ -317,7 +319,9 @@ class RefundService:
             self._rewrite(uow.store, row["id"], plan, basis)
             self._post(uow.store, row["id"], plan, basis, command)
             self._audit(uow, ctx, row["id"], "post")
-            return views.refund_view(uow.store, self._refund_row(uow.store, public_id)), 200
+            view = views.refund_view(uow.store, self._refund_row(uow.store, public_id))
+            _emit(uow.store, ("refund.posted",), view, self.clock.now())
+            return view, 200
         return self.once(ctx, f"refund.post:{public_id}", {}, responder, work)
 
     def void(self, ctx: Context, public_id: str, responder: Responder, reason: str | None = None) -> Response:
@@ -338,7 +342,9 @@ class RefundService:
             store.conn.execute(update(t.refunds).where(t.refunds.c.id == row["id"]).values(
                 state="voided", voided_at=now, void_entry_id=entry_id))
             self._audit(uow, ctx, row["id"], "void", {"reason": reason} if reason else None)
-            return views.refund_view(store, self._refund_row(store, public_id)), 200
+            view = views.refund_view(store, self._refund_row(store, public_id))
+            _emit(store, ("refund.voided",), view, now)
+            return view, 200
         return self.once(ctx, f"refund.void:{public_id}", {"reason": reason}, responder, work)
 
     def _release(self, store: TenantStore, row, day: date) -> None:
@@ -440,6 +446,12 @@ class Basis:
     till: Till | None = None
     location: str | None = None  # the request's location, or its till's
     invoice_rows: InvoiceRows | None = None  # row ids of the invoice's lines and payments
+
+
+def _emit(store: TenantStore, types: tuple[str, ...], view: dict, now) -> None:
+    """The refund's events, in its own transaction (the outbox, service.events)."""
+    for event_type in types:
+        events.emit(store, event_type, f"refund:{view['id']}", view, now)
 
 
 def _enriched(responder: Responder, uow: UnitOfWork, view: dict) -> dict:

@@ -140,6 +140,7 @@ def writable(conn, tenant_id: int) -> None:
     raise moving
 
 
+RETRY_OBSERVERS: list[Callable[[BaseException], None]] = []  # told of every retry (the metrics)
 RETRY_ATTEMPTS = 3
 RETRY_AFTER_SECONDS = 1
 UNWRITABLE_RETRY_AFTER_SECONDS = 30
@@ -226,4 +227,6 @@ def with_retries(attempt: Callable[[], T], *, attempts: int = RETRY_ATTEMPTS) ->
                 unavailable = reject("service_unavailable", "/", "the database is busy; retry shortly")
                 unavailable.retry_after = RETRY_AFTER_SECONDS
                 raise unavailable from error
+            for observe in RETRY_OBSERVERS:
+                observe(error)
             time.sleep(0.01 * 4 ** number * (0.5 + random.random()))

@@ -440,3 +440,47 @@ app_sessions = Table(
     Column("last_used_at", DateTime(timezone=True), nullable=False),  # idle expiry slides from here
     Column("expires_at", DateTime(timezone=True), nullable=False),  # absolute expiry
 )
+
+
+# -- events and webhooks (issue 13) -------------------------------------------------------------
+
+webhook_endpoints = Table(
+    "webhook_endpoints", metadata, _id(), _tenant(),
+    Column("public_id", String(36), nullable=False, unique=True),
+    Column("url", String(2000), nullable=False),
+    Column("events", Text, nullable=False),  # space-separated event types
+    Column("secret", String(100), nullable=False),  # the HMAC key: kept, as signing needs it
+    Column("description", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("deleted_at", DateTime(timezone=True)),  # deleted endpoints keep their delivery history
+)
+
+events = Table(
+    "events", metadata, _id(), _tenant(),
+    Column("public_id", String(40), nullable=False, unique=True),  # evt_…, the receivers' de-duplication key
+    Column("type", String(40), nullable=False),
+    Column("subject", String(200), nullable=False),  # refund:<id>, invoice:<number>: deliveries keep its order
+    Column("payload_json", Text, nullable=False),  # the whole body sent, rendered in the writing transaction
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+Index("ix_events_tenant_created", events.c.tenant_id, events.c.created_at)
+
+webhook_deliveries = Table(
+    "webhook_deliveries", metadata, _id(), _tenant(),
+    Column("event_id", Id, ForeignKey("events.id"), nullable=False),
+    Column("endpoint_id", Id, ForeignKey("webhook_endpoints.id"), nullable=False),
+    Column("subject", String(200), nullable=False),  # the event's: in order per subject and endpoint
+    Column("state", String(10), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_token", String(36)),  # the claim of the process delivering the current attempt
+    Column("lease_until", DateTime(timezone=True)),
+    Column("last_status", Integer),
+    Column("last_error", String(500)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("delivered_at", DateTime(timezone=True)),
+    CheckConstraint("state IN ('pending', 'delivered', 'dead')", name="state"),
+)
+Index("ix_webhook_deliveries_due", webhook_deliveries.c.state, webhook_deliveries.c.next_attempt_at)
+Index("ix_webhook_deliveries_order", webhook_deliveries.c.endpoint_id, webhook_deliveries.c.subject,
+      webhook_deliveries.c.state, webhook_deliveries.c.id)

@@ -508,3 +508,98 @@ def _violation(name: str, message: str, **params) -> Violation:
 
 def _invalid(name: str, message: str, **params) -> Invalid:
     return Invalid(_violation(name, message, **params))
+
+
+# -- refunds/list (issue 13) -----------------------------------------------------------------------------
+
+LIST_MAX = 200
+_LIST_DOC = {"parameters": [
+    {"name": "token", "in": "query", "required": True, "schema": _STRING},
+    {"name": "accounts_receivable_identifier", "in": "query", "required": True, "schema": _STRING,
+     "description": "number=<account number>, id=<id>, {\"number\": ...} or a bare account number"},
+    {"name": "number_of_results", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": LIST_MAX}},
+    {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0}},
+    {"name": "fields_set", "in": "query", "schema": _STRING, "description": "comma-separated field names"}]}
+
+
+@router.get(BASE + "/refunds/list", summary="CRM.COM: list the refunds of an accounts receivable",
+            openapi_extra=_LIST_DOC, responses=R.crm_responses({"type": "array", "items": {"type": "object"}}))
+async def refunds_list(request: Request):
+    """Query ``token``, ``accounts_receivable_identifier`` (mandatory), ``number_of_results``,
+    ``offset`` and ``fields_set`` (CRM.COM V4 ``GET refunds/list``); oldest first."""
+    return await _guarded(request, _list)
+
+
+async def _list(request: Request) -> StarletteResponse:
+    query = request.query_params
+    door = await common.call(_session, request, query.get("token"), "refund:read")
+    known = {"token", "accounts_receivable_identifier", "number_of_results", "offset", "fields_set"}
+    unknown = sorted(set(query) - known)
+    if unknown:
+        raise Invalid([_violation(n, "{field_name} is not a parameter of this method", field_name=n) for n in unknown])
+    fields_set = _fields_set(query.get("fields_set"))
+    account = _account_identifier(query.get("accounts_receivable_identifier"))
+    limit = _count(query, "number_of_results", 1, LIST_MAX, 50)
+    offset = _count(query, "offset", 0, 10 ** 9, 0)
+    views = await common.call(_payouts_of, request, door.principal.tenant_id, account, limit, offset)
+    data = [render(view) for view in views]
+    if fields_set:
+        data = [{name: value for name, value in item.items() if name in fields_set} for item in data]
+    return _http(Response(200, JSON, dumps(envelope(data))))
+
+
+def _account_identifier(value) -> Ref:
+    name = "accounts_receivable_identifier"
+    if value is None or not value.strip():
+        raise Invalid(_missing(name))
+    if "\x00" in value:
+        raise Invalid(_violation(name, "{field_name} must not contain the NUL character", field_name=name))
+    value = value.strip()
+    if value.startswith("{"):
+        try:
+            data = loads_exact(value)
+        except ValueError:
+            data = None
+        if isinstance(data, dict) and len(data) == 1:
+            (key, v), = data.items()
+            if key in IDENTIFIERS["accounts_receivable_identifier"] and isinstance(v, (str, int)):
+                return _account_ref(key, str(v))
+        raise Invalid(_violation(name, "{field_name} must name exactly one of {names}", field_name=name,
+                                 names=", ".join(ACCOUNT_FIELDS)))
+    key, sep, v = value.partition("=")
+    if sep:
+        if key not in IDENTIFIERS["accounts_receivable_identifier"] or not v:
+            raise Invalid(_violation(name, "{field_name} must be <field>=<value> with a field of {names}",
+                                     field_name=name, names=", ".join(ACCOUNT_FIELDS)))
+        return _account_ref(key, v)
+    return _account_ref("number", value)
+
+
+def _account_ref(key: str, value: str) -> Ref:
+    return Ref(ACCOUNT_FIELDS[key], value)
+
+
+def _count(query, name: str, low: int, high: int, default: int) -> int:
+    value = query.get(name)
+    if value is None:
+        return default
+    if not value.isdigit() or not low <= int(value) <= high:
+        raise Invalid(_violation(name, "{field_name} must be a whole number from {low} to {high}",
+                                 field_name=name, low=low, high=high))
+    return int(value)
+
+
+def _payouts_of(request: Request, tenant_id: int, account: Ref, limit: int, offset: int) -> list[dict]:
+    from sqlalchemy import select
+
+    from ...service.payouts import KIND, payout_view, resolve_customer
+    from ...store import tables as t
+
+    with request.app.state.refunds.uow(tenant_id, write=False) as uow:
+        store = uow.store
+        customer = resolve_customer(store, account)
+        c = t.refunds.c
+        rows = uow.conn.execute(select(t.refunds).where(store._where(
+            t.refunds, c.kind == KIND, c.customer_id == customer["id"])).order_by(c.id).offset(offset).limit(limit)
+        ).mappings().all()
+        return [payout_view(store, row) for row in rows]

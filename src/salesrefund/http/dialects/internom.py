@@ -331,3 +331,98 @@ class InternomResponder:
                   for v in error.violations]
         body = {"status": "error", "message": errors[0]["message"], "errors": errors}
         return Response(STATUS.get(error.code, error.status), JSON, json_text(body))
+
+
+# -- reading a refund by its reference (issue 13) ------------------------------------------------------
+
+READ_PERMISSION = "refund:read"
+_NUM, _OPT = {"type": "number"}, {"type": ["string", "null"]}
+READ_RESPONSES = {
+    200: R._json("The refund with that reference.", R._object({
+        "status": {"const": "success"}, "message": R._TEXT,
+        "data": R._object({"status": {"const": "success"}, "sale_name": R._TEXT, "order_ref": R._TEXT,
+                           "state": {"enum": ["posted", "voided"]}, "reference": R._TEXT, "reference_id": _OPT,
+                           "customer_id": _OPT, "branch_name": _OPT, "order_line": {"type": "array", "items": R._object({
+                               "product_id": _OPT, "quantity": _NUM, "price_unit": _NUM, "price_total": _NUM})},
+                           "amount_total": _NUM, "posting_date": _OPT})})),
+    "4XX": R.INTERNOM_RESPONSES["4XX"],
+}
+
+
+@router.get(PATH, summary="Internom: read a refund by its reference or reference_id",
+            responses=READ_RESPONSES, openapi_extra={"parameters": [
+                {"name": "reference", "in": "query", "schema": {"type": "string", "maxLength": MAX_TEXT}},
+                {"name": "reference_id", "in": "query", "schema": {"type": "string", "maxLength": MAX_TEXT}}]})
+async def read_refund(request: Request):
+    """The refund a ``refund/sale`` request made, found by either of its natural keys, in the same
+    envelope as that request's answer with what was refunded (the document has no read method:
+    the shape follows its create answer and request)."""
+    lang = common.language(request, LANGUAGES)
+    responder = InternomResponder(lang)
+    try:
+        principal = await common.call(authorize, request, READ_PERMISSION)
+        field, value = _reference_query(request)
+        view = await common.call(find_by_reference, request.app, principal.tenant_id, field, value)
+    except RefundError as error:
+        headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else {}
+        return _http(responder.failure(error), headers)
+    return _http(Response(200, JSON, common.dumps({"status": "success", "data": read_view(view),
+                                                   "message": SUCCESS_MESSAGE})))
+
+
+def _reference_query(request: Request) -> tuple[str, str]:
+    given = [(name, request.query_params.get(name)) for name in ("reference", "reference_id")
+             if request.query_params.get(name) is not None]
+    if len(given) != 1:
+        raise Invalid(Violation("reference", "validation_error", "send exactly one of reference and reference_id"))
+    name, value = given[0]
+    if not value.strip() or len(value) > MAX_TEXT or "\x00" in value:
+        raise Invalid(_bad(name, "{field_name} must be a non-empty string of at most {max} characters", max=MAX_TEXT))
+    return name, value
+
+
+def find_by_reference(app, tenant_id: int, field: str, value: str) -> dict:
+    """The native view of the Internom refund with that ``reference`` (a column) or
+    ``reference_id`` (kept in its metadata); ``not_found`` for anything else, another tenant's too."""
+    import json as _json
+
+    from sqlalchemy import select
+
+    from ...service import views
+    from ...store import tables as t
+
+    c = t.refunds.c
+    with app.state.refunds.uow(tenant_id, write=False) as uow:
+        where = [c.channel == CHANNEL]
+        if field == "reference":
+            where.append(c.reference == value)
+        else:
+            fragment = _json.dumps({"reference_id": value})[1:-1]
+            escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(c.metadata_json.like(f"%{escaped}%", escape="\\"))
+        rows = uow.conn.execute(select(t.refunds).where(uow.store._where(t.refunds, *where)).order_by(c.id)).mappings()
+        for row in rows:
+            metadata = _json.loads(row["metadata_json"])
+            if field == "reference" or metadata.get("reference_id") == value:
+                return {**views.refund_view(uow.store, row), "metadata": metadata}
+    raise RefundError(Violation(field, "not_found", "there is no refund with {field_name} {value}",
+                                {"field_name": field, "value": value}))
+
+
+def read_view(view: dict) -> dict:
+    """Internom's create answer (``sale_name``, ``order_ref``) and its request's fields, as they were sent."""
+    metadata = view["metadata"]
+    barcodes = metadata.get("barcodes") or []
+    return {"status": "success", "sale_name": view["number"],
+            "order_ref": f"{view['reference']} (ID: '{view['id']}')", "state": view["state"],
+            "reference": view["reference"], "reference_id": metadata.get("reference_id"),
+            "customer_id": metadata.get("customer_tax_number"), "branch_name": view["location"],
+            "order_line": [{"product_id": barcodes[i] if i < len(barcodes) else line["product"],
+                            "quantity": _number_out(line["quantity"]), "price_unit": _number_out(line["unit_price"]),
+                            "price_total": _number_out(line["gross"])} for i, line in enumerate(view["lines"])],
+            "amount_total": _number_out(view["total"]), "posting_date": view["posting_date"]}
+
+
+def _number_out(text: str | None):
+    """A decimal string as the JSON number Internom writes (14900, 1.5), exactly."""
+    return None if text is None else common.JsonNumber(text)

@@ -1,0 +1,201 @@
+"""Events (a transactional outbox) and the webhook endpoints they are delivered to (issue 13).
+
+``emit`` is called by a use case inside its own transaction, with the object as the native API
+renders it: the event row and one pending delivery per subscribed endpoint commit with the change
+or not at all, so there is no event without its change and no change without its event. The
+dispatcher (``service.dispatch``) delivers them; ``Webhooks`` manages endpoints, lists events and
+dead letters, and replays.
+
+Event ids (``evt_…``) are the receivers' de-duplication key: delivery is at least once, and a
+replay sends the same event (same id, same body) again.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import uuid
+from datetime import date, datetime, time, timedelta, timezone
+
+from sqlalchemy import Engine, and_, select, update
+
+from ..domain.errors import Invalid, Violation, reject
+from ..store import tables as t
+from ..store.repository import TenantStore
+from . import views
+from .uow import Clock, UnitOfWork
+
+EVENT_TYPES = ("refund.created", "refund.posted", "refund.voided", "payout.created", "invoice.created")
+MAX_REPLAY = 10_000  # events one replay request may queue
+
+_e, _w, _d = t.events.c, t.webhook_endpoints.c, t.webhook_deliveries.c
+
+
+def emit(store: TenantStore, event_type: str, subject: str, obj: dict, now: datetime) -> str:
+    """Record an event and queue it for every endpoint subscribed to its type, in the caller's
+    transaction. ``subject`` (``refund:<id>``, ``invoice:<number>``) orders deliveries: the events
+    of one subject reach each endpoint in the order they were written. Returns the event id."""
+    assert event_type in EVENT_TYPES, event_type
+    public_id = "evt_" + uuid.uuid4().hex
+    body = {"id": public_id, "type": event_type, "created_at": views._iso(now), "data": obj}
+    event_id = store.insert_row(t.events, public_id=public_id, type=event_type, subject=subject,
+                                payload_json=json.dumps(body, default=str), created_at=now)
+    endpoints = [row for row in store.conn.execute(select(_w.id, _w.events).where(
+        store._where(t.webhook_endpoints, _w.deleted_at.is_(None)))).all() if event_type in row.events.split()]
+    store.insert_rows(t.webhook_deliveries, [_pending(event_id, endpoint_id, subject, now)
+                                             for endpoint_id, _ in endpoints])
+    return public_id
+
+
+def _pending(event_id: int, endpoint_id: int, subject: str, now: datetime) -> dict:
+    return {"event_id": event_id, "endpoint_id": endpoint_id, "subject": subject, "state": "pending",
+            "attempts": 0, "next_attempt_at": now, "created_at": now}
+
+
+def new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+class Webhooks:
+    """Endpoints (admin API and CLI), the event log, dead letters and replays of one tenant."""
+
+    def __init__(self, engine: Engine, clock: Clock | None = None, *, allow_private: bool = False):
+        self.engine = engine
+        self.clock = clock or Clock()
+        self.allow_private = allow_private
+
+    def uow(self, tenant_id: int, *, write: bool = True) -> UnitOfWork:
+        return UnitOfWork(self.engine, tenant_id, write=write)
+
+    # -- endpoints ----------------------------------------------------------------------------
+    def create(self, tenant_id: int, *, url: str, events: list[str], description: str | None = None) -> dict:
+        """A new endpoint; its signing secret is in this answer only."""
+        from .dispatch import UnsafeUrl, check_url
+
+        problems = [Violation(f"/events/{i}", "validation_error", "unknown event type {type}; known: {known}",
+                              {"type": e, "known": ", ".join(EVENT_TYPES)})
+                    for i, e in enumerate(events) if e not in EVENT_TYPES]
+        if not events:
+            problems.append(Violation("/events", "validation_error", "name at least one event type"))
+        try:
+            check_url(url, allow_private=self.allow_private)
+        except UnsafeUrl as unsafe:
+            problems.insert(0, Violation("/url", "validation_error", "the URL is not allowed: {reason}",
+                                         {"reason": str(unsafe)}))
+        if problems:
+            raise Invalid(problems)
+        secret = new_secret()
+        with self.uow(tenant_id) as uow:
+            row_id = uow.store.insert_row(t.webhook_endpoints, public_id=str(uuid.uuid4()), url=url,
+                                          events=" ".join(dict.fromkeys(events)), secret=secret,
+                                          description=description, created_at=self.clock.now())
+            row = uow.store._one(t.webhook_endpoints, _w.id == row_id)
+            uow.commit()
+        return {**_endpoint_view(row), "secret": secret}
+
+    def list(self, tenant_id: int) -> dict:
+        with self.uow(tenant_id, write=False) as uow:
+            rows = uow.conn.execute(select(t.webhook_endpoints).where(uow.store._where(
+                t.webhook_endpoints, _w.deleted_at.is_(None))).order_by(_w.id)).mappings().all()
+            return {"items": [_endpoint_view(r) for r in rows], "next": None}
+
+    def get(self, tenant_id: int, endpoint_id: str) -> dict:
+        with self.uow(tenant_id, write=False) as uow:
+            return _endpoint_view(self._endpoint(uow.store, endpoint_id))
+
+    def delete(self, tenant_id: int, endpoint_id: str) -> None:
+        """Stop delivering to an endpoint; what it still had pending becomes a dead letter."""
+        with self.uow(tenant_id) as uow:
+            row = self._endpoint(uow.store, endpoint_id)
+            now = self.clock.now()
+            uow.conn.execute(update(t.webhook_endpoints).where(_w.id == row["id"]).values(deleted_at=now))
+            uow.conn.execute(update(t.webhook_deliveries).where(
+                and_(_d.endpoint_id == row["id"], _d.state == "pending")).values(
+                state="dead", last_error="endpoint deleted", lease_token=None, lease_until=None))
+            uow.commit()
+
+    def _endpoint(self, store: TenantStore, endpoint_id: str):
+        row = store._one(t.webhook_endpoints, _w.public_id == endpoint_id, _w.deleted_at.is_(None))
+        if row is None:
+            raise reject("not_found", "/id", "webhook endpoint {id} does not exist", id=endpoint_id)
+        return row
+
+    # -- the event log and dead letters -------------------------------------------------------------
+    def events(self, tenant_id: int, *, cursor: str | None, limit: int, date_from: date | None = None,
+               date_to: date | None = None, event_type: str | None = None) -> dict:
+        with self.uow(tenant_id, write=False) as uow:
+            conditions = [_e.id > views.decode_cursor(cursor), *_window(date_from, date_to)]
+            if event_type is not None:
+                conditions.append(_e.type == event_type)
+            rows = uow.conn.execute(select(t.events).where(uow.store._where(t.events, *conditions))
+                                    .order_by(_e.id).limit(limit + 1)).mappings().all()
+            return views.page([json.loads(r["payload_json"]) for r in rows], [r["id"] for r in rows], limit)
+
+    def event(self, tenant_id: int, public_id: str) -> dict:
+        with self.uow(tenant_id, write=False) as uow:
+            row = uow.store._one(t.events, _e.public_id == public_id)
+            if row is None:
+                raise reject("not_found", "/id", "event {id} does not exist", id=public_id)
+            return json.loads(row["payload_json"])
+
+    def deliveries(self, tenant_id: int, endpoint_id: str, *, state: str | None = None, cursor: str | None = None,
+                   limit: int = 50) -> dict:
+        """An endpoint's deliveries, newest last; ``state="dead"`` is its dead-letter list."""
+        with self.uow(tenant_id, write=False) as uow:
+            endpoint = self._endpoint(uow.store, endpoint_id)
+            conditions = [_d.endpoint_id == endpoint["id"], _d.id > views.decode_cursor(cursor)]
+            if state is not None:
+                conditions.append(_d.state == state)
+            rows = uow.conn.execute(
+                select(t.webhook_deliveries, _e.public_id.label("event"), _e.type.label("type"))
+                .join(t.events, _e.id == _d.event_id)
+                .where(uow.store._where(t.webhook_deliveries, *conditions)).order_by(_d.id).limit(limit + 1)
+            ).mappings().all()
+            return views.page([_delivery_view(r) for r in rows], [r["id"] for r in rows], limit)
+
+    # -- replay ---------------------------------------------------------------------------------------
+    def replay(self, tenant_id: int, *, event: str | None = None, date_from: date | None = None,
+               date_to: date | None = None, endpoint: str | None = None) -> dict:
+        """Queue one event, or every event of a time range, again: a new delivery to each endpoint
+        subscribed to it (or to ``endpoint`` alone), due now. Returns how many were queued."""
+        with self.uow(tenant_id) as uow:
+            store = uow.store
+            conditions = [_e.public_id == event] if event is not None else list(_window(date_from, date_to))
+            rows = uow.conn.execute(select(_e.id, _e.type, _e.subject).where(store._where(t.events, *conditions))
+                                    .order_by(_e.id).limit(MAX_REPLAY + 1)).all()
+            if event is not None and not rows:
+                raise reject("not_found", "/id", "event {id} does not exist", id=event)
+            if len(rows) > MAX_REPLAY:
+                raise Invalid(Violation("/", "validation_error", "more than {n} events in that range; narrow it",
+                                        {"n": MAX_REPLAY}))
+            if endpoint is not None:
+                targets = [self._endpoint(store, endpoint)]
+            else:
+                targets = uow.conn.execute(select(t.webhook_endpoints).where(store._where(
+                    t.webhook_endpoints, _w.deleted_at.is_(None)))).mappings().all()
+            now = self.clock.now()
+            queued = [_pending(event_id, target["id"], subject, now) for event_id, event_type, subject in rows
+                      for target in targets if endpoint is not None or event_type in target["events"].split()]
+            store.insert_rows(t.webhook_deliveries, queued)
+            uow.commit()
+        return {"events": len(rows), "deliveries": len(queued)}
+
+
+def _window(date_from: date | None, date_to: date | None):
+    """Events created from the start of ``date_from`` to the end of ``date_to`` (UTC days)."""
+    if date_from is not None:
+        yield _e.created_at >= datetime.combine(date_from, time.min, timezone.utc)
+    if date_to is not None:
+        yield _e.created_at < datetime.combine(date_to + timedelta(days=1), time.min, timezone.utc)
+
+
+def _endpoint_view(row) -> dict:
+    return {"id": row["public_id"], "url": row["url"], "events": row["events"].split(),
+            "description": row["description"], "created_at": views._iso(row["created_at"])}
+
+
+def _delivery_view(row) -> dict:
+    return {"event": row["event"], "type": row["type"], "state": row["state"], "attempts": row["attempts"],
+            "last_status": row["last_status"], "last_error": row["last_error"],
+            "next_attempt_at": views._iso(row["next_attempt_at"]) if row["state"] == "pending" else None,
+            "created_at": views._iso(row["created_at"]), "delivered_at": views._iso(row["delivered_at"])}
