@@ -335,3 +335,29 @@ def test_a_corrected_form_goes_through_after_a_refusal(app, books, engine):
     before = _refunds(engine, books["tenant"]["id"])
     done = page.post("/app/invoices/INV-1/refunds", {"qty-1": "1", "state": "posted", "idem": fresh})
     assert done.status_code == 303 and _refunds(engine, books["tenant"]["id"]) == before + 1
+
+
+def test_a_refund_page_serves_its_documents_through_the_session(app, books):
+    """The refund page links the credit note's PDF and e-invoice XML (issue 11's documents),
+    served through the page's session; what the seller has not yet given is named."""
+    page, api = Page(app, books["tenant"]["token"]), books["api"]
+    refund = api.post("/v1/refunds", {"invoice": "INV-1", "lines": [{"line": 1, "quantity": "1"}]}).json()
+    shown = page.get(f"/app/refunds/{refund['id']}").text
+    assert f"/app/refunds/{refund['id']}/document.pdf" in shown and "document.xml" in shown
+    pdf = page.get(f"/app/refunds/{refund['id']}/document.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF") and refund["number"] in pdf.headers["content-disposition"]
+    missing = page.get(f"/app/refunds/{refund['id']}/document.xml")
+    assert missing.status_code == 422 and "set it first" in missing.text  # no seller details yet
+    seller = {"legal_name": "Books GmbH", "vat_number": "DE123456789", "street": "Hauptstrasse 1",
+              "city": "Berlin", "postal_code": "10115", "country": "DE"}
+    assert api.client.put("/v1/seller", json=seller, headers=api.headers()).status_code == 200
+    assert api.client.put("/v1/customers/C1/address", headers=api.headers(), json={
+        "street": "Marktplatz 5", "city": "Hamburg", "postal_code": "20095", "country": "DE"}).status_code == 200
+    xml = page.get(f"/app/refunds/{refund['id']}/document.xml")
+    assert xml.status_code == 200 and xml.headers["content-type"].startswith("application/xml"), xml.text[:300]
+    assert b"<cbc:ID>" + refund["number"].encode() + b"</cbc:ID>" in xml.content
+    stranger = Page(app).get(f"/app/refunds/{refund['id']}/document.pdf")
+    assert stranger.status_code == 303 and not stranger.content.startswith(b"%PDF")  # asked to sign in
+    draft = api.post("/v1/refunds", {"invoice": "INV-1", "state": "draft", "lines": [{"line": 1, "quantity": "1"}]}).json()
+    assert "document.pdf" not in page.get(f"/app/refunds/{draft['id']}").text

@@ -517,6 +517,31 @@ async def refund(request: Request, refund_id: str):
     return await _page(request, work)
 
 
+@router.get("/refunds/{refund_id}/document.{kind}")
+async def refund_document(request: Request, refund_id: str, kind: str, profile: str = "en16931"):
+    """The credit note's PDF (in the page's language) or e-invoice XML, through the page's session:
+    the same documents as ``GET /v1/refunds/{id}/document.pdf|xml`` (issue 11)."""
+    from ..documents import ubl
+    from ..http.documents import PDF, XML, documents, incomplete
+
+    def work(session: PageSession):
+        if not session.principal.may("refund:read"):
+            return _forbidden(request, session, "refund:read")
+        if kind not in ("pdf", "xml") or profile not in ("en16931", "zatca", "myinvois"):
+            raise RefundError(Violation("/kind", "not_found", "no such document"))
+        tenant_id = session.principal.tenant_id
+        key = _office(request).refund_id(tenant_id, refund_id)
+        try:
+            content, number = (documents(request).pdf(tenant_id, key, session.language) if kind == "pdf"
+                               else documents(request).xml(tenant_id, key, profile))
+        except ubl.DocumentIncomplete as error:
+            raise incomplete(error)
+        name = f"{number}.pdf" if kind == "pdf" else f"{number}-{profile}.xml"
+        return Response(content, media_type=PDF if kind == "pdf" else XML,
+                        headers={"Content-Disposition": f'inline; filename="{name}"'})
+    return await _page(request, work)
+
+
 @router.get("/refunds/{refund_id}/confirm/{action}")
 async def confirm(request: Request, refund_id: str, action: str):
     def work(session: PageSession):
