@@ -85,7 +85,7 @@ def server(tmp_path_factory):
     drop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")  # not the session: Playwright's loop must stop before later tests call asyncio.run()
 def browser(server):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no {CHROMIUM} (.ci/run installs Debian's chromium)")

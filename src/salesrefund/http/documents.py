@@ -43,7 +43,7 @@ def _file(content: bytes, media_type: str, name: str) -> Response:
                     headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
-@router.get("/refunds/{refund_id}/document.xml", tags=["documents"],
+@router.get("/refunds/{refund_id}/document.xml", tags=["documents"], response_class=Response,
             responses={200: {"content": {XML: {}}, "description": "the credit note as UBL 2.1 XML"}})
 def refund_document_xml(request: Request, refund_id: Key,
                         profile: Annotated[Literal["en16931", "zatca", "myinvois"], Query()] = "en16931",
@@ -58,7 +58,7 @@ def refund_document_xml(request: Request, refund_id: Key,
     return _file(content, XML, f"{number}-{profile}.xml")
 
 
-@router.get("/refunds/{refund_id}/document.pdf", tags=["documents"],
+@router.get("/refunds/{refund_id}/document.pdf", tags=["documents"], response_class=Response,
             responses={200: {"content": {PDF: {}}, "description": "the printable credit note"}})
 def refund_document_pdf(request: Request, refund_id: Key,
                         lang: Annotated[Literal[DOCUMENT_LANGUAGES] | None, Query()] = None,  # type: ignore[valid-type]
@@ -107,26 +107,26 @@ class MyInvoisIn(BaseModel):
     myinvois_uuid: Annotated[str | None, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")]
 
 
-@router.get("/seller", tags=["documents"])
+@router.get("/seller", tags=["documents"], responses=R.ok(R.SellerOut))
 def get_seller(request: Request, principal: Principal = require("refund:read")):
     """The seller as the tenant's documents show it (legal name, VAT number, address, language)."""
     return documents(request).seller(principal.tenant_id)
 
 
-@router.put("/seller", tags=["documents"])
+@router.put("/seller", tags=["documents"], responses=R.ok(R.SellerOut))
 def put_seller(request: Request, body: SellerIn, principal: Principal = require("masterdata:write")):
     """Set the seller's document details; fields left out are kept."""
     return documents(request).set_seller(principal.tenant_id, body.model_dump(exclude_unset=True))
 
 
-@router.put("/customers/{code}/address", tags=["documents"])
+@router.put("/customers/{code}/address", tags=["documents"], responses=R.ok(R.CustomerAddressOut))
 def put_customer_address(request: Request, code: Key, body: AddressIn,
                          principal: Principal = require("masterdata:write")):
     """A customer's postal address and registration, as e-invoices show the buyer."""
     return documents(request).set_customer_address(principal.tenant_id, code, body.model_dump(exclude_unset=True))
 
 
-@router.put("/invoices/{number}/myinvois-uuid", tags=["documents"])
+@router.put("/invoices/{number}/myinvois-uuid", tags=["documents"], responses=R.ok(R.MyInvoisOut))
 def put_myinvois_uuid(request: Request, number: Key, body: Annotated[MyInvoisIn, Body()],
                       principal: Principal = require("masterdata:write")):
     """The invoice's MyInvois UUID (the e-invoice a Malaysian credit or refund note refers to)."""

@@ -300,6 +300,40 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+# -- credit-note documents (issue 11) ------------------------------------------------------------
+
+class AddressOut(Out):
+    street: str | None = None
+    building_number: str | None = None
+    additional_number: str | None = None
+    district: str | None = None
+    city: str | None = None
+    postal_code: str | None = None
+    region: str | None = None
+    country: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    registration_scheme: str | None = None
+    registration_number: str | None = None
+
+
+class SellerOut(AddressOut):
+    legal_name: str | None = None
+    vat_number: str | None = None
+    language: str
+    activity_code: str | None = None
+    activity: str | None = None
+
+
+class CustomerAddressOut(AddressOut):
+    customer: str
+
+
+class MyInvoisOut(Out):
+    invoice: str
+    myinvois_uuid: str | None
+
+
 def ok(model: type[Out], status: int = 200, links: dict | None = None) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route answering ``model`` with ``status`` (and OpenAPI ``links``)."""
     response: dict[str, Any] = {"model": model}
