@@ -70,3 +70,24 @@ def test_the_openapi_document_describes_the_field(malaysian_shop):
     assert "myinvois_uuid" in schemas["InvoiceIn"]["properties"]
     assert "myinvois_uuid" not in schemas["InvoiceIn"].get("required", [])
     assert "myinvois_uuid" in schemas["InvoiceOut"]["properties"]
+
+
+def test_import_takes_the_uuid_as_a_column(make_tenant, api_for, database_url, tmp_path):
+    """`salesrefund import invoices` reads the same body as `POST /v1/invoices`: a `myinvois_uuid`
+    column (an empty cell: none)."""
+
+    from typer.testing import CliRunner
+
+    from salesrefund.cli import app as cli_app
+    tenant = make_tenant()
+    api = api_for(tenant["token"])
+    assert api.post("/v1/customers", {"code": "C1", "name": "One"}).status_code == 201
+    path = tmp_path / "invoices.csv"
+    path.write_text("number,customer,date,myinvois_uuid,description,quantity,unit_price,tax_rate\n"
+                    f"INV-1,C1,2026-06-01,{UUID},Tea,1,3.00,10\n"
+                    "INV-2,C1,2026-06-01,,Tea,1,3.00,10\n")
+    result = CliRunner().invoke(cli_app, ["import", "invoices", str(path), "--tenant", tenant["tenant"], "--json",
+                                          "--db", database_url])
+    assert result.exit_code == 0, (result.stdout, result.stderr)
+    assert api.get("/v1/invoices/INV-1").json()["myinvois_uuid"] == UUID
+    assert api.get("/v1/invoices/INV-2").json()["myinvois_uuid"] is None
