@@ -103,13 +103,17 @@ ZATCA_EXAMPLES = settings(max_examples=100 if LONG else 6, deadline=None,
 
 @ZATCA_EXAMPLES
 @given(buyer=st.sampled_from(["B2B", "WALKIN"]), lines=st.lists(st.tuples(st.integers(1, 9), st.integers(1, 50_000),
-                                                                         st.sampled_from(["15", "5"])),
+                                                                         st.sampled_from(["15", "5", "0"])),
                                                                min_size=1, max_size=4),
-       share=st.integers(1, 100), void=st.booleans())
-def test_a_sample_as_zatca_documents_is_valid_and_chained(saudi_shop, artefacts, buyer, lines, share, void):
+       share=st.integers(1, 100), void=st.booleans(),
+       exemption=st.sampled_from(["VATEX-SA-35", "VATEX-SA-29", "VATEX-SA-32"]))
+def test_a_sample_as_zatca_documents_is_valid_and_chained(saudi_shop, artefacts, buyer, lines, share, void,
+                                                          exemption):
     from salesrefund.documents import zatca
     s = saudi_shop()
     api = s["api"]
+    r = api.client.put("/v1/seller", json={"zatca_exemption_code": exemption}, headers=api.headers())
+    assert r.status_code == 200, r.text  # the reason of 0 % lines (ZATCA)
     r = api.post("/v1/invoices", {"number": "INV-Z", "customer": buyer, "date": "2026-06-01", "lines": [
         {"product": "PEN", "quantity": str(q), "unit_price": _money(c), "tax_rate": rate} for q, c, rate in lines]})
     assert r.status_code == 201, r.text
@@ -124,6 +128,9 @@ def test_a_sample_as_zatca_documents_is_valid_and_chained(saudi_shop, artefacts,
     assert texts(doc, "/*/cac:LegalMonetaryTotal/cbc:PayableAmount") == [refund["total"]]
     assert texts(doc, "/*/cac:InvoiceLine/cbc:LineExtensionAmount") == [x["net"] for x in refund["lines"]]
     assert zatca.parse(xml).icv == 1 and not zatca.verify(xml, _certificate(xml))
+    zero = [e.text for e in doc.xpath("/*/cac:TaxTotal/cac:TaxSubtotal/cac:TaxCategory[cbc:Percent='0.00']/"
+                                      "cbc:TaxExemptionReasonCode", namespaces=NS)]
+    assert zero == ([exemption] if any(rate == "0" for _, _, rate in lines) else [])
 
 
 def _certificate(xml: bytes) -> str:

@@ -32,6 +32,7 @@ class Party:
     code: str | None = None  # the customer's code in salesrefund
     activity_code: str | None = None  # MyInvois MSIC
     activity: str | None = None
+    zatca_exemption_code: str | None = None  # the seller's VATEX code for 0 % lines (ZATCA)
 
 
 @dataclass(frozen=True)

@@ -210,7 +210,7 @@ def _party(b: Builder, parent, party: Party, country_default: str | None, *, sel
             b.cbc(contact, "ElectronicMail", party.email)
 
 
-def tax_total(b: Builder, root, record: CreditNoteRecord, *, zatca: bool = False) -> None:
+def tax_total(b: Builder, root, record: CreditNoteRecord) -> None:
     """BG-23: one subtotal per rate, the record's own net and tax per rate (BT-116, BT-117)."""
     total = b.cac(root, "TaxTotal")
     b.amount(total, "TaxAmount", record.tax_minor)  # BT-110
@@ -219,14 +219,9 @@ def tax_total(b: Builder, root, record: CreditNoteRecord, *, zatca: bool = False
         b.amount(sub, "TaxableAmount", row.net_minor)
         b.amount(sub, "TaxAmount", row.tax_minor)
         category = b.cac(sub, "TaxCategory")
-        b.cbc(category, "ID", tax_category(row.rate), **({"schemeID": "UN/ECE 5305", "schemeAgencyID": "6"}
-                                                         if zatca else {}))
+        b.cbc(category, "ID", tax_category(row.rate))  # BT-118
         b.cbc(category, "Percent", percent(row.rate))
-        if zatca and not row.rate:
-            b.cbc(category, "TaxExemptionReasonCode", "VATEX-SA-35")
-            b.cbc(category, "TaxExemptionReason", "Medicines and medical equipment")
-        b.tax_scheme(category) if not zatca else b.cbc(b.cac(category, "TaxScheme"), "ID", "VAT",
-                                                        schemeID="UN/ECE 5153", schemeAgencyID="6")
+        b.tax_scheme(category)
 
 
 def monetary_total(b: Builder, root, record: CreditNoteRecord) -> None:
@@ -241,7 +236,8 @@ def monetary_total(b: Builder, root, record: CreditNoteRecord) -> None:
     b.amount(total, "PayableAmount", record.total_minor)
 
 
-def _line(b: Builder, root, line: Line, element: str, quantity_element: str, *, zatca: bool = False) -> None:
+def _line(b: Builder, root, line: Line, element: str, quantity_element: str, *, zatca: bool = False,
+          category: str | None = None) -> None:
     node = b.cac(root, element)
     b.cbc(node, "ID", str(line.number))  # BT-126
     quantity = line.quantity or 10_000  # an amount-only line: one unit (C62) of its amount
@@ -262,10 +258,10 @@ def _line(b: Builder, root, line: Line, element: str, quantity_element: str, *, 
     b.cbc(item, "Name", line.description or line.product or f"Line {line.number}")  # BT-153
     if line.product:
         b.cbc(b.cac(item, "SellersItemIdentification"), "ID", line.product)  # BT-155
-    category = b.cac(item, "ClassifiedTaxCategory")
-    b.cbc(category, "ID", tax_category(line.tax_rate))  # BT-151
-    b.cbc(category, "Percent", percent(line.tax_rate))  # BT-152
-    b.tax_scheme(category)
+    classified = b.cac(item, "ClassifiedTaxCategory")
+    b.cbc(classified, "ID", category or tax_category(line.tax_rate))  # BT-151
+    b.cbc(classified, "Percent", percent(line.tax_rate))  # BT-152
+    b.tax_scheme(classified)
     price = b.cac(node, "Price")
     amount, base = price_of(line, b.cur)
     b.cbc(price, "PriceAmount", amount, currencyID=b.cur.code)  # BT-146

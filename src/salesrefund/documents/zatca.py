@@ -24,7 +24,7 @@ from lxml import etree
 from ..domain.money import format_amount
 from .record import CreditNoteRecord
 from .ubl import (
-    CAC, CBC, EXT, NS_INV, Builder, DocumentIncomplete, _line, monetary_total, percent, serialize, tax_category,
+    CAC, CBC, EXT, NS_INV, Builder, DocumentIncomplete, _line, monetary_total, percent, serialize,
 )
 
 FIRST_PIH = "NWZlY2ViNjZmZmM4NmYzOGQ5NTI3ODZjNmQ2OTZjNzljMmRiYzIzOWRkNGU5MWI0NjcyOWQ3M2EyN2ZiNTdlOQ=="
@@ -37,6 +37,31 @@ XADES = "http://uri.etsi.org/01903/v1.3.2#"
 NS = {"ext": EXT, "cac": CAC, "cbc": CBC, "ds": DS, "xades": XADES, "sig": SIG, "sac": SAC}
 # ZATCA's subset of UNCL 4461: cash 10, credit transfer 30, bank card 48, not defined 1
 PAYMENT_MEANS = {"cash": "10", "card": "48", "bank": "30"}
+
+# ZATCA's exemption reason codes (BT-121) and texts (BT-120) for 0 % VAT, with their VAT category
+# (BT-118): Z zero rated, E exempt (XML implementation standard 11.2.4, as BR-KSA-CL-04 and
+# BR-KSA-83 check them). The seller sets one code (`zatca_exemption_code`); every 0 % line of its
+# ZATCA documents carries it. VATEX-SA-OOS (category O, not subject to VAT) is not offered: the
+# EN 16931 rules forbid an O breakdown beside other categories and with the seller's VAT number.
+EXEMPTIONS = {
+    "VATEX-SA-29": ("E", "Financial services mentioned in Article 29 of the VAT Regulations"),
+    "VATEX-SA-29-7": ("E", "Life insurance services mentioned in Article 29 of the VAT Regulations"),
+    "VATEX-SA-30": ("E", "Real estate transactions mentioned in Article 30 of the VAT Regulations"),
+    "VATEX-SA-32": ("Z", "Export of goods"),
+    "VATEX-SA-33": ("Z", "Export of services"),
+    "VATEX-SA-34-1": ("Z", "The international transport of Goods"),
+    "VATEX-SA-34-2": ("Z", "international transport of passengers"),
+    "VATEX-SA-34-3": ("Z", "services directly connected and incidental to a Supply of international "
+                           "passenger transport"),
+    "VATEX-SA-34-4": ("Z", "Supply of a qualifying means of transport"),
+    "VATEX-SA-34-5": ("Z", "Any services relating to Goods or passenger transportation, as defined in "
+                           "article twenty five of these Regulations"),
+    "VATEX-SA-35": ("Z", "Medicines and medical equipment"),
+    "VATEX-SA-36": ("Z", "Qualifying metals"),
+    "VATEX-SA-EDU": ("Z", "Private education to citizen"),
+    "VATEX-SA-HEA": ("Z", "Private healthcare to citizen"),
+    "VATEX-SA-MLTRY": ("Z", "supply of qualified military goods"),
+}
 
 
 @dataclass(frozen=True)
@@ -108,9 +133,15 @@ def missing(record: CreditNoteRecord) -> list[str]:
         for field in ("street", "building_number", "city", "postal_code", "district"):
             if not getattr(b, field):
                 out.append(f"/customers/{b.code}/address/{field}")
-    if any(not line.tax_rate for line in record.lines):
-        out.append("/lines/tax_rate (a 0 % line needs a ZATCA exemption reason code, not supported yet)")
+    zero = any(not line.tax_rate for line in record.lines) or any(not row.rate for row in record.taxes)
+    if zero and s.zatca_exemption_code not in EXEMPTIONS:
+        out.append("/seller/zatca_exemption_code (a 0 % line needs a ZATCA exemption reason code)")
     return out
+
+
+def category(record: CreditNoteRecord, rate: int) -> str:
+    """BT-118/BT-151: S above 0 %; at 0 % the category of the seller's exemption code (Z or E)."""
+    return "S" if rate else EXEMPTIONS[record.seller.zatca_exemption_code][0]
 
 
 def build(record: CreditNoteRecord, *, uuid: str, icv: int, pih: str, issue_time: str) -> etree._Element:
@@ -157,13 +188,18 @@ def build(record: CreditNoteRecord, *, uuid: str, icv: int, pih: str, issue_time
         sub = b.cac(total, "TaxSubtotal")
         b.amount(sub, "TaxableAmount", row.net_minor)
         b.amount(sub, "TaxAmount", row.tax_minor)
-        category = b.cac(sub, "TaxCategory")
-        b.cbc(category, "ID", tax_category(row.rate), schemeID="UN/ECE 5305", schemeAgencyID="6")
-        b.cbc(category, "Percent", percent(row.rate))
-        b.cbc(b.cac(category, "TaxScheme"), "ID", "VAT", schemeID="UN/ECE 5153", schemeAgencyID="6")
+        node = b.cac(sub, "TaxCategory")
+        b.cbc(node, "ID", category(record, row.rate), schemeID="UN/ECE 5305", schemeAgencyID="6")
+        b.cbc(node, "Percent", percent(row.rate))
+        if not row.rate:  # BR-KSA-69, BR-KSA-83, BR-KSA-CL-04
+            code = record.seller.zatca_exemption_code
+            b.cbc(node, "TaxExemptionReasonCode", code)
+            b.cbc(node, "TaxExemptionReason", EXEMPTIONS[code][1])
+        b.cbc(b.cac(node, "TaxScheme"), "ID", "VAT", schemeID="UN/ECE 5153", schemeAgencyID="6")
     monetary_total(b, root, record)
     for line in record.lines:
-        _line(b, root, replace(line, allowance_minor=0), "InvoiceLine", "InvoicedQuantity", zatca=True)
+        _line(b, root, replace(line, allowance_minor=0), "InvoiceLine", "InvoicedQuantity", zatca=True,
+              category=category(record, line.tax_rate))
     return root
 
 

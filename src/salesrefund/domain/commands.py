@@ -119,3 +119,4 @@ class RecordInvoice:
     prices_include_tax: bool | None = None
     location: str | None = None
     payments: tuple[PaymentRequest, ...] = ()
+    myinvois_uuid: str | None = None  # the sale's MyInvois UUID (issue 11), when it has one

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import Response
 
-from ..documents import ubl
+from ..documents import ubl, zatca
 from ..domain.errors import RefundError, Violation
 from ..service.documents import DOCUMENT_LANGUAGES, Documents
 from ..service.tenants import Principal
@@ -100,6 +100,7 @@ class SellerIn(AddressIn):
     language: Annotated[Literal[DOCUMENT_LANGUAGES] | None, Field(default=None)] = None  # type: ignore[valid-type]
     activity_code: Annotated[str | None, Field(default=None, max_length=10, pattern=r"^[0-9A-Z]+$")] = None
     activity: _text("activity") = None
+    zatca_exemption_code: Annotated[Literal[tuple(zatca.EXEMPTIONS)] | None, Field(default=None)] = None  # type: ignore[valid-type]
 
 
 class MyInvoisIn(BaseModel):

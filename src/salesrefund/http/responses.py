@@ -107,6 +107,8 @@ class InvoiceOut(Out):
     rounding: DecimalOut = Field(description="the sale's own cash rounding: paid = total + rounding")
     refunded_total: DecimalOut
     refundable_total: DecimalOut
+    myinvois_uuid: str | None = Field(description="the sale's MyInvois UUID (Malaysia) when it has one: set "
+                                      "by `POST /v1/invoices` or `PUT /v1/invoices/{number}/myinvois-uuid`")
 
 
 class InvoicePage(Out):

@@ -128,6 +128,9 @@ class InvoiceIn(Strict):
     location: Code | None = None
     lines: Annotated[list[InvoiceLineIn], Field(min_length=1, max_length=1000)]
     payments: Annotated[list[PaymentIn], Field(max_length=20)] = []
+    myinvois_uuid: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$",
+                                        description="the sale's MyInvois UUID (Malaysia), which its "
+                                                    "MyInvois notes refer to")] | None = None
 
 
 class RefundLineIn(Strict):
@@ -235,4 +238,4 @@ def record_invoice(body: InvoiceIn, cur: Currency) -> RecordInvoice:
             product=line.product, description=line.description,
             discount_minor=_opt(money.parse_amount, line.discount, f"/lines/{i}/discount", cur) or 0,
         ) for i, line in enumerate(body.lines)),
-        payments=payments(body.payments, cur) or ())
+        payments=payments(body.payments, cur) or (), myinvois_uuid=body.myinvois_uuid)

@@ -254,7 +254,8 @@ class Books:
             currency=cur.code, currency_exponent=cur.exponent, prices_include_tax=include,
             location_id=location["id"], net_minor=sum(f.net_minor for f in figures),
             tax_minor=sum(f.tax_minor for f in figures), total_minor=total, refunded_total_minor=0,
-            rounding_minor=rounding, receivable_minor=total + rounding - paid, created_at=now)
+            rounding_minor=rounding, receivable_minor=total + rounding - paid, created_at=now,
+            myinvois_uuid=command.myinvois_uuid)
         costs = []
         rows = []
         for n, (line, f) in enumerate(zip(sold, figures), start=1):

@@ -202,7 +202,8 @@ def _seller(tenant, profile) -> Party:
     values = {k: profile.get(k) for k in ADDRESS_FIELDS}
     values["country"] = values["country"] or tenant["country"]
     return Party(name=profile.get("legal_name") or tenant["name"], vat_number=profile.get("vat_number"),
-                 activity_code=profile.get("activity_code"), activity=profile.get("activity"), **values)
+                 activity_code=profile.get("activity_code"), activity=profile.get("activity"),
+                 zatca_exemption_code=profile.get("zatca_exemption_code"), **values)
 
 
 def seller_view(tenant, profile) -> dict:
@@ -211,7 +212,7 @@ def seller_view(tenant, profile) -> dict:
     return {"legal_name": seller.name, "vat_number": seller.vat_number,
             **{k: getattr(seller, k) for k in ADDRESS_FIELDS},
             "language": document_language(tenant, profile), "activity_code": seller.activity_code,
-            "activity": seller.activity}
+            "activity": seller.activity, "zatca_exemption_code": seller.zatca_exemption_code}
 
 
 def _invoice_discounts(store: DocumentStore, invoice_id: int) -> dict[int, int]:

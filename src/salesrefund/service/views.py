@@ -186,6 +186,7 @@ def invoice_view(store: TenantStore, row) -> dict:
         "rounding": format_amount(row["rounding_minor"], cur),
         "refunded_total": format_amount(row["refunded_total_minor"], cur),
         "refundable_total": format_amount(row["total_minor"] - row["refunded_total_minor"], cur),
+        "myinvois_uuid": row["myinvois_uuid"],
     }
 
 

@@ -14,7 +14,8 @@ ADDRESS_COLUMNS = ("street", "building_number", "additional_number", "district",
 # the longest text each column holds (PostgreSQL refuses longer; SQLite would keep it)
 SIZES = {c.name: c.type.length for table in (t.seller_profiles, t.customer_addresses) for c in table.columns
          if getattr(c.type, "length", None)}
-SELLER_COLUMNS = ("legal_name", "vat_number", *ADDRESS_COLUMNS, "language", "activity_code", "activity")
+SELLER_COLUMNS = ("legal_name", "vat_number", *ADDRESS_COLUMNS, "language", "activity_code", "activity",
+                  "zatca_exemption_code")
 
 
 class DocumentStore(TenantStore):

@@ -397,6 +397,7 @@ seller_profiles = Table(
     Column("language", String(5)),  # the documents' default language (en, ar, mn, ms)
     Column("activity_code", String(10)),  # MyInvois MSIC code
     Column("activity", String(300)),  # MyInvois business activity description
+    Column("zatca_exemption_code", String(20)),  # ZATCA VATEX code of 0 % lines (zatca.EXEMPTIONS)
 )
 
 customer_addresses = Table(
