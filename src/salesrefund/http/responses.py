@@ -325,6 +325,7 @@ class SellerOut(AddressOut):
     language: str
     activity_code: str | None = None
     activity: str | None = None
+    zatca_exemption_code: str | None = Field(default=None, description="the VATEX code of 0 % lines (ZATCA)")
 
 
 class CustomerAddressOut(AddressOut):
