@@ -238,7 +238,8 @@ def test_stateful_links(api_schema, make_tenant, client):
 
 DOOR_OPERATIONS = [("POST", "/api/internom/refund/sale"), ("GET", "/api/internom/refund/sale"), ("POST", "/api/v4/credit_note/pos/{invoice_id}"),
                    ("POST", "/crmcom/v4/authentication/token"), ("POST", "/crmcom/v4/refunds/create"),
-                   ("GET", "/crmcom/v4/refunds/show"), ("GET", "/crmcom/v4/refunds/list"), ("POST", "/api/customer/sale/refund"),
+                   ("GET", "/crmcom/v4/refunds/show"), ("GET", "/crmcom/v4/refunds/list"),
+                   ("POST", "/crmcom/v4/refunds/update"), ("POST", "/crmcom/v4/refunds/reject"), ("POST", "/api/customer/sale/refund"),
                    ("POST", "/CustomerRefundNotes/simple")]
 
 

@@ -487,6 +487,30 @@ def crm_list_route(w, route):
     p.done()
 
 
+CRM_UPDATE = CRM_SHOW.replace("/show", "/update")  # POST refunds/update (issue 13)
+CRM_REJECT = CRM_SHOW.replace("/show", "/reject")  # POST refunds/reject (issue 13)
+
+
+def crm_change_route(w, route):
+    """B's drafts, payouts and refunds, by id or number, answer like ones that exist nowhere, and
+    stay as they were (B's draft is neither posted nor rejected)."""
+    a, b = w.a.crm, w.b.crm
+    p = Probe(w)
+    b_before = snapshot(w.engine, [b.id], skip=("door_sessions",))
+    for key, foreign in (("id", b.draft["id"]), ("id", b.payout["id"]), ("id", b.seed_refund["id"]),
+                         ("number", b.only_number), ("id", w.b.native.posted["id"])):
+        miss = str(uuid.uuid4()) if key == "id" else "PO-2026-999999"
+
+        def req(value):
+            body = {"token": a.session, "refund_identifier": {key: value}}
+            if route[1] == CRM_UPDATE:
+                body["life_cycle_state"] = "POSTED"
+            return Req("POST", route[1], json=body)
+        _crm_error(p.pair(req(foreign), req(miss), [foreign], [miss]), 404, "NOT_FOUND")
+    assert_unchanged(b_before, snapshot(w.engine, [b.id], skip=("door_sessions",)), "B after A's update or reject")
+    p.done()
+
+
 def _beans_refused(response, code):
     assert response.status_code == 200, response.text
     body = response.json()
@@ -660,6 +684,8 @@ ISOLATION = {
     ("POST", CRM_CREATE): crm_create_route,
     ("GET", CRM_SHOW): crm_show_route,
     ("GET", CRM_LIST): crm_list_route,
+    ("POST", CRM_UPDATE): crm_change_route,
+    ("POST", CRM_REJECT): crm_change_route,
     ("POST", BEANS): beans,
     ("POST", "/{words}"): beans,  # BeansBooks' path in any letter case
     ("POST", SNR2U): snr2u,

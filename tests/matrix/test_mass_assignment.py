@@ -341,6 +341,24 @@ def crm_list_route(w, route):
     assert ok(Req("GET", CRM_LIST, params=params).send(w.client)) == plain
 
 
+CRM_UPDATE = CRM_SHOW.replace("/show", "/update")  # POST refunds/update (issue 13)
+CRM_REJECT = CRM_SHOW.replace("/show", "/reject")  # POST refunds/reject (issue 13)
+
+
+def crm_change_route(w, route):
+    """Server-owned fields (the tenant, the state as the database spells it, the number, the
+    customer, the balance, the kind) are refused by name and change nothing."""
+    d = w.a.crm
+    draft = ok(crm_create(crm_body(d.session, life_cycle_state="DRAFT")).send(w.client))["data"]
+    before = snapshot(w.engine, [d.id])
+    for name, value in (("tenant_id", 1), ("state", "posted"), ("number", "PO-2026-000009"), ("id", "x"),
+                        ("kind", "refund"), ("credit_balance", "999.00"), ("posted_date", "2026-01-01"),
+                        ("accounts_receivable_identifier", {"number": crm_seed.ACCOUNT}), ("credential_id", 1)):
+        body = {"token": d.session, "refund_identifier": {"id": draft["id"]}, name: value}
+        _crm_invalid(Req("POST", route[1], json=body).send(w.client), name)
+    assert_unchanged(before, snapshot(w.engine, [d.id]), "CRM.COM after server-owned parameters")
+
+
 def beans(w, route):
     d = w.a.beans
     path = BEANS if route[1] == BEANS else BEANS_ANY_CASE
@@ -581,6 +599,8 @@ MASS = {route: native_query for route in NATIVE_QUERY_ROUTES} | {
     ("POST", CRM_CREATE): crm_create_route,
     ("GET", CRM_SHOW): crm_show_route,
     ("GET", CRM_LIST): crm_list_route,
+    ("POST", CRM_UPDATE): crm_change_route,
+    ("POST", CRM_REJECT): crm_change_route,
     ("POST", BEANS): beans,
     ("POST", "/{words}"): beans,
     ("POST", SNR2U): snr2u,

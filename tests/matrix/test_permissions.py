@@ -85,6 +85,20 @@ def _day_after(day: str) -> str:
     return (datetime.fromisoformat(day) + timedelta(days=1)).date().isoformat()
 
 CRM_LIST = CRM_SHOW.replace("/show", "/list")  # GET refunds/list (issue 13)
+CRM_UPDATE = CRM_SHOW.replace("/show", "/update")  # POST refunds/update (issue 13)
+CRM_REJECT = CRM_SHOW.replace("/show", "/reject")  # POST refunds/reject (issue 13)
+
+
+def crm_draft(w) -> str:
+    """A fresh payout draft of tenant A (made with A's own session), for update and reject."""
+    return ok(crm_create(crm_body(w.a.crm.session, life_cycle_state="DRAFT")).send(w.client))["data"]["id"]
+
+
+def crm_change(route, token, draft_id: str) -> Req:
+    body = {"token": token, "refund_identifier": {"id": draft_id}}
+    if route[1] == CRM_UPDATE:
+        body["notes"] = "checked"
+    return Req("POST", route[1], json={k: v for k, v in body.items() if v is not None})
 
 
 # route -> (permission, make(world) -> (request, status when allowed))
@@ -255,6 +269,8 @@ def crm_permission(w, route, permission):
         return
     if route == ("POST", CRM_CREATE):
         needed, req = "refund:create", crm_create(crm_body(session))
+    elif route in (("POST", CRM_UPDATE), ("POST", CRM_REJECT)):
+        needed, req = "refund:create", crm_change(route, session, crm_draft(w))
     elif route == ("GET", CRM_LIST):
         needed, req = "refund:read", Req("GET", CRM_LIST, params={
             "token": session, "accounts_receivable_identifier": f"number={crm_seed.ACCOUNT}"})
@@ -331,6 +347,8 @@ PERMISSION = {route: native_permission for route in NATIVE} | {
     ("POST", CRM_CREATE): crm_permission,
     ("GET", CRM_SHOW): crm_permission,
     ("GET", CRM_LIST): crm_permission,
+    ("POST", CRM_UPDATE): crm_permission,
+    ("POST", CRM_REJECT): crm_permission,
     ("POST", BEANS): beans_permission,
     ("POST", "/{words}"): beans_permission,
     ("POST", SNR2U): snr2u_permission,
@@ -530,8 +548,14 @@ def crm_auth(w, route):
     if route == ("POST", CRM_CREATE):
         tokens |= {"a number": 12345, "a list": [d.session], "an object": {"token": d.session}}
     before = snapshot(w.engine, [d.id], skip=("door_sessions",))
+    changing = route in (("POST", CRM_UPDATE), ("POST", CRM_REJECT))
+    drafts = [crm_draft(w), crm_draft(w)] if changing else []  # one for each send while the session lives
+    live: list = [None]
 
     def send(token):
+        if changing:  # a live session changes a fresh draft; any other token is refused first
+            return crm_change(route, token, drafts.pop() if token is not None and token == live[0] and drafts else d.draft["id"]
+                              ).send(w.client)
         if route == ("POST", CRM_CREATE):
             return crm_create({**crm_body(token), **({} if token is not None else {"token": None})}).send(w.client)
         if route == ("GET", CRM_LIST):
@@ -547,6 +571,7 @@ def crm_auth(w, route):
     _invalid_token(response, "token in a header")
     # expired after an hour unused, with sliding expiry
     session = crm_login(w.client, d.username)
+    live[0] = session
     try:
         for step in (timedelta(minutes=59), timedelta(minutes=59)):
             w.clock.current += step
@@ -593,6 +618,8 @@ AUTH = {route: native_auth for route in NATIVE} | {
     ("POST", CRM_CREATE): crm_auth,
     ("GET", CRM_SHOW): crm_auth,
     ("GET", CRM_LIST): crm_auth,
+    ("POST", CRM_UPDATE): crm_auth,
+    ("POST", CRM_REJECT): crm_auth,
     ("POST", BEANS): beans_auth,
     ("POST", "/{words}"): beans_auth,
     ("POST", SNR2U): snr2u_auth,

@@ -9,8 +9,12 @@ natural key (CRM.COM's ``back_office_code``) makes it exactly-once like any refu
 The cap is held by the database: posting lowers the customer's ``credit_balance_minor`` with one
 conditional UPDATE (``TenantStore.adjust_customer_credit``), which matches no row when it would go
 below zero, and the payout is rejected (``amount_exceeds_balance``). A draft is stored, validated
-like a posted payout, and has no ledger or balance effect and no number. Posting a payout draft
-later is not built: ``POST /v1/refunds/{id}/post`` answers ``invalid_state`` for a payout.
+like a posted payout, and has no ledger or balance effect and no number. A draft is changed and
+posted later by ``PayoutService.update`` (CRM.COM's ``refunds/update``; the native ``POST
+/v1/refunds/{id}/post`` still answers ``invalid_state`` for a payout), and rejected by
+``PayoutService.reject_draft`` (CRM.COM's ``refunds/reject``): the refunds table's states are
+draft, posted and voided, so a rejected draft is stored as ``voided`` with no ``posted_at`` and no
+void entry (a posted payout voided always has both) and an audit event ``reject``; no migration.
 
 A ``reference`` (the client's own code) is unique among the tenant's payouts for good, not only
 while its idempotency key lives (72 hours): a later payout with the same reference is refused
@@ -22,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import uuid
+from datetime import date
 
 from sqlalchemy import select, update
 
@@ -63,6 +68,66 @@ class PayoutService:
             if row is None:
                 raise reject("not_found", "/id", "payout {id} does not exist", id=ref.value)
             return payout_view(store, row)
+
+    def update(self, ctx: Context, ref: Ref, changes: dict, catalog: PayoutCatalog, responder: Responder) -> Response:
+        """Change a payout DRAFT (``changes``: fields of ``PayOut``); with ``state="posted"`` post
+        it (the cap, the number, the journal entry), all in one transaction. Anything but a draft
+        payout of the tenant: ``not_found`` or ``invalid_state``, nothing changed."""
+        def work(uow: UnitOfWork):
+            store = uow.store
+            row = _draft_row(store, ref, "update")
+            command = dataclasses.replace(decode_payout(row["command_json"]), **changes)
+            posting = command.state == "posted"
+            tenant = store.tenant(share_lock=posting)
+            policy = policy_of(tenant)
+            today = self.clock.today_in(tenant["timezone"])
+            check_shape(command)
+            customer = store.customer_by_id(row["customer_id"])
+            account = Account(code=customer["code"], name=customer["name"],
+                              currency=customer["currency"] or policy.currency.code,
+                              credit_balance_minor=customer["credit_balance_minor"])
+            plan = plan_payout(command, policy=policy, account=account, catalog=catalog,
+                               methods=store.payment_methods(), today=today)
+            amount = plan.amount_minor
+            store.conn.execute(update(t.refunds).where(t.refunds.c.id == row["id"]).values(
+                net_minor=amount, gross_minor=amount, total_minor=amount, reason=command.reason,
+                posting_date=plan.posting_date if posting else command.posting_date,
+                document_date=plan.document_date if posting else command.document_date,
+                metadata_json=json.dumps(_metadata(command, plan)), command_json=encode_payout(command)))
+            store.conn.execute(update(t.refund_payments).where(store._where(
+                t.refund_payments, t.refund_payments.c.refund_id == row["id"])).values(
+                method=plan.payment.code, kind=plan.payment.kind, amount_minor=amount,
+                reference=plan.preference.id if plan.preference else None))
+            now = self.clock.now()
+            store.audit(refund_id=row["id"], action="edit", channel=ctx.channel, credential_id=ctx.credential_id,
+                        request_id=ctx.request_id, now=now, payload={"fields": sorted(changes)})
+            if posting:
+                self._post(store, row["id"], row["customer_id"], plan)
+                store.audit(refund_id=row["id"], action="post", channel=ctx.channel,
+                            credential_id=ctx.credential_id, request_id=ctx.request_id, now=now)
+            view = payout_view(store, store._one(t.refunds, t.refunds.c.id == row["id"]))
+            if posting:
+                events.emit(store, "refund.posted", f"refund:{view['id']}", view, now)
+            return view, 200
+        payload = {name: dataclasses.asdict(v) if isinstance(v, Ref) else v for name, v in changes.items()}
+        return self.refunds.once(ctx, f"payout.update:{ref.field}:{ref.value}", json.loads(json.dumps(
+            payload, default=str)), responder, work)
+
+    def reject_draft(self, ctx: Context, ref: Ref, responder: Responder) -> Response:
+        """A payout DRAFT becomes rejected: stored as ``voided`` with no ``posted_at`` (see the
+        module's text), audited ``reject``; no ledger or balance effect (a draft had none)."""
+        def work(uow: UnitOfWork):
+            store = uow.store
+            row = _draft_row(store, ref, "reject")
+            now = self.clock.now()
+            store.conn.execute(update(t.refunds).where(t.refunds.c.id == row["id"]).values(
+                state="voided", voided_at=now))
+            store.audit(refund_id=row["id"], action="reject", channel=ctx.channel, credential_id=ctx.credential_id,
+                        request_id=ctx.request_id, now=now)
+            view = payout_view(store, store._one(t.refunds, t.refunds.c.id == row["id"]))
+            events.emit(store, "refund.voided", f"refund:{view['id']}", view, now)
+            return view, 200
+        return self.refunds.once(ctx, f"payout.reject:{ref.field}:{ref.value}", {}, responder, work)
 
     # -- writing ------------------------------------------------------------------------------
     def _pay_out(self, uow: UnitOfWork, ctx: Context, command: PayOut, catalog: PayoutCatalog) -> dict:
@@ -124,6 +189,40 @@ class PayoutService:
                                      memo=f"Payout {number}", postings=payout_entry(plan), now=now)
         store.conn.execute(update(t.refunds).where(t.refunds.c.id == refund_id).values(
             state="posted", number=number, journal_entry_id=entry_id, posted_at=now))
+
+
+def is_rejected(view: dict) -> bool:
+    """A payout draft rejected (stored as voided, never posted)."""
+    return view["state"] == "voided" and view.get("posted_at") is None
+
+
+def _draft_row(store: TenantStore, ref: Ref, action: str):
+    """The tenant's payout a ``Ref`` names, locked, which must be a draft."""
+    column = {"id": t.refunds.c.public_id, "number": t.refunds.c.number}.get(ref.field)
+    stmt = select(t.refunds).where(store._where(t.refunds, column == ref.value, t.refunds.c.kind == KIND)) \
+        if column is not None else None
+    if stmt is not None and store.postgres:
+        stmt = stmt.with_for_update()
+    row = store.conn.execute(stmt).mappings().first() if stmt is not None else None
+    if row is None:
+        raise reject("not_found", "/id", "payout {id} does not exist", id=ref.value)
+    if row["state"] != "draft":
+        raise reject("invalid_state", "/state", "a {state} payout cannot be {action}ed; it must be a draft",
+                     state="rejected" if row["state"] == "voided" and row["posted_at"] is None else row["state"],
+                     action=action.rstrip("e"))
+    return row
+
+
+def decode_payout(text: str) -> PayOut:
+    """The ``PayOut`` ``encode_payout`` stored."""
+    data = dict(json.loads(text)["payout"])
+    for name in ("customer", "type", "method", "category", "payment_preference"):
+        if data.get(name) is not None:
+            data[name] = Ref(**data[name])
+    for name in ("posting_date", "document_date"):
+        if data.get(name) is not None:
+            data[name] = date.fromisoformat(data[name])
+    return PayOut(**data)
 
 
 def resolve_customer(store: TenantStore, ref: Ref):

@@ -1,5 +1,6 @@
 """The CRM.COM V4 door (seed document 002): ``POST {base}/authentication/token``,
-``POST {base}/refunds/create`` and ``GET {base}/refunds/show``.
+``POST {base}/refunds/create``, ``GET {base}/refunds/show``, and (issue 13) ``GET
+{base}/refunds/list``, ``POST {base}/refunds/update`` and ``POST {base}/refunds/reject``.
 
 A CRM.COM "refund" is a payout: money paid back out of a customer's accounts receivable (what the
 business owes them, e.g. after store-credit refunds). There are no lines. This module only
@@ -30,7 +31,7 @@ from ...domain.errors import Invalid, RefundError, Violation, reject
 from ...domain.payouts import PayOut, PayoutCatalog, Ref
 from ...service import doors
 from ...service.idempotency import MAX_KEY_LENGTH, Response
-from ...service.payouts import PayoutService
+from ...service.payouts import PayoutService, is_rejected
 from .. import responses as R
 from ...service.uow import fault_message
 from ..problems import loads_exact, to_http as _http
@@ -416,7 +417,7 @@ def render(view: dict) -> dict:
     data = {
         "id": view["id"],
         "number": view["number"],
-        "life_cycle_state": LIFE_CYCLE.get(view["state"], view["state"].upper()),
+        "life_cycle_state": "REJECTED" if is_rejected(view) else LIFE_CYCLE.get(view["state"], view["state"].upper()),
         "refund_amount": JsonNumber(view["total"]),
         "currency": {"id": view["currency"], "code": view["currency"]},
         "accounts_receivable": {"id": account.get("id"), "number": account.get("code"), "name": account.get("name")},
@@ -603,3 +604,123 @@ def _payouts_of(request: Request, tenant_id: int, account: Ref, limit: int, offs
             t.refunds, c.kind == KIND, c.customer_id == customer["id"])).order_by(c.id).offset(offset).limit(limit)
         ).mappings().all()
         return [payout_view(store, row) for row in rows]
+
+
+# -- refunds/update and refunds/reject (issue 13) ------------------------------------------------------
+
+UPDATE_PARAMETERS = frozenset(("token", "refund_identifier", "fields_set", "life_cycle_state", "refund_amount",
+                               "notes", "issue_reason", "issue_on", "posted_on"))
+_UPDATE_DOC = _body_doc({
+    "type": "object", "required": ["token", "refund_identifier"], "additionalProperties": False,
+    "properties": {"token": _STRING, "fields_set": _STRING,
+                   "refund_identifier": {"type": "object", "description": "exactly one of id, number"},
+                   "life_cycle_state": {"enum": list(STATES)}, "refund_amount": _NUMBER,
+                   "notes": _STRING, "issue_reason": _STRING, "issue_on": _DATE_TEXT, "posted_on": _DATE_TEXT}})
+_REJECT_DOC = _body_doc({
+    "type": "object", "required": ["token", "refund_identifier"], "additionalProperties": False,
+    "properties": {"token": _STRING, "fields_set": _STRING,
+                   "refund_identifier": {"type": "object", "description": "exactly one of id, number"}}})
+
+
+@router.post(BASE + "/refunds/update", summary="CRM.COM: change a DRAFT refund; life_cycle_state POSTED posts it",
+             openapi_extra=_UPDATE_DOC, responses=R.crm_responses({"type": "object"}))
+async def refunds_update(request: Request):
+    """Body ``token``, ``refund_identifier`` and the fields to change (CRM.COM V4 ``refunds/update``)."""
+    return await _guarded(request, _update)
+
+
+@router.post(BASE + "/refunds/reject", summary="CRM.COM: reject a DRAFT refund",
+             openapi_extra=_REJECT_DOC, responses=R.crm_responses({"type": "object"}))
+async def refunds_reject(request: Request):
+    """Body ``token`` and ``refund_identifier``: the DRAFT becomes REJECTED (CRM.COM V4 ``refunds/reject``)."""
+    return await _guarded(request, _reject)
+
+
+def _body_identifier(body: dict) -> Ref:
+    value = body.get("refund_identifier")
+    if value is None:
+        raise Invalid(_missing("refund_identifier"))
+    if isinstance(value, dict):
+        given = {k: v for k, v in value.items() if v is not None}
+        if len(given) == 1:
+            (key, v), = given.items()
+            if key in ("id", "number") and isinstance(v, str) and v.strip() and "\x00" not in v:
+                return Ref(key, v)
+        raise Invalid(_violation("refund_identifier", "refund_identifier must name exactly one of id, number"))
+    if isinstance(value, str):
+        return _refund_identifier(value)
+    raise Invalid(_violation("refund_identifier", "refund_identifier must name exactly one of id, number"))
+
+
+def _unknown(body: dict, known) -> list[Violation]:
+    return [_violation(n, "{field_name} is not a parameter of this method", field_name=n)
+            for n in sorted(set(body) - set(known))]
+
+
+def update_changes(body: dict, cur: money.Currency) -> dict:
+    """The ``PayOut`` fields a refunds/update body changes; ``Invalid`` naming every malformed field."""
+    bad = _unknown(body, UPDATE_PARAMETERS)
+    changes: dict = {}
+
+    def attempt(parse, *args):
+        try:
+            return parse(*args)
+        except Invalid as error:
+            bad.extend(error.violations)
+            return None
+
+    if body.get("life_cycle_state") is not None:
+        state = STATES.get(body["life_cycle_state"]) if isinstance(body["life_cycle_state"], str) else None
+        if state is None:
+            bad.append(_violation("life_cycle_state", "life_cycle_state must be DRAFT or POSTED"))
+        changes["state"] = state
+    if body.get("refund_amount") is not None:
+        changes["amount_minor"] = attempt(money.parse_amount, body["refund_amount"], "/refund_amount", cur)
+    for name, target in (("notes", "notes"), ("issue_reason", "reason")):
+        if body.get(name) is not None:
+            changes[target] = attempt(_text, body, name)
+    for name, target in (("issue_on", "document_date"), ("posted_on", "posting_date")):
+        if body.get(name) is not None:
+            changes[target] = attempt(_date, body, name)
+    if bad:
+        raise Invalid(bad)
+    return changes
+
+
+async def _update(request: Request) -> StarletteResponse:
+    body = await _body(request)
+    door = await common.call(_session, request, body.get("token"), "refund:create")
+    bad = []
+    try:
+        ref = _body_identifier(body)
+    except Invalid as error:
+        bad.extend(error.violations)
+    try:
+        fields_set = _fields_set(body.get("fields_set"))
+        changes = update_changes(body, door.principal.currency)
+    except Invalid as error:
+        bad.extend(error.violations)
+    if bad:
+        raise Invalid(bad)
+    ctx = common.context(request, door.principal, CHANNEL, body=_without_secrets(body))
+    service = PayoutService(request.app.state.refunds)
+    catalog = PayoutCatalog.from_settings(door.settings)
+    response = await common.call(service.update, ctx, ref, changes, catalog, CrmResponder())
+    return _http(_limited(response, fields_set))
+
+
+async def _reject(request: Request) -> StarletteResponse:
+    body = await _body(request)
+    door = await common.call(_session, request, body.get("token"), "refund:create")
+    bad = _unknown(body, ("token", "refund_identifier", "fields_set"))
+    try:
+        ref = _body_identifier(body)
+        fields_set = _fields_set(body.get("fields_set"))
+    except Invalid as error:
+        bad.extend(error.violations)
+    if bad:
+        raise Invalid(bad)
+    ctx = common.context(request, door.principal, CHANNEL, body=_without_secrets(body))
+    service = PayoutService(request.app.state.refunds)
+    response = await common.call(service.reject_draft, ctx, ref, CrmResponder())
+    return _http(_limited(response, fields_set))
