@@ -239,7 +239,8 @@ def test_stateful_links(api_schema, make_tenant, client):
 DOOR_OPERATIONS = [("POST", "/api/internom/refund/sale"), ("GET", "/api/internom/refund/sale"), ("POST", "/api/v4/credit_note/pos/{invoice_id}"),
                    ("POST", "/crmcom/v4/authentication/token"), ("POST", "/crmcom/v4/refunds/create"),
                    ("GET", "/crmcom/v4/refunds/show"), ("GET", "/crmcom/v4/refunds/list"), ("POST", "/api/customer/sale/refund"),
-                   ("POST", "/CustomerRefundNotes/simple")]
+                   ("POST", "/CustomerRefundNotes/simple"), ("GET", "/CustomerRefundNotes/{AcCusRefundNoteMID}"),
+                   ("GET", "/CustomerRefundNotes"), ("GET", "/api/v4/credit_note/pos/{invoice_id}")]
 
 
 def _door(engine, clock, client, path: str) -> dict:
