@@ -87,6 +87,14 @@ def test_list_pages_with_skip_and_take_and_filters(post, get):  # noqa: F811
     after = answer(get(LIST, params={"DocumentDateGreaterThan": "2026-06-13", "OrderByDesc": "DocumentDate",
                                      "format": "json"}))
     assert [n["DocumentHeader"]["AcCusRefundNoteMID"] for n in after["Results"]] == ["RN-3", "RN-2"]
+    for name, day, expected in ((">DocumentDate", "2026-06-14", ["RN-2", "RN-3"]),
+                                ("DocumentDate<", "2026-06-14", ["RN-1", "RN-2"]),
+                                ("DocumentDate>", "2026-06-14", ["RN-3"]), ("<DocumentDate", "2026-06-14", ["RN-1"]),
+                                ("DocumentDate", "2026-06-13", ["RN-1"])):
+        found = answer(get(LIST, params={name: day, "format": "json"}))["Results"]
+        assert [n["DocumentHeader"]["AcCusRefundNoteMID"] for n in found] == expected, name
+    by_mid = answer(get(LIST, params={"OrderBy": "-AcCusRefundNoteMID", "Take": "1", "format": "json"}))
+    assert [n["DocumentHeader"]["AcCusRefundNoteMID"] for n in by_mid["Results"]] == ["RN-3"]
     by_invoice = answer(get(LIST, params={"accusinvoicemid": seed.INVOICE, "format": "json"}))  # any case
     assert by_invoice["Total"] == 3
     assert answer(get(LIST, params={"AcCusInvoiceMID": "IV-NONE", "format": "json"}))["Results"] == []

@@ -71,3 +71,15 @@ def test_credentials_and_permission(engine, clock, client, vodo):  # noqa: F811
                            settings={"apikey": "k", "platform_key": "p", "vat_rate": "15"})
     reader = {**writer, "secure-business-key": vodo["login"] + "-r"}
     assert none(listing(client, reader))
+
+
+def test_voided_notes_are_listed_and_native_drafts_are_not(client, vodo):  # noqa: F811
+    created = success(send(client, vodo["headers"], DOCUMENT_FORM))
+    native = {"Authorization": f"Bearer {vodo['token']}"}
+    assert client.post(f"/v1/refunds/{created['id']}/void", headers=native).status_code == 200
+    draft = client.post("/v1/refunds", headers={**native, "Idempotency-Key": "draft-1"}, json={
+        "invoice": seed.INVOICE, "state": "draft", "lines": [{"line": 2, "quantity": "1"}]})
+    assert draft.status_code == 201, draft.text
+    notes = success(listing(client, vodo["headers"]))
+    assert [n["id"] for n in notes] == [created["id"]]
+    assert notes[0]["total"] == D("100.00") and notes[0]["invoice"]["credit_amount"] == D("0.00")

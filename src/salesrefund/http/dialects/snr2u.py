@@ -758,8 +758,8 @@ LIST_MAX_TAKE = 100
 # DocumentDate the range forms (From/OnOrAfter/>= , To/OnOrBefore/<=, GreaterThan/After, LessThan/Before).
 _LIST_FIELDS = {"accusinvoicemid": "AcCusInvoiceMID", "accustomerid": "AcCustomerID",
                 "aclocationid": "AcLocationID", "documentdate": "DocumentDate"}
-_DATE_OPS = {"from": ">=", "onorafter": ">=", "greaterthanorequalto": ">=", ">": ">=",
-             "to": "<=", "onorbefore": "<=", "lessthanorequalto": "<=", "<": "<=",
+_DATE_OPS = {"from": ">=", "onorafter": ">=", "greaterthanorequalto": ">=",
+             "to": "<=", "onorbefore": "<=", "lessthanorequalto": "<=",
              "greaterthan": ">", "after": ">", "lessthan": "<", "before": "<"}
 _PAGING = ("skip", "take", "orderby", "orderbydesc", "format", "include", "fields")
 _ORDERABLE = {"documentdate": "DocumentDate", "accusrefundnotemid": "AcCusRefundNoteMID"}
@@ -878,8 +878,14 @@ def _list_query(query) -> tuple[dict, int, int, tuple[str, bool] | None]:
             else:
                 filters[_LIST_FIELDS[low]] = value
         elif low.startswith("documentdate") or low.endswith("documentdate"):
-            op = "=" if low == "documentdate" else _DATE_OPS.get(
-                low[len("documentdate"):] if low.startswith("documentdate") else low[:-len("documentdate")])
+            if low == "documentdate":
+                op = "="
+            elif low.startswith("documentdate"):  # a suffix: DocumentDateFrom, DocumentDate< (on or before)
+                rest = low[len("documentdate"):]
+                op = {">": ">", "<": "<="}.get(rest) or _DATE_OPS.get(rest)
+            else:  # a prefix: >DocumentDate (on or after), <DocumentDate, FromDocumentDate
+                rest = low[:-len("documentdate")]
+                op = {">": ">=", "<": "<"}.get(rest) or _DATE_OPS.get(rest)
             day = _date(value)
             if op is None:
                 reader.invalid(key, "{field_name} is not a parameter of this request")

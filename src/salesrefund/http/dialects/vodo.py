@@ -682,7 +682,7 @@ def _credit_notes(app, tenant_id: int, invoice_id: str, lang: str) -> list[dict]
             raise reject("invoice_not_found", "/invoice", "invoice {invoice} does not exist", invoice=invoice_id)
         c = t.refunds.c
         rows = uow.conn.execute(select(t.refunds).where(store._where(
-            t.refunds, c.invoice_id == row["id"], c.kind == "refund")).order_by(c.id)).mappings().all()
+            t.refunds, c.invoice_id == row["id"], c.kind == "refund", c.state != "draft")).order_by(c.id)).mappings().all()
         notes = []
         for refund in rows:
             view = views.refund_view(store, refund)
