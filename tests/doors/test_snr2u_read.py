@@ -109,6 +109,7 @@ def test_bad_list_queries_name_the_parameter(get):
     assert sorted(errors(response)) == [("Colour", "validation_error"), ("DocumentDateFrom", "validation_error"),
                                         ("Skip", "validation_error"), ("Take", "validation_error")]
     assert get(LIST, params={"OrderBy": "Secret"}).status_code == 400
+    assert get(LIST, params={"Include": "Total", "Fields": "AcCusRefundNoteMID", "Meta": "x"}).status_code == 200
 
 
 def test_credentials_permission_and_tenancy(post, get, demo, make_token, make_tenant, engine, clock):  # noqa: F811

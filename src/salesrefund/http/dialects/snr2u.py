@@ -761,7 +761,7 @@ _LIST_FIELDS = {"accusinvoicemid": "AcCusInvoiceMID", "accustomerid": "AcCustome
 _DATE_OPS = {"from": ">=", "onorafter": ">=", "greaterthanorequalto": ">=",
              "to": "<=", "onorbefore": "<=", "lessthanorequalto": "<=",
              "greaterthan": ">", "after": ">", "lessthan": "<", "before": "<"}
-_PAGING = ("skip", "take", "orderby", "orderbydesc", "format", "include", "fields")
+_PAGING = ("skip", "take", "orderby", "orderbydesc", "format", "include", "fields", "meta")
 _ORDERABLE = {"documentdate": "DocumentDate", "accusrefundnotemid": "AcCusRefundNoteMID"}
 
 
