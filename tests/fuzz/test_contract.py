@@ -240,7 +240,8 @@ DOOR_OPERATIONS = [("POST", "/api/internom/refund/sale"), ("GET", "/api/internom
                    ("POST", "/crmcom/v4/authentication/token"), ("POST", "/crmcom/v4/refunds/create"),
                    ("GET", "/crmcom/v4/refunds/show"), ("GET", "/crmcom/v4/refunds/list"),
                    ("POST", "/crmcom/v4/refunds/update"), ("POST", "/crmcom/v4/refunds/reject"), ("POST", "/api/customer/sale/refund"),
-                   ("POST", "/CustomerRefundNotes/simple")]
+                   ("POST", "/CustomerRefundNotes/simple"), ("GET", "/CustomerRefundNotes/{AcCusRefundNoteMID}"),
+                   ("GET", "/CustomerRefundNotes"), ("GET", "/api/v4/credit_note/pos/{invoice_id}")]
 
 
 def _door(engine, clock, client, path: str) -> dict:

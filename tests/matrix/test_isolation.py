@@ -624,7 +624,41 @@ def native_event_lists(w, route):
     p.done()
 
 
+def snr2u_read(w, route):
+    """B's refund note numbers and invoice numbers are answered like ones that exist nowhere (issue 13)."""
+    a, b = w.a.snr2u, w.b.snr2u
+    p = Probe(w)
+    if route[1].endswith("{AcCusRefundNoteMID}"):
+        miss = f"RN-{uuid.uuid4().hex[:12]}"
+        foreign = f"RN-{b.tag}"
+        _snr2u_error(p.pair(Req("GET", f"/CustomerRefundNotes/{foreign}", headers=bearer(a.key)),
+                            Req("GET", f"/CustomerRefundNotes/{miss}", headers=bearer(a.key)), [foreign], [miss]),
+                     404, "not_found")
+    else:
+        for name, foreign in (("AcCusInvoiceMID", b.invoice), ("AcCustomerID", b.customer),
+                              ("AcLocationID", b.location)):
+            miss = missing_id()
+            response = p.pair(Req("GET", "/CustomerRefundNotes", params={name: foreign}, headers=bearer(a.key)),
+                              Req("GET", "/CustomerRefundNotes", params={name: miss}, headers=bearer(a.key)),
+                              [foreign], [miss])
+            assert response.status_code == 200 and snr2u_answer(response)["Total"] == 0, response.text
+    p.done()
+
+
+def vodo_list(w, route):
+    """B's invoice is not found, like one that exists nowhere (issue 13)."""
+    a, b = w.a.vodo, w.b.vodo
+    p = Probe(w)
+    miss = str(9_000_000 + int(uuid.uuid4().hex[:5], 16))
+    _vodo_error(p.pair(Req("GET", f"{VODO}/{b.invoice}", headers=a.headers),
+                       Req("GET", f"{VODO}/{miss}", headers=a.headers), [b.invoice], [miss]), 404, "invoice_not_found")
+    p.done()
+
+
 ISOLATION = {
+    ("GET", "/CustomerRefundNotes/{AcCusRefundNoteMID}"): snr2u_read,
+    ("GET", "/CustomerRefundNotes"): snr2u_read,
+    ("GET", VODO + "/{invoice_id}"): vodo_list,
     ("POST", "/v1/customers"): native_create_under_b_codes,
     ("GET", "/v1/customers/{code}"): native_get_by_code,
     ("POST", "/v1/products"): native_create_under_b_codes,

@@ -557,6 +557,35 @@ def native_backoffice_body(w, route):
             w.client, bearer(n.token))
         problem(answer, 404, "not_found")
 
+def snr2u_read(w, route):
+    """Tenant or ids in the query string: the list refuses them by name, the read ignores them;
+    nothing changes (issue 13)."""
+    d = w.a.snr2u
+    injected = {"tenant_id": str(w.other.id), "TenantId": w.other.name, "RefundId": "1", "channel": "native"}
+    before = snapshot(w.engine, [d.id])
+    if route[1].endswith("{AcCusRefundNoteMID}"):
+        path = f"/CustomerRefundNotes/RN-{d.tag}"
+        plain = Req("GET", path).send(w.client, bearer(d.key))
+        assert plain.status_code == 200, plain.text
+        again = Req("GET", path, params=injected).send(w.client, bearer(d.key))
+        assert again.status_code == 200 and again.json() == plain.json(), again.text
+    else:
+        response = Req("GET", "/CustomerRefundNotes", params=injected).send(w.client, bearer(d.key))
+        assert response.status_code == 400, response.text
+        named = {e["FieldName"] for e in snr2u_answer(response)["ResponseStatus"]["Errors"]}
+        assert named == set(injected), named
+    assert_unchanged(before, snapshot(w.engine, [d.id]), "SnR2U read with injected parameters")
+
+
+def vodo_list(w, route):
+    """Tenant or ids in the query string change nothing of the answer (issue 13)."""
+    d = w.a.vodo
+    path = f"{VODO}/{vodo_seed.INVOICE}"
+    plain = ok(Req("GET", path, headers=d.headers).send(w.client))
+    injected = {"tenant_id": w.other.id, "business_id": 1, "user_id": 1, "invoice_id": "999"}
+    assert ok(Req("GET", path, params=injected, headers=d.headers).send(w.client)) == plain
+
+
 MASS = {route: native_query for route in NATIVE_QUERY_ROUTES} | {
     ("GET", "/v1/locations/{code}"): native_location_query,
     ("PATCH", "/v1/settings"): native_backoffice_body,
@@ -591,6 +620,9 @@ MASS = {route: native_query for route in NATIVE_QUERY_ROUTES} | {
     ("POST", "/v1/events/{event_id}/replay"): operate_bodies,
     ("DELETE", "/v1/webhooks/{webhook_id}"): operate_delete,
     ("POST", INTERNOM): internom,
+    ("GET", "/CustomerRefundNotes/{AcCusRefundNoteMID}"): snr2u_read,
+    ("GET", "/CustomerRefundNotes"): snr2u_read,
+    ("GET", VODO + "/{invoice_id}"): vodo_list,
     ("GET", INTERNOM): internom_read,
     ("POST", VODO + "/{invoice_id}"): vodo,
     ("POST", VODO): vodo,

@@ -337,7 +337,48 @@ def internom_read_permission(w, route, permission):
     _refused(w, w.a.internom.id, lambda: req.send(w.client), check, f"Internom read with {permission}")
 
 
+SNR2U_READ = "/CustomerRefundNotes/{AcCusRefundNoteMID}"
+SNR2U_LIST = "/CustomerRefundNotes"
+
+
+def _snr2u_read_req(w, route, headers):
+    path = f"/CustomerRefundNotes/RN-{w.a.snr2u.tag}" if route[1] == SNR2U_READ else SNR2U_LIST
+    return Req("GET", path, headers=headers)
+
+
+def snr2u_read_permission(w, route, permission):
+    """Reading and listing refund notes (issue 13) need refund:read."""
+    req = _snr2u_read_req(w, route, bearer(w.snr2u[permission]))
+    if permission in ("refund:read", "admin"):
+        response = req.send(w.client)
+        assert response.status_code == 200, response.text
+        return
+
+    def check(response):
+        assert response.status_code == 403, response.text
+        body = snr2u_answer(response)["ResponseStatus"]
+        assert body["ErrorCode"] == "forbidden" and "refund:read" in body["Message"], body
+    _refused(w, w.a.snr2u.id, lambda: req.send(w.client), check, f"SnR2U read with {permission}")
+
+
+def vodo_list_permission(w, route, permission):
+    """The credit notes of an invoice (issue 13) need refund:read."""
+    req = Req("GET", f"{VODO}/{vodo_seed.INVOICE}", headers=w.vodo[permission])
+    if permission in ("refund:read", "admin"):
+        assert ok(req.send(w.client))["status"] is True
+        return
+
+    def check(response):
+        assert response.status_code == 403, response.text
+        body = response.json()
+        assert body["status"] is False and body["data"] is None and body["errors"][0]["code"] == "forbidden", body
+    _refused(w, w.a.vodo.id, lambda: req.send(w.client), check, f"Vodo list with {permission}")
+
+
 PERMISSION = {route: native_permission for route in NATIVE} | {
+    ("GET", SNR2U_READ): snr2u_read_permission,
+    ("GET", SNR2U_LIST): snr2u_read_permission,
+    ("GET", VODO + "/{invoice_id}"): vodo_list_permission,
     ("GET", INTERNOM): internom_read_permission,
     ("POST", INTERNOM): internom_permission,
     ("POST", VODO + "/{invoice_id}"): vodo_permission,
@@ -608,7 +649,39 @@ def crm_login_auth(w, route):
     assert_unchanged(before, snapshot(w.engine, [d.id]), "CRM.COM login refused")
 
 
+def snr2u_read_auth(w, route):
+    d = w.a.snr2u
+    before = snapshot(w.engine, [d.id])
+    for name, headers in authorization_variants(w, w.bad.snr2u_expired, w.bad.snr2u_revoked).items():
+        response = _snr2u_read_req(w, route, headers).send(w.client)
+        assert response.status_code == 401, (name, response.text)
+        assert response.headers["WWW-Authenticate"] == "Bearer", name
+        status = snr2u_answer(response)["ResponseStatus"]
+        assert status["ErrorCode"] == "unauthorized" and status["Errors"][0]["FieldName"] == "Authorization", (name, status)
+    assert_unchanged(before, snapshot(w.engine, [d.id]), "SnR2U read without credentials")
+
+
+def vodo_list_auth(w, route):
+    d = w.a.vodo
+    good = d.headers
+    variants = {f"no {h}": {k: v for k, v in good.items() if k != h} for h in
+                ("secure-business-key", "userToken", "apikey", "platform-key", "platform")}
+    variants |= {"wrong userToken": {**good, "userToken": "ut-wrong"}, "wrong apikey": {**good, "apikey": "wrong"},
+                 "expired credential": w.bad.vodo_expired, "revoked credential": w.bad.vodo_revoked,
+                 "a native bearer token": {"Authorization": f"Bearer {w.a.vodo.token}", "platform": "web"}}
+    before = snapshot(w.engine, [d.id])
+    for name, headers in variants.items():
+        response = Req("GET", f"{VODO}/{vodo_seed.INVOICE}", headers=headers).send(w.client)
+        assert response.status_code == 401, (name, response.text)
+        body = response.json()
+        assert body["status"] is False and body["errors"][0]["code"] == "unauthorized", (name, body)
+    assert_unchanged(before, snapshot(w.engine, [d.id]), "Vodo list without credentials")
+
+
 AUTH = {route: native_auth for route in NATIVE} | {
+    ("GET", SNR2U_READ): snr2u_read_auth,
+    ("GET", SNR2U_LIST): snr2u_read_auth,
+    ("GET", VODO + "/{invoice_id}"): vodo_list_auth,
     ("GET", INTERNOM): internom_read_auth,
     ("POST", INTERNOM): internom_auth,
     ("POST", VODO + "/{invoice_id}"): vodo_auth,

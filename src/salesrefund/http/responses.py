@@ -430,3 +430,19 @@ SNR2U_RESPONSES = {
                 "ErrorCode": _TEXT, "FieldName": _TEXT, "Message": _TEXT, "Meta": {"type": "object"}})}})}),
         **_JSV),
 }
+
+# The read routes of issue 13: Vodo's credit notes of an invoice (``data`` a list) and SnR2U's
+# AutoQuery-style list of refund notes.
+VODO_LIST_RESPONSES = {
+    200: _json("The invoice's credit notes, oldest first, each as the create answer shows it.", _object({
+        "status": {"const": True}, "message": _TEXT, "data": {"type": "array", "items": {"type": "object"}},
+        "errors": {"type": "array", "maxItems": 0}})),
+    "4XX": VODO_RESPONSES["4XX"],
+}
+SNR2U_LIST_RESPONSES = {
+    200: _json("AutoQuery's QueryResponse: the page of refund notes (in JSV when asked for).", _object({
+        "Offset": {"type": "integer", "minimum": 0}, "Total": {"type": "integer", "minimum": 0},
+        "Results": {"type": "array", "items": {"type": "object"}}, "Meta": {"type": "object"},
+        "ResponseStatus": _NULL}), **_JSV),
+    "4XX": SNR2U_RESPONSES["4XX"],
+}

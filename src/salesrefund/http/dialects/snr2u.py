@@ -744,3 +744,209 @@ def field_name(pointer: str) -> str:
     return f"{row}.{names[name]}" if name in names else row
 
 
+
+
+# -- reading and listing refund notes (issue 13) -----------------------------------------------------
+# ServiceStack style: GET /CustomerRefundNotes/{AcCusRefundNoteMID} answers {CustomerRefundNote,
+# ResponseStatus} as the create answer does; GET /CustomerRefundNotes is an AutoQuery-style list
+# answering {Offset, Total, Results: [CustomerRefundNote...], Meta, ResponseStatus}. Only refund
+# notes made through this door are found (their AcCusRefundNoteMID is the refund's reference).
+
+READ_PERMISSION = "refund:read"
+LIST_MAX_TAKE = 100
+# AutoQuery's implicit conventions this list understands, per field: exact match, and for
+# DocumentDate the range forms (From/OnOrAfter/>= , To/OnOrBefore/<=, GreaterThan/After, LessThan/Before).
+_LIST_FIELDS = {"accusinvoicemid": "AcCusInvoiceMID", "accustomerid": "AcCustomerID",
+                "aclocationid": "AcLocationID", "documentdate": "DocumentDate"}
+_DATE_OPS = {"from": ">=", "onorafter": ">=", "greaterthanorequalto": ">=",
+             "to": "<=", "onorbefore": "<=", "lessthanorequalto": "<=",
+             "greaterthan": ">", "after": ">", "lessthan": "<", "before": "<"}
+_PAGING = ("skip", "take", "orderby", "orderbydesc", "format", "include", "fields", "meta")
+_ORDERABLE = {"documentdate": "DocumentDate", "accusrefundnotemid": "AcCusRefundNoteMID"}
+
+
+_FORMAT_PARAMETER = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "jsv"]}}
+_READ_DOC = {"parameters": [
+    {"name": "AcCusRefundNoteMID", "in": "path", "required": True,
+     "schema": {"type": "string", "minLength": 1, "maxLength": 20, "pattern": "\\S"}}, _FORMAT_PARAMETER]}
+_LIST_DOC = {"parameters": [
+    {"name": "Skip", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": INT_MAX}},
+    {"name": "Take", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": LIST_MAX_TAKE}},
+    {"name": "OrderBy", "in": "query", "schema": {"type": "string", "enum": list(_ORDERABLE.values())}},
+    {"name": "OrderByDesc", "in": "query", "schema": {"type": "string", "enum": list(_ORDERABLE.values())}},
+    *({"name": name, "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": "\\S"}}
+      for name in ("AcCusInvoiceMID", "AcCustomerID", "AcLocationID")),
+    *({"name": name, "in": "query", "schema": {"type": "string", "format": "date"}}
+      for name in ("DocumentDate", "DocumentDateFrom", "DocumentDateTo", "DocumentDateGreaterThan",
+                   "DocumentDateLessThan")),
+    _FORMAT_PARAMETER]}
+
+
+@router.get("/CustomerRefundNotes/{AcCusRefundNoteMID}", responses=R.SNR2U_RESPONSES, openapi_extra=_READ_DOC,
+            summary="SnR2U: read one customer refund note by AcCusRefundNoteMID (JSON or JSV)")
+async def read_refund_note(request: Request, AcCusRefundNoteMID: str):  # noqa: N803 (the document's name)
+    lang = common.language(request, LANGUAGES)
+    _, out, refused = _formats(request, None)
+    try:
+        principal = await common.call(_authorize_read, request)
+        if refused is not None:
+            raise refused
+        number = AcCusRefundNoteMID
+        if not number.strip() or len(number) > 20 or "\x00" in number:
+            raise Invalid(Violation("AcCusRefundNoteMID", "validation_error",
+                                    "{field_name} must be a non-empty string of at most {max} characters",
+                                    {"field_name": "AcCusRefundNoteMID", "max": 20}))
+        [view] = await common.call(_notes, request.app, principal.tenant_id, {"mid": number}, 0, 1, None) or [None]
+        if view is None:
+            raise RefundError(Violation("AcCusRefundNoteMID", "not_found",
+                                        "there is no refund note {value}", {"value": number}))
+        body = render_note(view)
+        body["ResponseStatus"]["Meta"]["State"] = view["state"]  # posted or voided
+        response = Response(200, JSON_TYPE, dumps(body))
+    except RefundError as error:
+        return _read_failure(error, lang, out)
+    return _to_http(response, out, {})
+
+
+@router.get("/CustomerRefundNotes", responses=R.SNR2U_LIST_RESPONSES, openapi_extra=_LIST_DOC,
+            summary="SnR2U: list customer refund notes, AutoQuery style (Skip, Take, OrderBy, filters)")
+async def list_refund_notes(request: Request):
+    lang = common.language(request, LANGUAGES)
+    _, out, refused = _formats(request, None)
+    try:
+        principal = await common.call(_authorize_read, request)
+        if refused is not None:
+            raise refused
+        filters, skip, take, order = _list_query(request.query_params)
+        views = await common.call(_notes, request.app, principal.tenant_id, filters, skip, take, order)
+        total = await common.call(_count, request.app, principal.tenant_id, filters)
+        body = {"Offset": skip, "Total": total,
+                "Results": [render_note(view)["CustomerRefundNote"] for view in views],
+                "Meta": {}, "ResponseStatus": None}
+        response = Response(200, JSON_TYPE, dumps(body))
+    except RefundError as error:
+        return _read_failure(error, lang, out)
+    return _to_http(response, out, {})
+
+
+def _read_failure(error: RefundError, lang: str, out: str) -> HttpResponse:
+    headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else {}
+    if getattr(error, "retry_after", None):
+        headers["Retry-After"] = str(error.retry_after)
+    return _to_http(Responder(lang).failure(error), out, headers)
+
+
+def _authorize_read(request: Request) -> Principal:
+    principal = principal_for(request)
+    if not principal.may(READ_PERMISSION):
+        raise reject("forbidden", "/headers/Authorization", "this credential lacks the {permission} permission",
+                     permission=READ_PERMISSION)
+    return principal
+
+
+def _list_query(query) -> tuple[dict, int, int, tuple[str, bool] | None]:
+    """AutoQuery's query string: ``Skip``, ``Take`` (at most 100), ``OrderBy``/``OrderByDesc``,
+    and filters by field name (case-insensitive, as ServiceStack binds them)."""
+    reader = _Reader(money.currency("MYR"))
+    filters: dict = {}
+    skip, take, order = 0, LIST_MAX_TAKE, None
+    for key, value in query.multi_items():
+        low = key.lower()
+        if "\x00" in value:
+            reader.invalid(key, "{field_name} must not contain the NUL character")
+            continue
+        if low in ("skip", "take"):
+            if not value.isascii() or not value.isdigit() or (low == "take" and not 1 <= int(value) <= LIST_MAX_TAKE) \
+                    or int(value) > INT_MAX:
+                reader.invalid(key, "{field_name} must be a whole number from {low} to {high}",
+                               low=0 if low == "skip" else 1, high=INT_MAX if low == "skip" else LIST_MAX_TAKE)
+            elif low == "skip":
+                skip = int(value)
+            else:
+                take = int(value)
+        elif low in ("orderby", "orderbydesc"):
+            name = value.strip().lstrip("-")
+            if name.lower() not in _ORDERABLE:
+                reader.invalid(key, "{field_name} must be one of {choices}", choices=", ".join(_ORDERABLE.values()))
+            else:
+                order = (_ORDERABLE[name.lower()], low == "orderbydesc" or value.strip().startswith("-"))
+        elif low in _PAGING:
+            continue  # format is read by _formats; Include=Total and Fields change nothing here
+        elif low in _LIST_FIELDS and low != "documentdate":
+            if not value.strip() or len(value) > 40:
+                reader.invalid(key, "{field_name} must be a non-empty string of at most {max} characters", max=40)
+            else:
+                filters[_LIST_FIELDS[low]] = value
+        elif low.startswith("documentdate") or low.endswith("documentdate"):
+            if low == "documentdate":
+                op = "="
+            elif low.startswith("documentdate"):  # a suffix: DocumentDateFrom, DocumentDate< (on or before)
+                rest = low[len("documentdate"):]
+                op = {">": ">", "<": "<="}.get(rest) or _DATE_OPS.get(rest)
+            else:  # a prefix: >DocumentDate (on or after), <DocumentDate, FromDocumentDate
+                rest = low[:-len("documentdate")]
+                op = {">": ">=", "<": "<"}.get(rest) or _DATE_OPS.get(rest)
+            day = _date(value)
+            if op is None:
+                reader.invalid(key, "{field_name} is not a parameter of this request")
+            elif day is None:
+                reader.invalid(key, "{field_name} must be a date such as 2026-06-15")
+            else:
+                filters.setdefault("dates", []).append((op, day))
+        else:
+            reader.invalid(key, "{field_name} is not a parameter of this request")
+    if reader.bad:
+        raise Invalid(reader.bad)
+    return filters, skip, take, order
+
+
+def _selection(store, filters: dict):
+    from sqlalchemy import select
+
+    from ...store import tables as t
+
+    c = t.refunds.c
+    where = [c.channel == CHANNEL, c.kind == "refund"]
+    if "mid" in filters:
+        where.append(c.reference == filters["mid"])
+    if "AcCusInvoiceMID" in filters:
+        where.append(c.invoice_id.in_(select(t.invoices.c.id).where(store._where(
+            t.invoices, t.invoices.c.number == filters["AcCusInvoiceMID"]))))
+    if "AcCustomerID" in filters:
+        where.append(c.customer_id.in_(select(t.customers.c.id).where(store._where(
+            t.customers, t.customers.c.code == filters["AcCustomerID"]))))
+    if "AcLocationID" in filters:
+        where.append(c.location_id.in_(select(t.locations.c.id).where(store._where(
+            t.locations, t.locations.c.code == filters["AcLocationID"]))))
+    for op, day in filters.get("dates", ()):
+        column = c.document_date
+        where.append({"=": column == day, ">=": column >= day, "<=": column <= day,
+                      ">": column > day, "<": column < day}[op])
+    return store._where(t.refunds, *where)
+
+
+def _notes(app, tenant_id: int, filters: dict, skip: int, take: int, order) -> list[dict]:
+    """The refund notes (native views with the customer's name) matching ``filters``, this
+    tenant's only; oldest first unless ``order`` says otherwise."""
+    from sqlalchemy import select
+
+    from ...service import views as V
+    from ...store import tables as t
+
+    c = t.refunds.c
+    column = {"DocumentDate": c.document_date, "AcCusRefundNoteMID": c.reference}[order[0]] if order else c.id
+    ordering = [column.desc() if order and order[1] else column.asc(), c.id.asc()]
+    with app.state.refunds.uow(tenant_id, write=False) as uow:
+        rows = uow.conn.execute(select(t.refunds).where(_selection(uow.store, filters)).order_by(*ordering)
+                                .offset(skip).limit(take)).mappings().all()
+        return [Responder("en").enrich(uow.store, V.refund_view(uow.store, row)) for row in rows]
+
+
+def _count(app, tenant_id: int, filters: dict) -> int:
+    from sqlalchemy import func, select
+
+    from ...store import tables as t
+
+    with app.state.refunds.uow(tenant_id, write=False) as uow:
+        return int(uow.conn.execute(select(func.count()).select_from(t.refunds)
+                                    .where(_selection(uow.store, filters))).scalar())

@@ -124,7 +124,7 @@ async def _handle(request: Request, invoice_id: str | None) -> StarletteResponse
 
 # -- authentication -------------------------------------------------------------------------------
 
-def _authenticate(request: Request) -> doors.DoorPrincipal:
+def _authenticate(request: Request, permission: str = "refund:create") -> doors.DoorPrincipal:
     """The five Vodo headers: ``secure-business-key`` + ``userToken`` name a door credential whose
     settings hold the ``apikey`` and ``platform-key``; ``platform`` must be present."""
     headers = request.headers
@@ -138,8 +138,11 @@ def _authenticate(request: Request) -> doors.DoorPrincipal:
         raise reject("unauthorized", "secure-business-key",
                      "the secure-business-key, userToken, apikey and platform-key do not match an "
                      "active credential")
-    if not door.principal.may("refund:create"):
+    if permission == "refund:create" and not door.principal.may(permission):
         raise reject("forbidden", "secure-business-key", "this credential may not create credit notes")
+    if not door.principal.may(permission):
+        raise reject("forbidden", "secure-business-key", "this credential lacks the {permission} permission",
+                     permission=permission)
     return door
 
 
@@ -636,3 +639,55 @@ def _iso(value):
     if isinstance(value, datetime) and value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     return value.isoformat() if value is not None else None
+
+
+# -- the credit notes of an invoice (issue 13) ------------------------------------------------------
+# GET on the create route's path lists every credit note (refund) of the invoice, oldest first, each
+# as the create answer shows it: the note, its items and the invoice as it stands now.
+
+LIST_MESSAGE = "The credit notes of the invoice"
+
+
+@router.get(PATH + "/{invoice_id}", summary="Vodo: the credit notes of a POS invoice",
+            openapi_extra={"parameters": [{"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
+                                          for name in AUTH_HEADERS]}, responses=R.VODO_LIST_RESPONSES)
+async def credit_notes_of_invoice(request: Request, invoice_id: str):
+    lang = common.language(request, LANGUAGES)
+    responder = VodoResponder(lang)
+    try:
+        door = await common.call(_authenticate, request, "refund:read")
+        if "\x00" in invoice_id:
+            raise Invalid(Violation("invoice_id", "validation_error", "{field_name} must not contain the NUL character",
+                                    {"field_name": "invoice_id"}))
+        notes = await common.call(_credit_notes, request.app, door.principal.tenant_id, invoice_id, lang)
+    except RefundError as error:  # an invoice this tenant does not have is not found (404) on a read
+        response = responder.failure(error, status=404 if error.code == "invoice_not_found" else None)
+        retry = getattr(error, "retry_after", None)
+        return _http(response, {"Retry-After": str(retry)} if retry else None)
+    body = {"status": True, "message": i18n.translate(LIST_MESSAGE, lang), "data": notes, "errors": []}
+    return _http(Response(200, JSON, dumps(body)))
+
+
+def _credit_notes(app, tenant_id: int, invoice_id: str, lang: str) -> list[dict]:
+    """The invoice's refunds as Vodo credit notes; ``invoice_not_found`` for an invoice this tenant
+    does not have (another tenant's included)."""
+    import json as _json
+
+    from ...service import views
+
+    with app.state.refunds.uow(tenant_id, write=False) as uow:
+        store = uow.store
+        row = store.invoice_row(invoice_id)
+        if row is None:
+            raise reject("invoice_not_found", "/invoice", "invoice {invoice} does not exist", invoice=invoice_id)
+        c = t.refunds.c
+        rows = uow.conn.execute(select(t.refunds).where(store._where(
+            t.refunds, c.invoice_id == row["id"], c.kind == "refund", c.state != "draft")).order_by(c.id)).mappings().all()
+        notes = []
+        for refund in rows:
+            view = views.refund_view(store, refund)
+            command = _json.loads(refund["command_json"] or "{}")
+            echo = Echo(pos_id=command.get("pos") or "", pos_session_id=command.get("pos_session") or "")
+            facts = VodoResponder(lang).enrich(store, view)
+            notes.append(VodoResponder(lang, echo=echo)._credit_note(view, facts["invoice"], facts))
+        return notes
