@@ -86,9 +86,10 @@ def capture(engine, fixture: fixtures.Fixture) -> dict:
 # the hand-written transaction's own write set, statement by statement (rows per refund of 3 lines)
 HANDWRITTEN = [("INSERT", "refunds", 1), ("INSERT", "refund_lines", 3), ("INSERT", "refund_payments", 1),
                ("INSERT", "refund_taxes", 1), ("UPDATE", "invoice_lines", 1), ("UPDATE", "invoice_lines", 1),
-               ("UPDATE", "invoice_lines", 1), ("UPDATE", "invoices", 1), ("UPSERT", "sequences", 1),
-               ("INSERT", "journal_entries", 1), ("INSERT", "journal_lines", 5), ("INSERT", "stock_moves", 3),
-               ("UPDATE", "refunds", 1), ("INSERT", "audit_events", 1), ("INSERT", "idempotency_keys", 1)]
+               ("UPDATE", "invoice_lines", 1), ("UPDATE", "invoice_payments", 1), ("UPDATE", "invoices", 1),
+               ("UPSERT", "sequences", 1), ("INSERT", "journal_entries", 1), ("INSERT", "journal_lines", 5),
+               ("INSERT", "stock_moves", 3), ("UPDATE", "refunds", 1), ("INSERT", "events", 1),
+               ("INSERT", "events", 1), ("INSERT", "audit_events", 1), ("INSERT", "idempotency_keys", 1)]
 
 
 def compare(captured: dict) -> list[str]:
@@ -119,16 +120,23 @@ SQL = {
     "lines": "INSERT INTO refund_lines (tenant_id, refund_id, line_no, invoice_line_id, invoice_line_no, product_id, "
              "description, quantity, unit_price, tax_rate, net_minor, tax_minor, gross_minor, restock, location_id, "
              "unit_cost, cost_minor) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "payment": "INSERT INTO refund_payments (tenant_id, refund_id, method, kind, amount_minor, reference) "
-               "VALUES (?, ?, 'card', 'card', ?, NULL)",
+    "payment": "INSERT INTO refund_payments (tenant_id, refund_id, method, kind, amount_minor, reference, "
+               "tender_minor) VALUES (?, ?, 'card', 'card', ?, NULL, ?)",
     "tax": "INSERT INTO refund_taxes (tenant_id, refund_id, tax_rate, net_minor, tax_minor) VALUES (?, ?, ?, ?, ?)",
     "cap_line": "UPDATE invoice_lines SET refunded_quantity = refunded_quantity + ?, "
-                "refunded_gross_minor = refunded_gross_minor + ?, refunded_tax_minor = refunded_tax_minor + ? "
+                "refunded_gross_minor = refunded_gross_minor + ?, refunded_tax_minor = refunded_tax_minor + ?, "
+                "restocked_quantity = restocked_quantity + ?, restocked_cost_minor = restocked_cost_minor + ? "
                 "WHERE tenant_id = ? AND id = ? AND refunded_quantity + ? <= quantity "
                 "AND refunded_gross_minor + ? <= gross_minor AND refunded_tax_minor + ? <= tax_minor "
-                "AND (refunded_gross_minor - refunded_tax_minor) + ? <= net_minor",
-    "cap_invoice": "UPDATE invoices SET refunded_total_minor = refunded_total_minor + ? "
+                "AND (refunded_gross_minor - refunded_tax_minor) + ? <= net_minor "
+                "AND restocked_cost_minor + ? <= cost_minor",
+    "cap_payment": "UPDATE invoice_payments SET refunded_minor = refunded_minor + ? "
+                   "WHERE tenant_id = ? AND id = ? AND refunded_minor + ? <= amount_minor",
+    "cap_invoice": "UPDATE invoices SET refunded_total_minor = refunded_total_minor + ?, "
+                   "paid_back_minor = paid_back_minor + ? "
                    "WHERE tenant_id = ? AND id = ? AND refunded_total_minor + ? <= total_minor",
+    "event": "INSERT INTO events (tenant_id, public_id, type, subject, payload_json, created_at) "
+             "VALUES (?, ?, ?, ?, ?, ?)",
     "number": "INSERT INTO sequences (tenant_id, series, last_value) VALUES (?, ?, 1) "
               "ON CONFLICT (tenant_id, series) DO UPDATE SET last_value = sequences.last_value + 1 "
               "RETURNING last_value",
@@ -162,6 +170,9 @@ class Books:
         self.lines = {(inv, no): (lid, pid) for inv, no, lid, pid in cur.fetchall()}
         cur.execute(f"SELECT id FROM locations WHERE tenant_id = {p} AND code = 'main'", (tenant_id,))
         self.location_id = cur.fetchone()[0]
+        cur.execute(f"SELECT invoice_id, id FROM invoice_payments WHERE tenant_id = {p} AND method = 'card' "
+                    f"ORDER BY id DESC", (tenant_id,))
+        self.card_payment = dict(cur.fetchall())  # invoice -> its (first) card payment row
         if postgres:
             conn.rollback()
 
@@ -258,14 +269,17 @@ class Transaction:
             (tenant, refund_id, i + 1, lines[i][0], i + 1, lines[i][1], f"Product P{i + 1}", qty[i] * 10_000,
              10_000, RATE, net[i], tax[i], gross[i], True, self.books.location_id, 5_000, cost[i])
             for i in range(3)])
-        cur.execute(s["payment"], (tenant, refund_id, total_gross))
+        cur.execute(s["payment"], (tenant, refund_id, total_gross, total_gross))
         cur.execute(s["tax"], (tenant, refund_id, RATE, total_net, total_tax))
         for i in range(3):
-            cur.execute(s["cap_line"], (qty[i] * 10_000, gross[i], tax[i], tenant, lines[i][0], qty[i] * 10_000,
-                                        gross[i], tax[i], gross[i] - tax[i]))
+            cur.execute(s["cap_line"], (qty[i] * 10_000, gross[i], tax[i], qty[i] * 10_000, cost[i], tenant,
+                                        lines[i][0], qty[i] * 10_000, gross[i], tax[i], gross[i] - tax[i], cost[i]))
             if cur.rowcount != 1:
                 raise _CapExceeded()
-        cur.execute(s["cap_invoice"], (total_gross, tenant, invoice_id, total_gross))
+        cur.execute(s["cap_payment"], (total_gross, tenant, self.books.card_payment[invoice_id], total_gross))
+        if cur.rowcount != 1:
+            raise _CapExceeded()
+        cur.execute(s["cap_invoice"], (total_gross, total_gross, tenant, invoice_id, total_gross))
         if cur.rowcount != 1:
             raise _CapExceeded()
         series = f"CN-{today.year}"
@@ -281,6 +295,9 @@ class Transaction:
         cur.executemany(s["moves"], [(tenant, lines[i][1], self.books.location_id, qty[i] * 10_000, 5_000,
                                       self._day(today), refund_id) for i in range(3)])
         cur.execute(s["post"], (number, self._day(today), self._day(today), self._ts(now), entry_id, refund_id))
+        for kind in ("refund.created", "refund.posted"):  # the outbox, as the engine writes it (issue 13)
+            cur.execute(s["event"], (tenant, f"evt_{uuid.uuid4().hex}", kind, f"refund:{refund_id}",
+                                     self.texts["body"], self._ts(now)))
         cur.execute(s["audit"], (tenant, refund_id, self.credential_id, uuid.uuid4().hex, self._ts(now)))
         cur.execute(s["key"], (tenant, key, self.texts["fingerprint"], self.texts["body"], self._ts(now),
                                self._ts(now + timedelta(hours=72))))
