@@ -3,8 +3,9 @@
 ``POST /api/customer/sale/lookup`` and ``POST /api/customer/sale/cancel``.
 
 BeansBooks' JSON API maps ``/api/<word>/<word>/<word>`` onto the class ``Beans_Customer_Sale_Refund``
-with the path words in any case (``/api/Customer/Sale/Refund`` works too); this route matches only
-``api/customer/sale/refund`` in any case, so it shadows no other door's ``/api/...`` path.
+with the path words in any case (``/api/Customer/Sale/Refund`` works too); the any-case route matches
+only ``api/customer/sale/`` + ``refund``, ``lookup`` or ``cancel`` in any case, so it shadows no other
+door's ``/api/...`` path.
 Credentials come in the body
 (``auth_uid``, ``auth_key``, ``auth_expiration``: a door credential whose settings hold the
 expiration, the tenant's Beans taxes and accounts).
