@@ -71,7 +71,7 @@ BEANS_MESSAGES = {
     "unauthorized": "Invalid user credentials.",
     "forbidden": "User does not have access permission to that feature.",
     "idempotency_key_reused": "That sale already belongs to a refund-set.",
-    "invalid_state": "That sale has already been cancelled.",
+    "invalid_state": "That sale has already been cancelled.",  # ours, in BeansBooks' style
 }
 MALFORMED = "Malformed JSON POST data."
 
