@@ -52,6 +52,8 @@ CRM_CREATE = "/crmcom/v4/refunds/create"
 CRM_SHOW = "/crmcom/v4/refunds/show"
 BEANS = "/api/customer/sale/refund"
 BEANS_ANY_CASE = "/API/Customer/Sale/REFUND"
+BEANS_LOOKUP = "/api/customer/sale/lookup"  # issue 13: read and cancel a refund made through the door
+BEANS_CANCEL = "/api/customer/sale/cancel"
 SNR2U = "/CustomerRefundNotes/simple"
 
 
@@ -573,6 +575,12 @@ def beans_body(cred, sale: int, **changes) -> dict:
     return {k: v for k, v in body.items() if v is not None}
 
 
+def beans_read_body(cred, refund_sale: int, **changes) -> dict:
+    """A lookup or cancel body: the credentials and the refund sale's id (the refund answer's ``data.sale.id``)."""
+    return {"auth_uid": cred[0], "auth_key": cred[1], "auth_expiration": beans_seed.AUTH_EXPIRATION,
+            "id": refund_sale, **changes}
+
+
 def beans_req(body, *, path: str = BEANS, raw: str | None = None) -> Req:
     return Req("POST", path, content=raw if raw is not None else json.dumps(body),
                headers={"Content-Type": "application/json"})
@@ -611,6 +619,7 @@ def build_beans(client, engine, clock, side: str):
     answer = ok(beans_req(beans_body(d.cred, d.sale)).send(client))
     assert answer["success"] is True, answer
     d.refund_id = answer["data"]["sale"]["credit_note"]["id"]
+    d.refund_sale = answer["data"]["sale"]["id"]
     return d
 
 

@@ -36,8 +36,8 @@ import pytest
 from sqlalchemy import func, select
 
 from matrix_kit import (
-    BEANS, BEANS_ANY_CASE, CRM_CREATE, CRM_LOGIN, CRM_SHOW, INTERNOM, SNR2U, VODO, Api, Req, assert_no_leak,
-    assert_same_as_missing, assert_table_covers_routes, assert_unchanged, bearer, beans_body, beans_req,
+    BEANS, BEANS_ANY_CASE, BEANS_CANCEL, BEANS_LOOKUP, CRM_CREATE, CRM_LOGIN, CRM_SHOW, INTERNOM, SNR2U, VODO, Api, Req, assert_no_leak,
+    assert_same_as_missing, assert_table_covers_routes, assert_unchanged, bearer, beans_body, beans_read_body, beans_req, beans_sales,
     build_side, crm_body, crm_create, crm_login, crm_show, internom_body, internom_req, markers, missing_id, ok,
     problem, refund_ids, side_views, snapshot, snr2u_answer, snr2u_note, snr2u_req, tenant_ids, token_with,
     vodo_form, vodo_req,
@@ -530,6 +530,35 @@ def beans(w, route):
     p.done()
 
 
+def _b_only_beans_refund(w) -> int:
+    """The id (``data.sale.id``) of a refund of B's BeansBooks tenant whose credit-note number A's
+    tenant does not have (each tenant numbers its own credit notes, so B's first id is A's too)."""
+    a, b = w.a.beans, w.b.beans
+    taken = {r["number"] for r in ok(a.admin.get("/v1/refunds", limit=200))["items"]}
+    for _ in range(60):
+        sale = 700_000_000 + int(uuid.uuid4().hex[:6], 16)
+        beans_sales(w.engine, w.clock, b.id, [sale], customer=b.customer)
+        made = ok(beans_req(beans_body(b.cred, sale)).send(w.client))["data"]["sale"]
+        if made["credit_note"]["number"] not in taken:
+            return made["id"]
+    raise AssertionError("B never got a credit-note number A does not have")
+
+
+def beans_read(w, route):
+    """A's lookup or cancel of B's refund is answered like an id that exists nowhere; B's refund
+    stays posted (issue 13)."""
+    a = w.a.beans
+    foreign = _b_only_beans_refund(w)
+    p = Probe(w)
+    a_before = snapshot(w.engine, [a.id])
+    miss = 2026_900_000 + int(uuid.uuid4().hex[:4], 16)
+    response = p.pair(beans_req(beans_read_body(a.cred, foreign), path=route[1]),
+                      beans_req(beans_read_body(a.cred, miss), path=route[1]), [str(foreign)], [str(miss)])
+    _beans_refused(response, "not_found")
+    assert_unchanged(a_before, snapshot(w.engine, [a.id]), "A after naming B's refund")
+    p.done()
+
+
 def _snr2u_error(response, status, code):
     assert response.status_code == status, response.text
     body = snr2u_answer(response)
@@ -721,6 +750,8 @@ ISOLATION = {
     ("POST", CRM_UPDATE): crm_change_route,
     ("POST", CRM_REJECT): crm_change_route,
     ("POST", BEANS): beans,
+    ("POST", BEANS_LOOKUP): beans_read,
+    ("POST", BEANS_CANCEL): beans_read,
     ("POST", "/{words}"): beans,  # BeansBooks' path in any letter case
     ("POST", SNR2U): snr2u,
     ("POST", SNR2U + ".json"): snr2u,

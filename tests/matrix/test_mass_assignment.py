@@ -25,8 +25,8 @@ from types import SimpleNamespace
 import pytest
 
 from matrix_kit import (
-    BEANS, BEANS_ANY_CASE, CRM_CREATE, CRM_LOGIN, CRM_SHOW, INTERNOM, SNR2U, VODO, Api, Req,
-    assert_table_covers_routes, assert_unchanged, bearer, beans_body, beans_req, beans_sales, build_side,
+    BEANS, BEANS_ANY_CASE, BEANS_CANCEL, BEANS_LOOKUP, CRM_CREATE, CRM_LOGIN, CRM_SHOW, INTERNOM, SNR2U, VODO, Api, Req,
+    assert_table_covers_routes, assert_unchanged, bearer, beans_body, beans_read_body, beans_req, beans_sales, build_side,
     credential_of_door, credential_of_token, crm_body,
     crm_create, crm_show, internom_body, internom_req, ok, problem, snapshot, snr2u_answer, snr2u_note, snr2u_req,
     token_with, vodo_form, vodo_req,
@@ -390,6 +390,34 @@ def beans(w, route):
     assert [ok(d.admin.get(f"/v1/customers/{c}")) for c in (beans_seed.CUSTOMER, d.customer)] == customers
 
 
+def beans_read(w, route):
+    """Server-owned fields in a lookup or cancel body are ignored, as BeansBooks ignores fields it
+    does not know: the answer is the one without them and only the named refund changes (issue 13)."""
+    d = w.a.beans
+    forged = {k: v for k, v in server_owned(w).items() if k != "id"} | {
+        "credit_note": {"id": str(uuid.uuid4()), "number": "CN-X", "state": "posted"}, "status": "Refunded",
+        "date_cancelled": "2026-01-01", "state": "posted", "refund_sale_id": 1, "reason": "forged"}
+    if route[1] == BEANS_LOOKUP:
+        before = snapshot(w.engine, [d.id])
+        plain = ok(beans_req(beans_read_body(d.cred, d.refund_sale), path=route[1]).send(w.client))
+        dirty = ok(beans_req(beans_read_body(d.cred, d.refund_sale, **forged), path=route[1]).send(w.client))
+        assert plain["success"] is True and dirty == plain, dirty
+        assert_unchanged(before, snapshot(w.engine, [d.id]), "BeansBooks lookup with forged fields")
+        return
+    made = [ok(beans_req(beans_body(d.cred, next(w.sales))).send(w.client))["data"]["sale"] for _ in range(2)]
+    answers = [ok(beans_req(beans_read_body(d.cred, made[0]["id"]), path=route[1]).send(w.client)),
+               ok(beans_req(beans_read_body(d.cred, made[1]["id"], **forged), path=route[1]).send(w.client))]
+    for answer, sale in zip(answers, made):
+        got = answer["data"]["sale"]
+        assert (got["id"], got["total"], got["status"], got["credit_note"]["state"]) == \
+            (sale["id"], sale["total"], "Cancelled", "voided"), answer
+        assert got["credit_note"]["number"] != "CN-X"
+        view = ok(d.admin.get(f"/v1/refunds/{got['credit_note']['id']}"))
+        assert (view["state"], view["channel"], view["kind"]) == ("voided", "beansbooks", "refund")
+        audit = ok(d.admin.get(f"/v1/refunds/{view['id']}/audit"))["items"]
+        assert {e["credential_id"] for e in audit} == {credential_of_door(w.engine, "beansbooks", str(d.cred[0]))}
+
+
 SNR2U_UNKNOWN = [
     ("top", "ResponseStatus", {"Meta": {"RefundId": str(uuid.uuid4())}}, "ResponseStatus"),
     ("top", "TenantId", 1, "TenantId"),
@@ -634,6 +662,8 @@ MASS = {route: native_query for route in NATIVE_QUERY_ROUTES} | {
     ("POST", CRM_UPDATE): crm_change_route,
     ("POST", CRM_REJECT): crm_change_route,
     ("POST", BEANS): beans,
+    ("POST", BEANS_LOOKUP): beans_read,
+    ("POST", BEANS_CANCEL): beans_read,
     ("POST", "/{words}"): beans,
     ("POST", SNR2U): snr2u,
     ("POST", SNR2U + ".json"): snr2u,

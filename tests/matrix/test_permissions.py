@@ -23,8 +23,8 @@ from types import SimpleNamespace
 import pytest
 
 from matrix_kit import (
-    BEANS, BEANS_ANY_CASE, CRM_CREATE, CRM_LOGIN, CRM_SHOW, FIXED_NOW, INTERNOM, PERMISSION_LIST, SNR2U, VODO, Api,
-    Req, assert_table_covers_routes, assert_unchanged, bearer, beans_body, beans_req, beans_sales, build_side,
+    BEANS, BEANS_ANY_CASE, BEANS_CANCEL, BEANS_LOOKUP, CRM_CREATE, CRM_LOGIN, CRM_SHOW, FIXED_NOW, INTERNOM, PERMISSION_LIST, SNR2U, VODO, Api,
+    Req, assert_table_covers_routes, assert_unchanged, bearer, beans_body, beans_read_body, beans_req, beans_sales, build_side,
     credential_of_door, crm_body, crm_create, crm_login, crm_show, expire_credential, internom_body, internom_req,
     next_beans_uid, ok, problem, snapshot, snr2u_answer, snr2u_note, snr2u_req, token_with, vodo_credential,
     vodo_form, vodo_headers, vodo_req,
@@ -304,6 +304,29 @@ def beans_permission(w, route, permission):
     _refused(w, w.a.beans.id, lambda: req.send(w.client), check, f"BeansBooks with {permission}")
 
 
+def beans_read_permission(w, route, permission):
+    """BeansBooks lookup of a refund needs refund:read, its cancel refund:void (issue 13)."""
+    needed = "refund:read" if route[1] == BEANS_LOOKUP else "refund:void"
+    if permission in (needed, "admin"):
+        target = w.a.beans.refund_sale
+        if needed == "refund:void":  # a refund of its own to cancel
+            made = ok(beans_req(beans_body(w.a.beans.cred, next(w.beans_sales))).send(w.client))
+            target = made["data"]["sale"]["id"]
+        answer = ok(beans_req(beans_read_body(w.beans[permission], target), path=route[1]).send(w.client))
+        assert answer["success"] is True and answer["data"]["sale"]["id"] == target, answer
+        assert answer["data"]["sale"]["credit_note"]["state"] == ("voided" if needed == "refund:void" else "posted")
+        return
+    req = beans_req(beans_read_body(w.beans[permission], w.a.beans.refund_sale), path=route[1])
+
+    def check(response):
+        assert response.status_code == 200, response.text  # BeansBooks answers refusals with 200, by design
+        body = response.json()
+        assert body["success"] is False and body["error_code"] == "forbidden", body
+        assert body["auth_error"] == "User does not have access permission to that feature." and body["error"] == ""
+        assert needed in body["errors"][0]["message"] or body["errors"][0]["field"] == "auth_uid", body
+    _refused(w, w.a.beans.id, lambda: req.send(w.client), check, f"BeansBooks {route[1]} with {permission}")
+
+
 def snr2u_permission(w, route, permission):
     d = w.a.snr2u
     req = snr2u_req(w.snr2u[permission], snr2u_note(fresh("RN")[:20], invoice=d.invoice, customer=d.customer,
@@ -391,6 +414,8 @@ PERMISSION = {route: native_permission for route in NATIVE} | {
     ("POST", CRM_UPDATE): crm_permission,
     ("POST", CRM_REJECT): crm_permission,
     ("POST", BEANS): beans_permission,
+    ("POST", BEANS_LOOKUP): beans_read_permission,
+    ("POST", BEANS_CANCEL): beans_read_permission,
     ("POST", "/{words}"): beans_permission,
     ("POST", SNR2U): snr2u_permission,
     ("POST", SNR2U + ".json"): snr2u_permission,
@@ -574,6 +599,29 @@ def beans_auth(w, route):
     assert_unchanged(before, snapshot(w.engine, [d.id]), "BeansBooks without credentials")
 
 
+def beans_read_auth(w, route):
+    """Lookup and cancel (issue 13) without a valid credential: BeansBooks' auth_error, nothing changes."""
+    d = w.a.beans
+    uid, key = d.cred
+    good = beans_read_body(d.cred, d.refund_sale)
+    variants = {
+        "no credentials": {"id": d.refund_sale}, "no auth_key": {k: v for k, v in good.items() if k != "auth_key"},
+        "wrong auth_key": {**good, "auth_key": "wrong"}, "unknown auth_uid": {**good, "auth_uid": uid + 1_000_000},
+        "wrong auth_expiration": {**good, "auth_expiration": 1700000001}, "auth_uid as text": {**good, "auth_uid": str(uid)},
+        "expired credential": beans_read_body(w.bad.beans_expired, d.refund_sale),
+        "revoked credential": beans_read_body(w.bad.beans_revoked, d.refund_sale),
+        "a Vodo credential": {**good, "auth_uid": w.a.vodo.login, "auth_key": w.a.vodo.secret},
+    }
+    before = snapshot(w.engine, [d.id])
+    for name, body in variants.items():
+        response = beans_req(body, path=route[1]).send(w.client)
+        assert response.status_code == 200, (name, response.text)
+        answer = response.json()
+        assert answer["success"] is False and answer["error_code"] == "unauthorized", (name, answer)
+        assert answer["auth_error"] == "Invalid user credentials." and answer["data"] == {}, (name, answer)
+    assert_unchanged(before, snapshot(w.engine, [d.id]), "BeansBooks lookup or cancel without credentials")
+
+
 def _invalid_token(response, name):
     assert response.status_code == 401, (name, response.text)
     body = response.json()
@@ -694,6 +742,8 @@ AUTH = {route: native_auth for route in NATIVE} | {
     ("POST", CRM_UPDATE): crm_auth,
     ("POST", CRM_REJECT): crm_auth,
     ("POST", BEANS): beans_auth,
+    ("POST", BEANS_LOOKUP): beans_read_auth,
+    ("POST", BEANS_CANCEL): beans_read_auth,
     ("POST", "/{words}"): beans_auth,
     ("POST", SNR2U): snr2u_auth,
     ("POST", SNR2U + ".json"): snr2u_auth,

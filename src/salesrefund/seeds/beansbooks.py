@@ -37,6 +37,9 @@ LINES = (("Coffee beans, 1 kg", "2", "49.99"), ("Shipping", "1", "15.00"))
 TENANT_OPTIONS = {"currency": "USD", "country": "US", "timezone": "UTC"}
 
 
+PERMISSIONS = ("refund:create", "refund:read", "refund:void")
+
+
 def settings(auth_expiration: int = AUTH_EXPIRATION) -> dict:
     """The door credential's BeansBooks configuration."""
     return {"auth_expiration": auth_expiration,
@@ -54,8 +57,9 @@ def create(engine: Engine, clock: Clock, *, name: str = TENANT, token: str = ADM
     """The demo tenant under ``name`` (tests use their own name, token and ``auth_uid``)."""
     def build(tenant_id: int, loading: str) -> None:
         _build(engine, clock, tenant_id)
+        # refund, look a refund up and cancel it (issue 13): BeansBooks' user may do all three
         create_door_credential(engine, loading, CHANNEL, login=str(auth_uid), secret=auth_key,
-                               settings=settings(auth_expiration), clock=clock)
+                               permissions=PERMISSIONS, settings=settings(auth_expiration), clock=clock)
 
     return load_tenant_once(engine, name, token=token, clock=clock, build=build, **TENANT_OPTIONS)
 

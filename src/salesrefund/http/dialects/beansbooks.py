@@ -1,8 +1,11 @@
-"""The BeansBooks door: ``POST /api/customer/sale/refund`` (seed document 003).
+"""The BeansBooks door: ``POST /api/customer/sale/refund`` (seed document 003), and BeansBooks'
+``Customer_Sale_Lookup`` and ``Customer_Sale_Cancel`` of such a refund (issue 13):
+``POST /api/customer/sale/lookup`` and ``POST /api/customer/sale/cancel``.
 
 BeansBooks' JSON API maps ``/api/<word>/<word>/<word>`` onto the class ``Beans_Customer_Sale_Refund``
-with the path words in any case (``/api/Customer/Sale/Refund`` works too); this route matches only
-``api/customer/sale/refund`` in any case, so it shadows no other door's ``/api/...`` path.
+with the path words in any case (``/api/Customer/Sale/Refund`` works too); the any-case route matches
+only ``api/customer/sale/`` + ``refund``, ``lookup`` or ``cancel`` in any case, so it shadows no other
+door's ``/api/...`` path.
 Credentials come in the body
 (``auth_uid``, ``auth_key``, ``auth_expiration``: a door credential whose settings hold the
 expiration, the tenant's Beans taxes and accounts).
@@ -49,6 +52,10 @@ log = logging.getLogger("salesrefund.beansbooks")
 CHANNEL = "beansbooks"
 PATH = "/api/customer/sale/refund"
 PERMISSION = "refund:create"
+LOOKUP_PATH = "/api/customer/sale/lookup"
+CANCEL_PATH = "/api/customer/sale/cancel"
+READ_PERMISSION = "refund:read"
+VOID_PERMISSION = "refund:void"
 JSON = "application/json"
 AUTH_FIELDS = ("auth_uid", "auth_key", "auth_expiration")
 MAX_LINES = 1000
@@ -64,14 +71,16 @@ BEANS_MESSAGES = {
     "unauthorized": "Invalid user credentials.",
     "forbidden": "User does not have access permission to that feature.",
     "idempotency_key_reused": "That sale already belongs to a refund-set.",
+    "invalid_state": "That sale has already been cancelled.",  # ours, in BeansBooks' style
 }
 MALFORMED = "Malformed JSON POST data."
 
 
 class _PathWords(Convertor):
-    """``api/customer/sale/refund`` in any letter case, as BeansBooks routes its API path."""
+    """``api/customer/sale/refund`` (or ``lookup``, ``cancel``) in any letter case, as BeansBooks
+    routes its API path."""
 
-    regex = "(?i:api/customer/sale/refund)"
+    regex = "(?i:api/customer/sale/(?:refund|lookup|cancel))"
 
     def convert(self, value: str) -> str:
         return value
@@ -120,9 +129,37 @@ async def customer_sale_refund(request: Request):
     return await _handle(request)
 
 
+_READ_OPENAPI = {"requestBody": {"required": True, "content": {JSON: {"schema": {
+    "type": "object", "required": ["auth_uid", "auth_key", "auth_expiration", "id"],
+    "properties": {
+        "auth_uid": {"type": "integer"}, "auth_key": {"type": "string"}, "auth_expiration": {"type": "integer"},
+        "id": {"type": "integer", "description": "the refund sale's id, as the refund answer's data.sale.id"},
+    }}, "example": {"auth_uid": 1, "auth_key": "beans-demo-key", "auth_expiration": 1700000000, "id": 2026000001}}}}}
+
+
+@router.post(LOOKUP_PATH, summary="BeansBooks: Beans_Customer_Sale_Lookup of a refund (path words in any case)",
+             openapi_extra=_READ_OPENAPI, responses=R.BEANSBOOKS_RESPONSES)
+async def customer_sale_lookup(request: Request):
+    """Read a refund made through this door, as the refund answer showed it (refund:read)."""
+    return await _lookup(request)
+
+
+@router.post(CANCEL_PATH, summary="BeansBooks: Beans_Customer_Sale_Cancel of a refund (path words in any case)",
+             openapi_extra=_READ_OPENAPI, responses=R.BEANSBOOKS_RESPONSES)
+async def customer_sale_cancel(request: Request):
+    """Cancel (void, R12) a refund made through this door (refund:void)."""
+    return await _cancel(request)
+
+
 @router.post("/{words:beans_customer_sale_refund}", include_in_schema=False)
-async def customer_sale_refund_any_case(request: Request):
-    """The same path in any letter case (``/api/Customer/Sale/Refund``); it matches nothing else."""
+async def customer_sale_refund_any_case(request: Request, words: str):
+    """The same paths in any letter case (``/api/Customer/Sale/Refund``, ``.../Lookup``,
+    ``.../Cancel``); it matches nothing else."""
+    action = words.rsplit("/", 1)[-1].lower()
+    if action == "lookup":
+        return await _lookup(request)
+    if action == "cancel":
+        return await _cancel(request)
     return await _handle(request)
 
 
@@ -132,15 +169,15 @@ async def _handle(request: Request) -> StarletteResponse:
         door = await common.call(authenticate, request.app.state.engine, request.app.state.clock, body)
         config = Config.of(door.settings)
         parsed = parse(body, config)
-        command, sale, earlier = await common.call(resolve, request.app.state.engine, door.principal.tenant_id,
-                                                   parsed, config)
+        command, sale, earlier, voided = await common.call(resolve, request.app.state.engine,
+                                                           door.principal.tenant_id, parsed, config)
         responder = BeansResponder(parsed, sale, config, door.principal.currency)
         if earlier is not None and _aware(earlier.created_at) + KEY_MARGIN <= request.app.state.clock.now():
             response = await common.call(_answer_earlier, request, door, command, earlier, responder)
         else:
             ctx = common.context(request, door.principal, CHANNEL,
                                  body={k: v for k, v in body.items() if k not in AUTH_FIELDS},
-                                 natural_keys=(("id", str(parsed.sale_id)),))
+                                 natural_keys=(("id", sale_key(parsed.sale_id, voided)),))
             response = await common.call(request.app.state.refunds.issue, ctx, command, responder)
     except RefundError as error:
         response = error_response(error)
@@ -180,9 +217,99 @@ def _answer_earlier(request: Request, door: doors.DoorPrincipal, command: IssueR
     return Response(response.status, response.content_type, response.body, replayed=True)
 
 
+# -- lookup and cancel of a refund (issue 13) --------------------------------------------------------
+
+async def _lookup(request: Request) -> StarletteResponse:
+    return await _guarded(request, READ_PERMISSION, _lookup_answer)
+
+
+async def _cancel(request: Request) -> StarletteResponse:
+    return await _guarded(request, VOID_PERMISSION, _cancel_answer)
+
+
+async def _guarded(request: Request, permission: str, answer) -> StarletteResponse:
+    """Read and check the body and credentials, then ``answer`` (run off the loop); every refusal
+    in BeansBooks' envelope, as ``_handle`` does."""
+    try:
+        body = await _read_json(request)
+        door = await common.call(authenticate, request.app.state.engine, request.app.state.clock, body, permission)
+        config = Config.of(door.settings)
+        bad: list[Violation] = []
+        refund_sale_id = _integer(body, "id", bad, required=True)
+        if bad:
+            raise Invalid(bad)
+        response = await common.call(answer, request, door, config, refund_sale_id, body)
+    except RefundError as error:
+        retry = getattr(error, "retry_after", None)
+        return _http(error_response(error), {"Retry-After": str(retry)} if retry else None)
+    except ConfigError as error:
+        log.error("beansbooks door credential misconfigured: %s", error)
+        response = error_response(RefundError(Violation("", "config_error", str(error))))
+    except Exception:  # a real fault: the transaction rolled back, nothing was recorded
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        response = error_response(RefundError(Violation("", "server_error", fault_message())))
+    return _http(response)
+
+
+def _lookup_answer(request: Request, door: doors.DoorPrincipal, config: "Config", refund_sale_id: int,
+                   body: dict) -> Response:
+    view, responder = stored_refund(request.app, door, config, refund_sale_id)
+    return responder.success(view, 200)
+
+
+def _cancel_answer(request: Request, door: doors.DoorPrincipal, config: "Config", refund_sale_id: int,
+                   body: dict) -> Response:
+    """Void the refund (R12) through the refund service; a cancelled one answers ``invalid_state``."""
+    view, responder = stored_refund(request.app, door, config, refund_sale_id)
+    ctx = common.context(request, door.principal, CHANNEL, body={k: v for k, v in body.items() if k not in AUTH_FIELDS})
+    return request.app.state.refunds.void(ctx, view["id"], responder)
+
+
+def credit_note_number(refund_sale_id: int) -> str | None:
+    """The credit-note number whose digits are ``refund_sale_id`` (2026000001 -> CN-2026-000001),
+    the inverse of the answer's ``id``; None when no number has those digits."""
+    digits = str(refund_sale_id)
+    if len(digits) < 10:
+        return None
+    number = f"CN-{digits[:4]}-{int(digits[4:]):06d}"
+    return number if re.sub(r"\D", "", number) == digits else None
+
+
+def stored_refund(app, door: doors.DoorPrincipal, config: "Config", refund_sale_id: int):
+    """(the native view, a responder rendering it) of this tenant's refund made through this door
+    whose answer ``id`` is ``refund_sale_id``; ``not_found`` for any other id (another tenant's
+    refund, a refund made through another door or the native API, an original sale's id). The
+    responder is built from the refund's own request as stored (R20), so the answer is the refund
+    answer's ``data.sale`` with the refund's current state."""
+    from sqlalchemy import select
+
+    from ...service import views
+    from ...store import tables as t
+
+    missing = RefundError(Violation("id", "not_found", "sale {id} could not be found", {"id": refund_sale_id}))
+    number = credit_note_number(refund_sale_id)
+    if number is None:
+        raise missing
+    c = t.refunds.c
+    with app.state.refunds.uow(door.principal.tenant_id, write=False) as uow:
+        row = uow.conn.execute(select(t.refunds).where(uow.store._where(
+            t.refunds, c.number == number, c.channel == CHANNEL, c.kind == "refund"))).mappings().first()
+        if row is None or not row["request_json"]:
+            raise missing
+        view = views.refund_view(uow.store, row)
+        request_json = row["request_json"]
+    try:
+        parsed = parse(loads_exact(request_json), config)
+    except Invalid:
+        raise ConfigError(f"the refund {number} names a tax the credential's settings no longer have")
+    with Lookups(app.state.engine, door.principal.tenant_id) as find:
+        sale = find.sale(str(parsed.sale_id))
+    return view, BeansResponder(parsed, sale, config, door.principal.currency)
+
+
 # -- authentication ---------------------------------------------------------------------------------
 
-def authenticate(engine, clock, body: dict) -> doors.DoorPrincipal:
+def authenticate(engine, clock, body: dict, permission: str = PERMISSION) -> doors.DoorPrincipal:
     """``auth_uid`` (integer) + ``auth_key`` name a door credential; ``auth_expiration`` (integer)
     must equal the one in its settings (it changes when the key is reset, as in BeansBooks)."""
     uid, key, expiration = (body.get(name) for name in AUTH_FIELDS)
@@ -192,9 +319,9 @@ def authenticate(engine, clock, body: dict) -> doors.DoorPrincipal:
     if door is None or door.settings.get("auth_expiration") != expiration:
         raise RefundError(Violation("", "unauthorized", "the auth_uid, auth_key and auth_expiration "
                                                                 "do not match an active credential"))
-    if not door.principal.may(PERMISSION):
+    if not door.principal.may(permission):
         raise RefundError(Violation("auth_uid", "forbidden", "this credential lacks the {permission} permission",
-                                    {"permission": PERMISSION}))
+                                    {"permission": permission}))
     return door
 
 
@@ -437,7 +564,8 @@ def resolve(engine, tenant_id: int, parsed: BeansRefund, config: Config):
     number = str(parsed.sale_id)
     with Lookups(engine, tenant_id) as find:
         sale = find.sale(number)
-        earlier = [r for r in find.refunds_of(number, CHANNEL) if r.state != "voided"] if sale else []
+        made = find.refunds_of(number, CHANNEL) if sale else []
+    earlier = [r for r in made if r.state != "voided"]
     if sale is None:
         raise RefundError(Violation("id", "invoice_not_found", "sale {id} could not be found", {"id": parsed.sale_id}))
     problems: list[Violation] = []
@@ -467,7 +595,14 @@ def resolve(engine, tenant_id: int, parsed: BeansRefund, config: Config):
                                       description=line.description) for sold, line in zip(linked, parsed.lines)),
         invoice=sale.number, posting_date=parsed.date_created, reference=parsed.extra.get("sale_number"),
         metadata=metadata)
-    return command, sale, earlier[-1] if earlier else None
+    return command, sale, earlier[-1] if earlier else None, len(made) - len(earlier)
+
+
+def sale_key(sale_id: int, voided: int) -> str:
+    """The natural key of a refund of the sale: the sale id, and after each voided (cancelled)
+    refund of it through this door a new one, so a cancel frees the sale for a new refund at once
+    (the cancelled refund's stored answer stays under the old key)."""
+    return str(sale_id) if not voided else f"{sale_id}/{voided}"
 
 
 def _sale_line(sale: Sale, line: BeansLine, i: int, problems: list[Violation]) -> SaleLine | None:
@@ -595,7 +730,7 @@ class BeansResponder:
             "date_created": view["posting_date"],
             "date_billed": extra.get("date_billed"),
             "date_due": extra.get("date_due"),
-            "date_cancelled": None,
+            "date_cancelled": (view.get("voided_at") or "")[:10] or None,
             "create_transaction_id": None,
             "invoice_transaction_id": None,
             "cancel_transaction_id": None,
@@ -615,7 +750,7 @@ class BeansResponder:
                        "percent": _fraction(tax.rate)} for n, (tax, part) in enumerate(zip(taxes, tax_parts), start=1)],
             "payments": [{"date": view["posting_date"], "type": p["method"], "reference": p["reference"],
                           "amount": _negative(p["amount"])} for p in view["payments"] if p["method"] != "receivable"],
-            "status": "Refund Pending" if receivable else "Refunded",
+            "status": "Cancelled" if view["state"] == "voided" else "Refund Pending" if receivable else "Refunded",
             "title": f"Sales Order {sale_number}",
             "credit_note": {"id": view["id"], "number": view["number"], "state": view["state"]},
         }
