@@ -13,6 +13,7 @@ from starlette.responses import Response as StarletteResponse
 from ..domain import money
 from ..domain.commands import Context
 from ..domain.errors import Invalid, Violation
+from ..service.backoffice import BackOffice
 from ..service.tenants import Principal
 from . import responses as R, schemas
 from .auth import require
@@ -233,10 +234,17 @@ def _cursor(cursor: str | None) -> str | None:
     return cursor
 
 
+def office(request: Request) -> BackOffice:
+    """The read queries the API and the back office page share (one per app, made on first use)."""
+    found = getattr(request.app.state, "backoffice", None)
+    if found is None:
+        found = request.app.state.backoffice = BackOffice(request.app.state.engine, request.app.state.clock)
+    return found
+
+
 def _refund_key(request: Request, principal: Principal, key: str) -> str:
     """A refund path takes its id or its credit-note number (``CN-2026-000001``)."""
-    from .native_extra import refund_key
-    return refund_key(request, principal, key)
+    return office(request).refund_id(principal.tenant_id, key)
 
 
 def new_request_id() -> str:

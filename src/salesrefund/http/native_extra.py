@@ -10,27 +10,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from ..service import door_admin
-from ..service.backoffice import BackOffice
 from ..service.tenants import Principal
 from . import responses as R
 from .auth import require
-from .native import NO_NUL, Cursor, Key, Limit, _cursor
+from .native import NO_NUL, Cursor, Key, Limit, _cursor, office
 from .problems import ExactJSONRoute
 from .schemas import Metadata, Strict
 
 router = APIRouter(prefix="/v1", route_class=ExactJSONRoute, responses=R.PROBLEM_RESPONSES)
-
-
-def office(request: Request) -> BackOffice:
-    found = getattr(request.app.state, "backoffice", None)
-    if found is None:
-        found = request.app.state.backoffice = BackOffice(request.app.state.engine, request.app.state.clock)
-    return found
-
-
-def refund_key(request: Request, principal: Principal, key: str) -> str:
-    """A refund's public id from its id or its credit-note number (``CN-2026-000001``)."""
-    return office(request).refund_id(principal.tenant_id, key)
 
 
 class Page(BaseModel):

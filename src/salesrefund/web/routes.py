@@ -22,10 +22,10 @@ from .. import i18n
 from ..domain.commands import Context
 from ..domain.errors import Invalid, RefundError, Violation
 from ..http import schemas
+from ..http.native import office as _office  # the same per-app BackOffice the API uses
 from ..http.problems import NativeResponder
 from ..service import app_sessions
 from ..service.app_sessions import PageSession
-from ..service.backoffice import BackOffice
 from . import charts
 
 HERE = Path(__file__).parent
@@ -51,13 +51,6 @@ class NotSignedIn(Exception):
 
 
 # -- plumbing --------------------------------------------------------------------------------------
-
-def _office(request: Request) -> BackOffice:
-    found = getattr(request.app.state, "backoffice", None)
-    if found is None:
-        found = request.app.state.backoffice = BackOffice(request.app.state.engine, request.app.state.clock)
-    return found
-
 
 def _language(request: Request, session: PageSession | None = None) -> str:
     if session is not None:
