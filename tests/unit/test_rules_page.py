@@ -20,12 +20,12 @@ from pathlib import Path
 
 import pytest
 
-from salesrefund.domain import journal, money
+from salesrefund.domain import journal, money, payouts
 from salesrefund.domain.errors import RefundError
 from salesrefund.domain.invoices import SoldLine, line_figures
 from salesrefund.domain.model import Policy
 
-from refund_builders import MYR, SAR, apply, invoice, line, pay, plan, price, qty, rate, refund
+from refund_builders import METHODS, MYR, SAR, apply, invoice, line, pay, plan, price, qty, rate, refund
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "docs" / "rules.md"
@@ -300,6 +300,27 @@ def test_r11_example():
     credit = plan(refund(line(1, quantity="1"), payments=(pay("store_credit", "10.00"),)), inv)
     assert {(q.account, q.debit_minor, q.credit_minor) for q in journal.refund_entry(credit)} == {
         ("4100", 1000, 0), ("2200", 0, 1000)}
+    assert "store credit 10.00 → Dr 4100 10.00, Cr 2200 10.00" in text
+
+
+def test_r11_payout_example():
+    text, policy = section("R11"), Policy(currency=SAR)
+    catalog = payouts.PayoutCatalog(methods=(payouts.PayoutMethod("M1", "Cash", "cash"),))
+
+    def pay_out(balance: str, amount: str):
+        command = payouts.PayOut(customer=payouts.Ref("code", "C1"), amount_minor=money.parse_amount(amount, "/a", SAR),
+                                 method=payouts.Ref("name", "Cash"))
+        account = payouts.Account("C1", "Customer C1", "SAR", money.parse_amount(balance, "/b", SAR))
+        return payouts.plan_payout(command, policy=policy, account=account, catalog=catalog, methods=METHODS,
+                                   today=date(2026, 3, 15))
+
+    paid = pay_out("500.00", "120.00")
+    assert {(q.account, q.debit_minor, q.credit_minor) for q in payouts.payout_entry(paid)} == {
+        ("2200", 12000, 0), ("1000", 0, 12000)}
+    assert "owed 500.00 paid out 120.00 in cash (Dr 2200 120.00, Cr 1000 120.00) is owed 380.00" in text
+    with pytest.raises(RefundError) as info:
+        pay_out("380.00", "380.01")
+    assert info.value.code == "amount_exceeds_balance" and "payout of 380.01 is then refused with `amount_exceeds_balance`" in text
 
 
 def test_r13_example():
