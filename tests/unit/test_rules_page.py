@@ -4,7 +4,7 @@ Every reference they make must exist: ``path`` a file or folder of the repositor
 function, class, method (``Class.method``) or module-level name defined in that file, ``path::test``
 a test function in that test file, every relative Markdown link a file, and a link written
 ``[`file.py:name`](path/file.py)`` (the README's "where is…" table) a name defined in that file. The worked examples
-the page marks "(checked below)" are recomputed here with the domain functions: the page must
+the page marks "(recomputed)" are recomputed here with the domain functions: the page must
 show the figures salesrefund computes today. No document may send a reader to ``../shared`` for
 the rules, which a clone of the repository does not have.
 """
@@ -370,3 +370,9 @@ def test_r18_example():
     error = refused(refund(line(1, quantity="1"), customer="C2", currency="EUR"), inv)
     assert (error.code, error.first.field) == ("customer_mismatch", "/customer")
     assert "`customer_mismatch` at `/customer` first" in section("R18")
+
+
+def test_every_example_marked_recomputed_is_recomputed_here():
+    marked = [n for n in range(1, 21) if "*(recomputed)*" in section(f"R{n}")]
+    assert len(marked) >= 10
+    assert [n for n in marked if f"test_r{n}_example" not in globals()] == []
