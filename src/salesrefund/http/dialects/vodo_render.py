@@ -154,7 +154,8 @@ def _invoice_item(line, invoice, created_at: str, amount) -> dict:
             "item_id": _number_or_text(line.product), "description": line.description,
             "qty": money.format_quantity(line.quantity), "unit_price": amount(unit), "amount": amount(line.net_minor),
             "discount": money.format_amount(line.discount_minor, invoice.currency),
-            "tax_id": money.format_rate(line.tax_rate), "tax_amount": amount(line.tax_minor), "created_at": created_at, "updated_at": created_at,
+            "tax_id": money.format_rate(line.tax_rate), "tax_amount": amount(line.tax_minor),
+            "created_at": created_at, "updated_at": created_at,
             # beyond the document
             "tax_rate": money.format_rate(line.tax_rate), "total": amount(line.gross_minor),
             "refunded_qty": money.format_quantity(line.refunded_quantity),
