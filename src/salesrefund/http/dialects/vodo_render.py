@@ -11,7 +11,6 @@ of the document's type (``0``, ``""`` or ``null``), as listed in the templates b
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from ... import i18n
@@ -22,11 +21,11 @@ from ...service.idempotency import Response
 from ...store.queries import vodo as queries
 from ...store.queries.vodo import CreditNote
 from . import common
+from .vodo_form import TENDERS, Layout
 from .common import JsonNumber, dumps
 
 JSON = "application/json"
 SUCCESS_MESSAGE = "The credit note was created on the invoice successfully"
-TENDERS = (("cash_amount", "cash"), ("visa_amount", "card"), ("customer_amount", "store_credit"))
 _NUMBER = re.compile(r"^[A-Z]+-(\d{4})-(\d{6,})$")  # CN-2026-000001 (service.refunds numbers them)
 
 # The document's example response, key for key in its order, each with the value shown when
@@ -62,14 +61,6 @@ INVOICE_ITEM = {
     "supplier_invoice_id": None, "employee_id": None, "tax_id": "", "division_id": None, "tax_amount": 0,
     "column_type": "sales_invoices", "created_at": "", "updated_at": "",
 }
-
-
-@dataclass
-class Layout:
-    """How the command's lines and payments map back onto Vodo's fields (for error names)."""
-
-    discounted: list[bool] = field(default_factory=list)
-    tenders: list[str] = field(default_factory=list)  # payment index -> its Vodo field
 
 
 class VodoResponder:
