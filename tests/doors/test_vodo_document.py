@@ -116,3 +116,27 @@ def test_the_door_has_no_sql():
         text = (source / name).read_text(encoding="utf-8")
         for word in ("sqlalchemy", "store.conn", "uow.conn", "_where(", "store import tables", "tables as t"):
             assert word not in text, (name, word)
+
+
+def test_the_stores_vodo_queries_see_only_their_tenant(engine, client, make_vodo):  # noqa: F811
+    from sqlalchemy import select
+    from sqlalchemy.exc import NoResultFound
+
+    from salesrefund.store import tables as t
+    from salesrefund.store.queries import vodo as queries
+    from salesrefund.store.repository import TenantStore
+
+    a, b = make_vodo(), make_vodo()
+    mine = success(send(client, a["headers"], DOCUMENT_FORM))
+    theirs = success(send(client, b["headers"], form_of(**items({"price": "50"}), cash_amount="50")))
+    assert [n["uuid"] for n in success(client.get(PATH + "121052", headers=b["headers"]))] == [theirs["uuid"]]
+    with engine.connect() as conn:
+        tenant_b = conn.execute(select(t.tenants.c.id).where(t.tenants.c.name == b["name"])).scalar_one()
+        store = TenantStore(conn, tenant_b)
+        [note] = queries.credit_notes(store, "121052")
+        assert note.refund["public_id"] == theirs["uuid"] and note.payments == (("cash", 5000),)
+        standing = note.standing
+        assert (standing.paid_out_minor, standing.invoice.refunded_total_minor) == (5000, 5000)  # not A's 100.00
+        with pytest.raises(NoResultFound):
+            queries.credit_note(store, mine["uuid"], standing)
+        assert queries.credit_notes(store, "no-such-invoice") is None

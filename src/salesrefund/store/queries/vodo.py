@@ -41,9 +41,8 @@ class CreditNote:
     standing: InvoiceStanding
 
 
-def _mine(store: TenantStore, *tables_and_conditions):
-    tables = [x for x in tables_and_conditions if hasattr(x, "c")]
-    conditions = [x for x in tables_and_conditions if not hasattr(x, "c")]
+def _mine(store: TenantStore, tables: tuple, *conditions):
+    """``conditions``, with every one of ``tables`` held to the store's tenant."""
     return and_(*(table.c.tenant_id == store.tenant_id for table in tables), *conditions)
 
 
@@ -57,7 +56,7 @@ def invoice_standing(store: TenantStore, number: str) -> InvoiceStanding | None:
     paid_out = store.conn.execute(
         select(func.coalesce(func.sum(p.amount_minor), 0))
         .select_from(t.refund_payments.join(t.refunds, r.id == p.refund_id))
-        .where(_mine(store, t.refunds, t.refund_payments, r.invoice_id == row["id"], r.state == "posted",
+        .where(_mine(store, (t.refunds, t.refund_payments), r.invoice_id == row["id"], r.state == "posted",
                      p.kind.in_(MONEY_KINDS)))).scalar()
     return InvoiceStanding(snapshot, row["created_at"], sum(amount for _, amount in snapshot.payments), int(paid_out))
 
@@ -65,7 +64,7 @@ def invoice_standing(store: TenantStore, number: str) -> InvoiceStanding | None:
 def credit_note(store: TenantStore, public_id: str, standing: InvoiceStanding) -> CreditNote:
     """The refund ``public_id`` of the tenant (written in this transaction or before)."""
     refund = store.conn.execute(select(t.refunds).where(
-        _mine(store, t.refunds, t.refunds.c.public_id == public_id))).mappings().one()
+        _mine(store, (t.refunds,), t.refunds.c.public_id == public_id))).mappings().one()
     return _note(store, dict(refund), standing)
 
 
@@ -78,7 +77,7 @@ def credit_notes(store: TenantStore, number: str) -> list[CreditNote] | None:
     r = t.refunds.c
     rows = store.conn.execute(
         select(t.refunds).join(t.invoices, t.invoices.c.id == r.invoice_id)
-        .where(_mine(store, t.refunds, t.invoices, t.invoices.c.number == number, r.kind == "refund",
+        .where(_mine(store, (t.refunds, t.invoices), t.invoices.c.number == number, r.kind == "refund",
                      r.state != "draft")).order_by(r.id)).mappings().all()
     return [_note(store, dict(row), standing) for row in rows]
 
@@ -86,9 +85,9 @@ def credit_notes(store: TenantStore, number: str) -> list[CreditNote] | None:
 def _note(store: TenantStore, refund: dict, standing: InvoiceStanding) -> CreditNote:
     rl, rp = t.refund_lines.c, t.refund_payments.c
     lines = store.conn.execute(select(t.refund_lines).where(
-        _mine(store, t.refund_lines, rl.refund_id == refund["id"])).order_by(rl.line_no)).mappings().all()
+        _mine(store, (t.refund_lines,), rl.refund_id == refund["id"])).order_by(rl.line_no)).mappings().all()
     payments = store.conn.execute(select(rp.method, rp.amount_minor).where(
-        _mine(store, t.refund_payments, rp.refund_id == refund["id"])).order_by(rp.id)).all()
+        _mine(store, (t.refund_payments,), rp.refund_id == refund["id"])).order_by(rp.id)).all()
     command = json.loads(refund["command_json"] or "{}")
     return CreditNote(refund, tuple(dict(line) for line in lines), tuple((m, a) for m, a in payments),
                       command.get("pos") or "", command.get("pos_session") or "", standing)
