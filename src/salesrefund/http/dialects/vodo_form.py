@@ -122,8 +122,8 @@ def _bad(label: str, template: str, **params) -> Invalid:
     return Invalid(_violation(label, template, **params))
 
 
-def _parse(f: Field, text: str, label: str, cur: money.Currency, discount_type: str | None):
-    """One value by its field's type: None when empty; ``Invalid`` naming ``label`` when wrong."""
+def _parse(f: Field, text: str, label: str, cur: money.Currency, discount_kind: str | None):
+    """One value by its field's type and rule: None when empty; ``Invalid`` naming ``label``."""
     text = text.strip()
     limit = MAX_TEXT if f.type == "text" else MAX_CODE
     if len(text) > limit:
@@ -132,22 +132,27 @@ def _parse(f: Field, text: str, label: str, cur: money.Currency, discount_type: 
         if text not in DISCOUNT_TYPES:
             raise _bad(label, "discount_type must be 0 (item_discount is a percentage) or 1 (a fixed amount)")
         return DISCOUNT_TYPES[text]
-    if not text:
-        if f.rule == "required":
-            raise _bad(label, "{field_name} is required")
-        return None
-    if f.type in ("text", "code"):
-        return text
-    if f.type == "quantity":
-        return money.parse_quantity(text, label)
-    if f.type == "price":
-        return money.parse_price(text, label)
-    if f.type == "discount" and discount_type == discounts.PERCENTAGE:
-        return money.parse_rate(text, label)
-    value = money.parse_amount(text, label, cur)  # an amount, or a fixed discount
+    if not text and f.rule == "required":
+        raise _bad(label, "{field_name} is required")
+    return _READERS[f.type](text, label, cur, discount_kind) if text else None
+
+
+def _amount(text: str, label: str, cur: money.Currency) -> int:
+    value = money.parse_amount(text, label, cur)
     if value < 0:
         raise _bad(label, "{field_name} must not be negative")
     return value
+
+
+_READERS = {  # a field's type -> how its text (not empty) is read: (text, label, currency, discount kind)
+    "text": lambda text, label, cur, kind: text,
+    "code": lambda text, label, cur, kind: text,
+    "quantity": lambda text, label, cur, kind: money.parse_quantity(text, label),
+    "price": lambda text, label, cur, kind: money.parse_price(text, label),
+    "amount": lambda text, label, cur, kind: _amount(text, label, cur),
+    "discount": lambda text, label, cur, kind: money.parse_rate(text, label) if kind == discounts.PERCENTAGE
+    else _amount(text, label, cur),  # a percentage, or a fixed amount
+}
 
 
 def _values(form: Form, cur: money.Currency) -> tuple[dict, list[dict], list[Violation]]:
@@ -163,9 +168,9 @@ def _values(form: Form, cur: money.Currency) -> tuple[dict, list[dict], list[Vio
         raise Invalid([v for error in missing for v in error.violations])
     bad: list[Violation] = []
 
-    def value(f: Field, text: str, label: str, discount_type=None):
+    def value(f: Field, text: str, label: str, discount_kind=None):
         try:
-            return _parse(f, text, label, cur, discount_type)
+            return _parse(f, text, label, cur, discount_kind)
         except Invalid as error:
             bad.extend(error.violations)
 
