@@ -34,11 +34,11 @@ def test_vodo_s_answer_points_at_the_pdf_in_its_language(engine, clock, client):
                            files=[(key, (None, value)) for key, value in DOCUMENT_FORM])
     assert response.status_code == 200, response.text
     data = response.json()["data"]
-    assert data["pdf_url"] == f"/v1/refunds/{data['id']}/document.pdf?lang=ar"
+    assert data["pdf_url"] == f"/v1/refunds/{data['uuid']}/document.pdf?lang=ar"  # data.id: an integer (issue 10)
     pdf = client.get(data["pdf_url"], headers={"Authorization": f"Bearer {token}"})
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     text = text_of(pdf.content)
-    assert "إشعار دائن" in text and data["reference"] in text
+    assert "إشعار دائن" in text and f"CN-2026-{data['reference']:06d}" in text
 
 
 def test_snr2u_e_invoice_fields_follow_the_myinvois_document(engine, clock, client, artefacts):

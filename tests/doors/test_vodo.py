@@ -479,7 +479,9 @@ def test_a_door_refund_is_the_same_refund_through_the_native_api(client, vodo):
     fields = form_of(**items({"id": "2944", "price": "100"}, {"price": "20"}), customer_amount="120")
     data = success(send(client, vodo["headers"], fields))
     refund = vodo["native"](f"/v1/refunds/{data['uuid']}")
-    assert refund["number"] == data["reference"] and refund["channel"] == "vodo" and refund["state"] == "posted"
+    # issue 10: Vodo's integer id and reference are the credit note number's year and sequence
+    assert (refund["number"], data["id"], data["reference"]) == ("CN-2026-000001", 2026000001, 1)
+    assert refund["channel"] == "vodo" and refund["state"] == "posted"
     assert refund["invoice"] == seed.INVOICE and refund["reason"] == data["description"]
     assert (refund["total"], refund["net"], refund["tax"]) == ("120.00", "104.35", "15.65")
     assert (data["total"], data["amount_total"], data["tax_amount_total"]) == (D("120.00"), D("104.35"), D("15.65"))

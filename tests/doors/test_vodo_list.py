@@ -76,7 +76,7 @@ def test_credentials_and_permission(engine, clock, client, vodo):  # noqa: F811
 def test_voided_notes_are_listed_and_native_drafts_are_not(client, vodo):  # noqa: F811
     created = success(send(client, vodo["headers"], DOCUMENT_FORM))
     native = {"Authorization": f"Bearer {vodo['token']}"}
-    assert client.post(f"/v1/refunds/{created['id']}/void", headers=native).status_code == 200
+    assert client.post(f"/v1/refunds/{created['uuid']}/void", headers=native).status_code == 200
     draft = client.post("/v1/refunds", headers={**native, "Idempotency-Key": "draft-1"}, json={
         "invoice": seed.INVOICE, "state": "draft", "lines": [{"line": 2, "quantity": "1"}]})
     assert draft.status_code == 201, draft.text

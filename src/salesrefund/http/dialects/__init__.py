@@ -4,7 +4,7 @@ the result or error in its own document's shape. No business rule lives here.
 | module | door |
 |---|---|
 | ``internom`` | ``POST /api/internom/refund/sale`` (JSON, bearer token) |
-| ``vodo`` | ``POST /api/v4/credit_note/pos/{invoice_id}`` (multipart, Vodo headers); ``GET`` lists the invoice's credit notes |
+| ``vodo`` | ``POST /api/v4/credit_note/pos/{invoice_id}`` (multipart, Vodo headers); ``GET`` lists the invoice's credit notes; its field table in ``vodo_form``, its answers in ``vodo_render`` |
 | ``crmcom`` | ``POST {base}/authentication/token``, ``{base}/refunds/create``, ``GET {base}/refunds/show`` |
 | ``beansbooks`` | ``POST /api/customer/sale/refund`` (JSON, credentials in the body) |
 | ``snr2u`` | ``POST /CustomerRefundNotes/simple`` (JSON and ServiceStack JSV); ``GET /CustomerRefundNotes[/{mid}]`` |
