@@ -110,7 +110,7 @@ def ok(response, status: int = 200) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json(parse_float=Decimal)
-    assert body["status"] == {"code": "OK", "message": None, "description": None}
+    assert body["status"] == {"code": "OK", "message": "", "description": ""}
     return body["data"]
 
 
@@ -444,6 +444,20 @@ def test_a_nan_json_number_and_a_body_that_is_not_json(crm):
     failed(create(crm, text), 422, "INVALID_PARAMETER", "refund_amount")
     failed(create(crm, "{not json"), 422, "INVALID_PARAMETER")
     failed(create(crm, "[1, 2]"), 422, "INVALID_PARAMETER")
+
+
+def test_the_success_envelope_is_the_documents_with_empty_message_and_description(crm):
+    """Seed 002 prints the envelope as ``{"status": {"code": "OK", "message": "", "description": ""}, ...}``
+    (issue 10): empty strings, never null, on every success."""
+    documented = {"code": "OK", "message": "", "description": ""}
+    login_answer = crm.client.post(LOGIN, json={"username": crm.username, "password": seed.PASSWORD,
+                                                "organisation": seed.ORGANISATION})
+    made = create(crm, example(crm.token))
+    shown = crm.client.get(SHOW, params={"token": crm.token, "refund_identifier": made.json()["data"]["id"]})
+    for response in (login_answer, made, shown):
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == documented
+    assert '"status":{"code":"OK","message":"","description":""}' in made.text
 
 
 # -- authentication -------------------------------------------------------------------------------------

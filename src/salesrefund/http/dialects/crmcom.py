@@ -445,7 +445,9 @@ def _named(item: dict | None) -> dict | None:
     return {"id": item.get("id"), "name": item.get("name"), "alternative_code": item.get("alternative_code")}
 
 
-def envelope(data, code: str = "OK", message: str | None = None, description: str | None = None) -> dict:
+def envelope(data, code: str = "OK", message: str = "", description: str = "") -> dict:
+    """CRM.COM's envelope; a success has ``code`` OK and empty ``message`` and ``description``,
+    as the seed document prints it."""
     return {"status": {"code": code, "message": message, "description": description}, "data": data}
 
 
