@@ -256,15 +256,29 @@ def test_an_unknown_tax_id_and_malformed_json(beans):
 
 def test_bad_credentials_answer_beansbooks_auth_error(beans):
     body = beans["body"]
-    for changes in ({"auth_key": "wrong"}, {"auth_uid": beans["uid"] + 1000}, {"auth_expiration": 1700000001},
-                    {"auth_uid": str(beans["uid"])}, {"auth_expiration": "1700000000"}, {"auth_key": 12345},
-                    {"auth_uid": True}):
+    uid = beans["uid"]
+    for changes in ({"auth_key": "wrong"}, {"auth_uid": uid + 1000}, {"auth_expiration": 1700000001},
+                    {"auth_uid": str(uid + 1000)}, {"auth_uid": f" {uid}"}, {"auth_uid": f"{uid}.0"},
+                    {"auth_uid": f"+{uid}"}, {"auth_uid": ""}, {"auth_uid": "٣"},
+                    {"auth_expiration": "1700000000"}, {"auth_key": 12345}, {"auth_uid": True}):
         response = beans["post"](body(**changes))
         failed(response, "unauthorized", slot="auth_error")
         assert response.json()["auth_error"] == "Invalid user credentials."
     # credentials are checked before the request's fields
     failed(beans["post"](body(auth_key="wrong", id="x")), "unauthorized", slot="auth_error")
     assert refunds(beans) == []
+
+
+def test_auth_uid_sent_as_a_string_as_php_clients_send_it_is_accepted(beans):
+    """Issue 10: PHP clients send the user id read from their database as a string (``"1"``)."""
+    sale = sale_of(beans["post"](beans["body"](auth_uid=str(beans["uid"]))))
+    assert (sale["subtotal"], sale["taxestotal"], sale["total"]) == ("-49.99", "-4.12", "-54.11")
+    again = beans["post"](beans["body"](auth_uid=beans["uid"]))  # the integer: the same refund, replayed
+    assert sale_of(again) == sale and again.headers["Idempotent-Replayed"] == "true"
+    assert len(refunds(beans)) == 1
+    looked_up = beans["post"]({"auth_uid": str(beans["uid"]), "auth_key": beans["key"], "auth_expiration": 1700000000,
+                               "id": sale["id"]}, path="/api/customer/sale/lookup")
+    assert sale_of(looked_up) == sale
 
 
 def test_a_credential_without_refund_create_or_revoked(engine, clock, beans):

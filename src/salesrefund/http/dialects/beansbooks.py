@@ -102,7 +102,7 @@ _OPENAPI = {"requestBody": {"required": True, "content": {JSON: {"schema": {
     "type": "object",
     "required": ["auth_uid", "auth_key", "auth_expiration", "id", "date_created", "lines"],
     "properties": {
-        "auth_uid": {"type": "integer"}, "auth_key": {"type": "string"}, "auth_expiration": {"type": "integer"},
+        "auth_uid": {"type": ["integer", "string"], "pattern": "^[0-9]+$"}, "auth_key": {"type": "string"}, "auth_expiration": {"type": "integer"},
         "id": {"type": "integer", "description": "the sale to refund (our invoice number)"},
         "date_created": {"type": "string", "format": "date", "description": "the refund's date (posting date)"},
         "lines": {"type": "array", "minItems": 1, "items": {
@@ -132,7 +132,7 @@ async def customer_sale_refund(request: Request):
 _READ_OPENAPI = {"requestBody": {"required": True, "content": {JSON: {"schema": {
     "type": "object", "required": ["auth_uid", "auth_key", "auth_expiration", "id"],
     "properties": {
-        "auth_uid": {"type": "integer"}, "auth_key": {"type": "string"}, "auth_expiration": {"type": "integer"},
+        "auth_uid": {"type": ["integer", "string"], "pattern": "^[0-9]+$"}, "auth_key": {"type": "string"}, "auth_expiration": {"type": "integer"},
         "id": {"type": "integer", "description": "the refund sale's id, as the refund answer's data.sale.id"},
     }}, "example": {"auth_uid": 1, "auth_key": "beans-demo-key", "auth_expiration": 1700000000, "id": 2026000001}}}}}
 
@@ -310,12 +310,13 @@ def stored_refund(app, door: doors.DoorPrincipal, config: "Config", refund_sale_
 # -- authentication ---------------------------------------------------------------------------------
 
 def authenticate(engine, clock, body: dict, permission: str = PERMISSION) -> doors.DoorPrincipal:
-    """``auth_uid`` (integer) + ``auth_key`` name a door credential; ``auth_expiration`` (integer)
-    must equal the one in its settings (it changes when the key is reset, as in BeansBooks)."""
+    """``auth_uid`` (an integer, or its digits as a string as PHP clients send it) + ``auth_key``
+    name a door credential; ``auth_expiration`` (integer) must equal the one in its settings (it
+    changes when the key is reset, as in BeansBooks)."""
     uid, key, expiration = (body.get(name) for name in AUTH_FIELDS)
-    door = None
-    if _is_int(uid) and isinstance(key, str) and _is_int(expiration):
-        door = doors.authenticate_door(engine, CHANNEL, str(uid), key, clock)
+    login, door = user_id(uid), None
+    if login is not None and isinstance(key, str) and _is_int(expiration):
+        door = doors.authenticate_door(engine, CHANNEL, login, key, clock)
     if door is None or door.settings.get("auth_expiration") != expiration:
         raise RefundError(Violation("", "unauthorized", "the auth_uid, auth_key and auth_expiration "
                                                                 "do not match an active credential"))
@@ -323,6 +324,16 @@ def authenticate(engine, clock, body: dict, permission: str = PERMISSION) -> doo
         raise RefundError(Violation("auth_uid", "forbidden", "this credential lacks the {permission} permission",
                                     {"permission": permission}))
     return door
+
+
+def user_id(value) -> str | None:
+    """``auth_uid`` as the credential's login: a JSON integer ``1`` or the string ``"1"`` (PHP
+    clients send the id read from their database as a string); anything else is None."""
+    if _is_int(value):
+        return str(value)
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        return str(int(value))
+    return None
 
 
 def _is_int(value) -> bool:
