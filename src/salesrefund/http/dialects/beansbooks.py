@@ -41,7 +41,9 @@ from ...domain.errors import Invalid, RefundError, Violation
 from ...service import doors
 from ...service.idempotency import KEY_LIFETIME_HOURS, Response
 from ...service.lookups import Lookups, Sale, SaleLine
+from ...service import views
 from ...service.refunds import encode_command
+from ...store.queries import beansbooks as queries
 from ...service.uow import fault_message
 from ..problems import json_text, loads_exact, to_http as _http
 from .. import responses as R
@@ -281,19 +283,12 @@ def stored_refund(app, door: doors.DoorPrincipal, config: "Config", refund_sale_
     refund, a refund made through another door or the native API, an original sale's id). The
     responder is built from the refund's own request as stored (R20), so the answer is the refund
     answer's ``data.sale`` with the refund's current state."""
-    from sqlalchemy import select
-
-    from ...service import views
-    from ...store import tables as t
-
     missing = RefundError(Violation("id", "not_found", "sale {id} could not be found", {"id": refund_sale_id}))
     number = credit_note_number(refund_sale_id)
     if number is None:
         raise missing
-    c = t.refunds.c
     with app.state.refunds.uow(door.principal.tenant_id, write=False) as uow:
-        row = uow.conn.execute(select(t.refunds).where(uow.store._where(
-            t.refunds, c.number == number, c.channel == CHANNEL, c.kind == "refund"))).mappings().first()
+        row = queries.door_refund(uow.store, number, CHANNEL)
         if row is None or not row["request_json"]:
             raise missing
         view = views.refund_view(uow.store, row)

@@ -31,7 +31,9 @@ from ...domain.errors import Invalid, RefundError, Violation, reject
 from ...domain.payouts import PayOut, PayoutCatalog, Ref
 from ...service import doors
 from ...service.idempotency import MAX_KEY_LENGTH, Response
+from ...service import payouts
 from ...service.payouts import PayoutService, is_rejected
+from ...store.queries import crmcom as queries
 from .. import responses as R
 from ...service.uow import fault_message
 from ..problems import loads_exact, to_http as _http
@@ -593,19 +595,10 @@ def _count(query, name: str, low: int, high: int, default: int) -> int:
 
 
 def _payouts_of(request: Request, tenant_id: int, account: Ref, limit: int, offset: int) -> list[dict]:
-    from sqlalchemy import select
-
-    from ...service.payouts import KIND, payout_view, resolve_customer
-    from ...store import tables as t
-
     with request.app.state.refunds.uow(tenant_id, write=False) as uow:
-        store = uow.store
-        customer = resolve_customer(store, account)
-        c = t.refunds.c
-        rows = uow.conn.execute(select(t.refunds).where(store._where(
-            t.refunds, c.kind == KIND, c.customer_id == customer["id"])).order_by(c.id).offset(offset).limit(limit)
-        ).mappings().all()
-        return [payout_view(store, row) for row in rows]
+        customer = payouts.resolve_customer(uow.store, account)
+        rows = queries.payouts_of_customer(uow.store, customer["id"], kind=payouts.KIND, limit=limit, offset=offset)
+        return [payouts.payout_view(uow.store, row) for row in rows]
 
 
 # -- refunds/update and refunds/reject (issue 13) ------------------------------------------------------
