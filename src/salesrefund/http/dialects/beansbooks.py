@@ -12,7 +12,8 @@ expiration, the tenant's Beans taxes and accounts).
 
 The request refunds the sale (our invoice) ``id``; each refund line (negative ``amount`` per unit,
 positive integer ``quantity``) is linked to the sale's line with the same description, so the
-engine's caps (R7), tax (R4, from the sale line, R8) and remainder rule apply. BeansBooks allows one
+engine's caps (R7), tax (R4, from the sale line, R8) and remainder rule apply; a line matching no
+sale line is a free amount of the refund (``domain.described``). BeansBooks allows one
 refund per sale: the sale id is the natural key (R17). Translation only: see
 ``docs/doors/beansbooks.md`` for the field mapping and the decisions taken.
 
@@ -35,12 +36,12 @@ from fastapi import APIRouter, Request
 from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response as StarletteResponse
 
-from ...domain import money
+from ...domain import described, money
 from ...domain.commands import IssueRefund, RefundLineRequest
 from ...domain.errors import Invalid, RefundError, Violation
 from ...service import doors
 from ...service.idempotency import KEY_LIFETIME_HOURS, Response
-from ...service.lookups import Lookups, Sale, SaleLine
+from ...service.lookups import Lookups, Sale
 from ...service import views
 from ...service.refunds import encode_command
 from ...store.queries import beansbooks as queries
@@ -172,7 +173,8 @@ async def _handle(request: Request) -> StarletteResponse:
         config = Config.of(door.settings)
         parsed = parse(body, config)
         command, sale, earlier, voided = await common.call(resolve, request.app.state.engine,
-                                                           door.principal.tenant_id, parsed, config)
+                                                           door.principal.tenant_id, parsed, config,
+                                                           door.principal.currency)
         responder = BeansResponder(parsed, sale, config, door.principal.currency)
         if earlier is not None and _aware(earlier.created_at) + KEY_MARGIN <= request.app.state.clock.now():
             response = await common.call(_answer_earlier, request, door, command, earlier, responder)
@@ -563,10 +565,10 @@ def _bad(field_: str, message: str, **params) -> Violation:
 
 # -- mapping onto the sale and building the command ---------------------------------------------------
 
-def resolve(engine, tenant_id: int, parsed: BeansRefund, config: Config):
+def resolve(engine, tenant_id: int, parsed: BeansRefund, config: Config, cur: money.Currency):
     """The command for this refund, the sale it refunds, and this door's earlier refund of that
-    sale (or None). Each line is linked to the sale line with the same description (ignoring case
-    and spacing); when several lines share it, the one whose unit price equals ``|amount|``."""
+    sale (or None). Each line refunds the sale line with the same description, or is a free
+    amount of the refund when none has it (``domain.described.link``)."""
     number = str(parsed.sale_id)
     with Lookups(engine, tenant_id) as find:
         sale = find.sale(number)
@@ -574,34 +576,25 @@ def resolve(engine, tenant_id: int, parsed: BeansRefund, config: Config):
     earlier = [r for r in made if r.state != "voided"]
     if sale is None:
         raise RefundError(Violation("id", "invoice_not_found", "sale {id} could not be found", {"id": parsed.sale_id}))
-    problems: list[Violation] = []
-    linked: list[SaleLine] = []
-    for i, line in enumerate(parsed.lines):
-        sold = _sale_line(sale, line, i, problems)
-        if sold is None:
-            continue
-        linked.append(sold)
-        exempt = parsed.tax_exempt or line.tax_exempt
-        given = 0 if exempt else sum(config.taxes[t].rate for t in parsed.tax_ids)
-        if given != sold.tax_rate:
-            where = "tax_exempt" if parsed.tax_exempt else f"lines[{i}].tax_exempt" if exempt else "taxes"
-            problems.append(Violation(
-                where, "tax_mismatch",
-                "line {line} of sale {sale} was taxed at {sold} %, but this refund's taxes come to {given} %",
-                {"line": sold.line, "sale": sale.number, "sold": money.format_rate(sold.tax_rate),
-                 "given": money.format_rate(given)}))
-    if problems:
-        raise RefundError(problems)
+    lines = described.link(sale.number, sale.lines, [_described(parsed, config, i) for i in range(len(parsed.lines))],
+                           cur)
     metadata = {"beans_sale_id": parsed.sale_id, "tax_ids": list(parsed.tax_ids), **parsed.extra}
     accounts = [line.account_id for line in parsed.lines]
     if any(a is not None for a in accounts):
         metadata["line_account_ids"] = accounts
-    command = IssueRefund(
-        lines=tuple(RefundLineRequest(line=sold.line, quantity=line.quantity, unit_price=line.amount,
-                                      description=line.description) for sold, line in zip(linked, parsed.lines)),
-        invoice=sale.number, posting_date=parsed.date_created, reference=parsed.extra.get("sale_number"),
-        metadata=metadata)
+    command = IssueRefund(lines=lines, invoice=sale.number, posting_date=parsed.date_created,
+                          reference=parsed.extra.get("sale_number"), metadata=metadata)
     return command, sale, earlier[-1] if earlier else None, len(made) - len(earlier)
+
+
+def _described(parsed: BeansRefund, config: Config, i: int) -> described.DescribedLine:
+    """Line ``i`` with the rate the request's taxes come to (0 when it or the refund is
+    tax-exempt) and the field that says so."""
+    line = parsed.lines[i]
+    exempt = parsed.tax_exempt or line.tax_exempt
+    rate = 0 if exempt else sum(config.taxes[t].rate for t in parsed.tax_ids)
+    field_ = "tax_exempt" if parsed.tax_exempt else f"lines[{i}].tax_exempt" if exempt else "taxes"
+    return described.DescribedLine(line.description, line.amount, line.quantity, rate, field_)
 
 
 def sale_key(sale_id: int, voided: int) -> str:
@@ -609,28 +602,6 @@ def sale_key(sale_id: int, voided: int) -> str:
     refund of it through this door a new one, so a cancel frees the sale for a new refund at once
     (the cancelled refund's stored answer stays under the old key)."""
     return str(sale_id) if not voided else f"{sale_id}/{voided}"
-
-
-def _sale_line(sale: Sale, line: BeansLine, i: int, problems: list[Violation]) -> SaleLine | None:
-    key = _words(line.description)
-    matches = [sold for sold in sale.lines if _words(sold.description) == key]
-    if len(matches) > 1:
-        matches = [sold for sold in matches if sold.unit_price == line.amount] or matches
-    if not matches:
-        problems.append(Violation(f"lines[{i}].description", "line_not_found",
-                                  "sale {sale} has no line described as {description}",
-                                  {"sale": sale.number, "description": line.description}))
-        return None
-    if len(matches) > 1:
-        problems.append(Violation(f"lines[{i}].description", "product_ambiguous",
-                                  "{count} lines of sale {sale} are described as {description} at this amount",
-                                  {"count": len(matches), "sale": sale.number, "description": line.description}))
-        return None
-    return matches[0]
-
-
-def _words(text: str) -> str:
-    return " ".join(text.split()).casefold()
 
 
 def _aware(value: datetime) -> datetime:
@@ -662,6 +633,8 @@ def door_field(pointer: str | None) -> str | None:
             return f"{at}.amount"
         if part in ("line", "product"):
             return f"{at}.description"
+        if part == "tax_rate":  # a free amount's rate is what the request's taxes come to
+            return "taxes"
         return f"{at}.{part}"
     return None  # payments, tills, headers: not part of a BeansBooks request
 
@@ -718,8 +691,8 @@ class BeansResponder:
                 "id": i,
                 "account": {"id": request.account_id or self.config.income_account_id},
                 "description": line["description"],
-                "amount": _negative(line["unit_price"]),
-                "quantity": int(Decimal(line["quantity"])),
+                "amount": "-" + money.format_price(request.amount, self.cur),  # a free amount's too
+                "quantity": request.quantity // money.QUANTITY_SCALE,
                 "total": _negative(line["net"]),
                 "line_taxes": line_taxes,
             })
