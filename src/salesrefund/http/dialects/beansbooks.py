@@ -37,7 +37,7 @@ from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response as StarletteResponse
 
 from ...domain import described, money
-from ...domain.commands import IssueRefund, RefundLineRequest
+from ...domain.commands import IssueRefund
 from ...domain.errors import Invalid, RefundError, Violation
 from ...service import doors
 from ...service.idempotency import KEY_LIFETIME_HOURS, Response
