@@ -92,25 +92,7 @@ class BeansResponder:
     def sale_object(self, view: dict) -> dict:
         parsed, extra = self.parsed, self.parsed.extra
         taxes = [self.config.taxes[t] for t in parsed.tax_ids]
-        lines, taxable, line_tax_id = [], 0, 0
-        for i, (line, request) in enumerate(zip(view["lines"], parsed.lines), start=1):
-            exempt = parsed.tax_exempt or request.tax_exempt
-            line_taxes = []
-            if not exempt:
-                taxable += self._minor(line["net"])
-                for tax in taxes:
-                    line_tax_id += 1
-                    line_taxes.append({"id": line_tax_id, "tax": self._tax(tax)})
-            lines.append({
-                "id": i,
-                "account": {"id": request.account_id or self.config.income_account_id},
-                "description": line["description"],
-                "amount": "-" + money.format_price(request.amount, self.cur),  # a free amount's too
-                "quantity": request.quantity // money.QUANTITY_SCALE,
-                "total": _negative(line["net"]),
-                "line_taxes": line_taxes,
-            })
-        tax_parts = money.allocate(self._minor(view["tax"]), [t.rate for t in taxes]) if taxes else []
+        lines, taxable = self._lines(view, taxes)
         receivable = sum(self._minor(p["amount"]) for p in view["payments"] if p["method"] == "receivable")
         balance = money.format_amount(-receivable, self.cur)
         sale_number = extra.get("sale_number") or view["number"]
@@ -138,15 +120,44 @@ class BeansResponder:
             "billing_address": None,
             "shipping_address": None,
             "lines": lines,
-            "taxes": [{"id": n, "tax": self._tax(tax), "amount": money.format_amount(-taxable, self.cur),
-                       "total": money.format_amount(-part, self.cur), "fee": money.format_amount(0, self.cur),
-                       "percent": _fraction(tax.rate)} for n, (tax, part) in enumerate(zip(taxes, tax_parts), start=1)],
+            "taxes": self._taxes(view, taxes, taxable),
             "payments": [{"date": view["posting_date"], "type": p["method"], "reference": p["reference"],
                           "amount": _negative(p["amount"])} for p in view["payments"] if p["method"] != "receivable"],
             "status": "Cancelled" if view["state"] == "voided" else "Refund Pending" if receivable else "Refunded",
             "title": f"Sales Order {sale_number}",
             "credit_note": {"id": view["id"], "number": view["number"], "state": view["state"]},
         }
+
+    def _lines(self, view: dict, taxes: list[Tax]) -> tuple[list[dict], int]:
+        """The refund's lines as BeansBooks' sale lines (a free amount's too: its amount and
+        quantity are the request's), and the taxable total (minor units)."""
+        parsed = self.parsed
+        lines, taxable, line_tax_id = [], 0, 0
+        for i, (line, request) in enumerate(zip(view["lines"], parsed.lines), start=1):
+            line_taxes = []
+            if not (parsed.tax_exempt or request.tax_exempt):
+                taxable += self._minor(line["net"])
+                for tax in taxes:
+                    line_tax_id += 1
+                    line_taxes.append({"id": line_tax_id, "tax": self._tax(tax)})
+            lines.append({
+                "id": i,
+                "account": {"id": request.account_id or self.config.income_account_id},
+                "description": line["description"],
+                "amount": "-" + money.format_price(request.amount, self.cur),
+                "quantity": request.quantity // money.QUANTITY_SCALE,
+                "total": _negative(line["net"]),
+                "line_taxes": line_taxes,
+            })
+        return lines, taxable
+
+    def _taxes(self, view: dict, taxes: list[Tax], taxable: int) -> list[dict]:
+        """Each BeansBooks tax with its part of the refund's tax (in proportion to the percents,
+        largest remainder: the parts sum exactly to the tax)."""
+        parts = money.allocate(self._minor(view["tax"]), [t.rate for t in taxes]) if taxes else []
+        return [{"id": n, "tax": self._tax(tax), "amount": money.format_amount(-taxable, self.cur),
+                 "total": money.format_amount(-part, self.cur), "fee": money.format_amount(0, self.cur),
+                 "percent": _fraction(tax.rate)} for n, (tax, part) in enumerate(zip(taxes, parts), start=1)]
 
     def _customer(self) -> dict:
         code = self.sale.customer
