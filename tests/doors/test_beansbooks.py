@@ -188,9 +188,12 @@ def test_a_line_matching_no_sale_line_is_a_free_amount_beside_a_matching_one(bea
     assert invoice["refundable_total"] == "59.53"
     # the coffee line keeps its own cap: one unit left of two
     assert [l["refundable_quantity"] for l in invoice["lines"]][:1] == ["1"]
-    lookup = beans["post"]({"auth_uid": beans["uid"], "auth_key": beans["key"], "auth_expiration": 1700000000,
-                            "id": sale["id"]}, path="/api/customer/sale/lookup")
-    assert sale_of(lookup) == sale
+    credentials = {"auth_uid": beans["uid"], "auth_key": beans["key"], "auth_expiration": 1700000000, "id": sale["id"]}
+    assert sale_of(beans["post"](credentials, path="/api/customer/sale/lookup")) == sale
+    # cancelled, the free amount goes back with the rest: the whole sale is refundable again
+    cancelled = sale_of(beans["post"](credentials, path="/api/customer/sale/cancel"))
+    assert cancelled["status"] == "Cancelled" and cancelled["lines"] == sale["lines"]
+    assert beans["api"].get("/v1/invoices/1").json()["refundable_total"] == "124.47"
 
 
 def test_several_units_of_an_unmatched_line_and_a_tax_exempt_one(beans):

@@ -47,6 +47,12 @@ def test_lines_sharing_a_description_are_told_apart_by_unit_price():
     assert described(SALE, "mug", 99_000) == [SALE[2], SALE[3], SALE[4]]  # none at that price: all of them
 
 
+@given(st.lists(st.sampled_from(["", " ", "  ", "\t"]), min_size=4, max_size=4), st.booleans())
+def test_case_and_spacing_never_change_which_line_is_named(spaces, upper):
+    text = spaces[0] + "Coffee" + (spaces[1] or " ") + "beans," + (spaces[2] or " ") + "1 kg" + spaces[3]
+    assert described(SALE, text.upper() if upper else text, 1) == [SALE[0]]
+
+
 def test_no_line_with_that_description():
     assert described(SALE, "Grinder", 100_000) == []
 
