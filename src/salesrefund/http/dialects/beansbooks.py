@@ -48,7 +48,7 @@ from ...store.queries import beansbooks as queries
 from ..problems import loads_exact, to_http as _http
 from .. import responses as R
 from . import common
-from .beansbooks_answers import BeansResponder, credit_note_number, door_field, error_response  # noqa: F401
+from .beansbooks_answers import BeansResponder, credit_note_number, error_response
 from .beansbooks_openapi import READ_OPENAPI, REFUND_OPENAPI
 from .beansbooks_params import BeansRefund, Config, ConfigError, is_int, parse, positive_integer, user_id
 
