@@ -154,8 +154,6 @@ def test_business_rule_errors_name_beansbooks_fields_and_store_nothing(beans, cl
            "price_exceeds_original", "lines[0].amount")
     failed(post(body(lines=[{"description": COFFEE, "amount": -49.99, "quantity": 3}])),
            "quantity_exceeds_refundable", "lines[0].quantity")
-    failed(post(body(lines=[{"description": "Grinder", "amount": -10, "quantity": 1}])),
-           "line_not_found", "lines[0].description")
     failed(post(body(date_created="2026-06-16")), "posting_date_in_future", "date_created")
     failed(post(body(date_created="2026-01-02")), "posting_date_before_invoice", "date_created")
     failed(post(body(id=99)), "invoice_not_found", "id")
@@ -167,6 +165,73 @@ def test_business_rule_errors_name_beansbooks_fields_and_store_nothing(beans, cl
     # a refused refund is not remembered under the sale id: the corrected request goes through
     assert refunds(beans) == []
     sale_of(post())
+
+
+# -- a line that matches no sale line: a free amount of the refund (issue 10) ------------------------------
+
+def test_a_line_matching_no_sale_line_is_a_free_amount_beside_a_matching_one(beans):
+    """Coffee (a sale line) 1 x 49.99 at 8.25 %: net 49.99, tax round(4.124) = 4.12. "Grinder
+    cleaning" (no sale line) 1 x 10.00, taxed by the request's tax 1 (8.25 %): net 10.00, tax
+    round(0.825) = 0.83, gross 10.83. The refund: 59.99 + 4.95 = 64.94; the sale (124.47) keeps
+    59.53 refundable."""
+    lines = [{"description": COFFEE, "amount": "-49.99", "quantity": 1},
+             {"description": "Grinder cleaning", "amount": "-10.00", "quantity": 1}]
+    sale = sale_of(beans["post"](beans["body"](lines=lines)))
+    assert (sale["subtotal"], sale["taxestotal"], sale["total"]) == ("-59.99", "-4.95", "-64.94")
+    assert [(l["description"], l["amount"], l["quantity"], l["total"], len(l["line_taxes"])) for l in sale["lines"]] == \
+        [(COFFEE, "-49.99", 1, "-49.99", 1), ("Grinder cleaning", "-10.00", 1, "-10.00", 1)]
+    assert [(t["amount"], t["total"]) for t in sale["taxes"]] == [("-59.99", "-4.95")]
+    view = beans["api"].get(f"/v1/refunds/{sale['credit_note']['id']}").json()
+    assert [(l["invoice_line"], l["description"], l["net"], l["tax"], l["gross"], l["tax_rate"]) for l in view["lines"]] == \
+        [(1, COFFEE, "49.99", "4.12", "54.11", "8.25"), (None, "Grinder cleaning", "10.00", "0.83", "10.83", "8.25")]
+    invoice = beans["api"].get("/v1/invoices/1").json()
+    assert invoice["refundable_total"] == "59.53"
+    # the coffee line keeps its own cap: one unit left of two
+    assert [l["refundable_quantity"] for l in invoice["lines"]][:1] == ["1"]
+    credentials = {"auth_uid": beans["uid"], "auth_key": beans["key"], "auth_expiration": 1700000000, "id": sale["id"]}
+    assert sale_of(beans["post"](credentials, path="/api/customer/sale/lookup")) == sale
+    # cancelled, the free amount goes back with the rest: the whole sale is refundable again
+    cancelled = sale_of(beans["post"](credentials, path="/api/customer/sale/cancel"))
+    assert cancelled["status"] == "Cancelled" and cancelled["lines"] == sale["lines"]
+    assert beans["api"].get("/v1/invoices/1").json()["refundable_total"] == "124.47"
+
+
+def test_several_units_of_an_unmatched_line_and_a_tax_exempt_one(beans):
+    """3 x 2.50 "Sample bags" at 8.25 %: net 7.50, tax round(0.61875) = 0.62; 1 x 4.00 "Delivery
+    refund", tax-exempt: 4.00 and no tax. Total 11.50 + 0.62 = 12.12."""
+    sale = sale_of(beans["post"](beans["body"](lines=[
+        {"description": "Sample bags", "amount": -2.5, "quantity": 3},
+        {"description": "Delivery refund", "amount": -4, "quantity": 1, "tax_exempt": True}])))
+    assert (sale["subtotal"], sale["taxestotal"], sale["total"]) == ("-11.50", "-0.62", "-12.12")
+    assert [(l["amount"], l["quantity"], l["total"], len(l["line_taxes"])) for l in sale["lines"]] == \
+        [("-2.50", 3, "-7.50", 1), ("-4.00", 1, "-4.00", 0)]
+
+
+def test_an_unmatched_line_beyond_what_remains_refundable_is_refused_in_beansbooks_shape(beans):
+    """Both coffees (2 x 49.99 + 8.25 tax = 108.23) and "Gift wrap" 20.00 (+ 1.65 tax = 21.65) come
+    to 129.88: more than the sale's 124.47. Refused, naming the free line's amount; nothing stored."""
+    lines = [{"description": COFFEE, "amount": -49.99, "quantity": 2},
+             {"description": "Gift wrap", "amount": -20, "quantity": 1}]
+    body = failed(beans["post"](beans["body"](lines=lines)), "amount_exceeds_refundable", "lines[1].amount")
+    assert body["error"] == "the refund (129.88) exceeds what remains refundable on invoice 1 (124.47)"
+    failed(beans["post"](beans["body"](lines=[{"description": "Gift wrap", "amount": -120, "quantity": 1}])),
+           "amount_exceeds_refundable", "lines[0].amount")
+    assert refunds(beans) == []
+    # within what remains it goes through: 108.23 + 15.00 + 1.24 (the tax 8.25 % has left) = 124.47
+    sale = sale_of(beans["post"](beans["body"](lines=[lines[0], {"description": "Gift wrap", "amount": -15,
+                                                                 "quantity": 1}])))
+    assert sale["total"] == "-124.47"
+    assert beans["api"].get("/v1/invoices/1").json()["refundable_total"] == "0.00"
+
+
+def test_an_unmatched_line_at_a_rate_the_sale_never_charged_is_refused(engine, clock, beans):
+    uid = 6_000_000 + next(_uids)
+    create_door_credential(engine, beans["name"], "beansbooks", login=str(uid), secret="k", clock=clock,
+                           settings={"auth_expiration": 7, "taxes": {"1": "8.25", "2": "5"}})
+    failed(beans["post"](beans["body"](auth_uid=uid, auth_key="k", auth_expiration=7, taxes=[{"tax_id": 2}],
+                                       lines=[{"description": "Grinder", "amount": -10, "quantity": 1}])),
+           "tax_rate_not_on_invoice", "taxes")
+    assert refunds(beans) == []
 
 
 def test_a_closed_period_refuses_the_refund(beans, clock):
@@ -256,15 +321,29 @@ def test_an_unknown_tax_id_and_malformed_json(beans):
 
 def test_bad_credentials_answer_beansbooks_auth_error(beans):
     body = beans["body"]
-    for changes in ({"auth_key": "wrong"}, {"auth_uid": beans["uid"] + 1000}, {"auth_expiration": 1700000001},
-                    {"auth_uid": str(beans["uid"])}, {"auth_expiration": "1700000000"}, {"auth_key": 12345},
-                    {"auth_uid": True}):
+    uid = beans["uid"]
+    for changes in ({"auth_key": "wrong"}, {"auth_uid": uid + 1000}, {"auth_expiration": 1700000001},
+                    {"auth_uid": str(uid + 1000)}, {"auth_uid": f" {uid}"}, {"auth_uid": f"{uid}.0"},
+                    {"auth_uid": f"+{uid}"}, {"auth_uid": ""}, {"auth_uid": "٣"},
+                    {"auth_expiration": "1700000000"}, {"auth_key": 12345}, {"auth_uid": True}):
         response = beans["post"](body(**changes))
         failed(response, "unauthorized", slot="auth_error")
         assert response.json()["auth_error"] == "Invalid user credentials."
     # credentials are checked before the request's fields
     failed(beans["post"](body(auth_key="wrong", id="x")), "unauthorized", slot="auth_error")
     assert refunds(beans) == []
+
+
+def test_auth_uid_sent_as_a_string_as_php_clients_send_it_is_accepted(beans):
+    """Issue 10: PHP clients send the user id read from their database as a string (``"1"``)."""
+    sale = sale_of(beans["post"](beans["body"](auth_uid=str(beans["uid"]))))
+    assert (sale["subtotal"], sale["taxestotal"], sale["total"]) == ("-49.99", "-4.12", "-54.11")
+    again = beans["post"](beans["body"](auth_uid=beans["uid"]))  # the integer: the same refund, replayed
+    assert sale_of(again) == sale and again.headers["Idempotent-Replayed"] == "true"
+    assert len(refunds(beans)) == 1
+    looked_up = beans["post"]({"auth_uid": str(beans["uid"]), "auth_key": beans["key"], "auth_expiration": 1700000000,
+                               "id": sale["id"]}, path="/api/customer/sale/lookup")
+    assert sale_of(looked_up) == sale
 
 
 def test_a_credential_without_refund_create_or_revoked(engine, clock, beans):

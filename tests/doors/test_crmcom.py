@@ -110,7 +110,7 @@ def ok(response, status: int = 200) -> dict:
     assert response.status_code == status, response.text
     assert response.headers["content-type"].startswith("application/json")
     body = response.json(parse_float=Decimal)
-    assert body["status"] == {"code": "OK", "message": None, "description": None}
+    assert body["status"] == {"code": "OK", "message": "", "description": ""}
     return body["data"]
 
 
@@ -446,6 +446,20 @@ def test_a_nan_json_number_and_a_body_that_is_not_json(crm):
     failed(create(crm, "[1, 2]"), 422, "INVALID_PARAMETER")
 
 
+def test_the_success_envelope_is_the_documents_with_empty_message_and_description(crm):
+    """Seed 002 prints the envelope as ``{"status": {"code": "OK", "message": "", "description": ""}, ...}``
+    (issue 10): empty strings, never null, on every success."""
+    documented = {"code": "OK", "message": "", "description": ""}
+    login_answer = crm.client.post(LOGIN, json={"username": crm.username, "password": seed.PASSWORD,
+                                                "organisation": seed.ORGANISATION})
+    made = create(crm, example(crm.token))
+    shown = crm.client.get(SHOW, params={"token": crm.token, "refund_identifier": made.json()["data"]["id"]})
+    for response in (login_answer, made, shown):
+        assert response.status_code == 200, response.text
+        assert response.json()["status"] == documented
+    assert '"status":{"code":"OK","message":"","description":""}' in made.text
+
+
 # -- authentication -------------------------------------------------------------------------------------
 
 def test_login_answers_a_token_in_the_envelope(crm):
@@ -499,6 +513,46 @@ def test_a_user_without_the_permission_is_forbidden(engine, clock, crm):
     token = login(crm.client, username, password="pw")
     failed(create(crm, minimal(), token=token), 403, "FORBIDDEN", "token")
     failed(crm.client.get(SHOW, params={"token": token, "refund_identifier": "id=x"}), 404, "NOT_FOUND")
+
+
+def test_the_account_id_is_the_tenants_own_and_counts_nothing_across_tenants(engine, clock, client, api_for, crm):
+    """Issue 10: ``accounts_receivable.id`` was the customer's global row id, so a tenant saw how many
+    accounts the other tenants had opened between two of its own. It is now the account number and a
+    tag of the tenant (``crmcom_answers.account_id``): the same in every answer of the tenant,
+    another in another tenant for the same number, never a count of anybody's rows."""
+    from sqlalchemy import select
+
+    from salesrefund.http.dialects.crmcom_answers import account_id
+    from salesrefund.store import tables as t
+
+    other = build_tenant(engine, clock, client)  # the same seed: its ACR0000001 is a later row
+    other.client, other.api = client, api_for(other.admin)
+    mine = ok(create(crm, minimal()))["accounts_receivable"]
+    theirs = ok(create(other, minimal()))["accounts_receivable"]
+    assert mine["number"] == theirs["number"] == "ACR0000001" and mine["id"] != theirs["id"]
+    assert mine["id"] == account_id(crm.id, "ACR0000001") and theirs["id"] == account_id(other.id, "ACR0000001")
+    with engine.connect() as conn:
+        row_ids = conn.execute(select(t.customers.c.id).where(t.customers.c.code == "ACR0000001",
+                                                             t.customers.c.tenant_id.in_((crm.id, other.id)))).scalars()
+        assert not {str(row_id) for row_id in row_ids} & {mine["id"], theirs["id"]}
+        row_id = conn.execute(select(t.customers.c.id).where(t.customers.c.code == "ACR0000001",
+                                                            t.customers.c.tenant_id == crm.id)).scalar_one()
+    build_tenant(engine, clock, client)  # a third tenant opening accounts changes nothing of ours
+    again = ok(create(crm, minimal(accounts_receivable_identifier={"id": mine["id"]})))["accounts_receivable"]
+    assert again == mine
+    listed = ok(client.get(BASE + "/refunds/list", params={"token": crm.token,
+                                                           "accounts_receivable_identifier": f"id={mine['id']}"}))
+    assert {item["accounts_receivable"]["id"] for item in listed} == {mine["id"]} and len(listed) == 2
+    shown = ok(client.get(SHOW, params={"token": crm.token, "refund_identifier": listed[0]["id"]}))
+    assert shown["accounts_receivable"] == mine
+    # each id names the account in its own tenant only, and the row id names none
+    for tenant, identifier in ((other, mine["id"]), (crm, theirs["id"]), (crm, str(row_id)), (crm, mine["id"] + "00")):
+        failed(create(tenant, minimal(accounts_receivable_identifier={"id": identifier})), 422, "CUSTOMER_NOT_FOUND",
+               "accounts_receivable_identifier")
+        failed(client.get(BASE + "/refunds/list", params={"token": tenant.token,
+                                                          "accounts_receivable_identifier": f"id={identifier}"}),
+               422, "CUSTOMER_NOT_FOUND", "accounts_receivable_identifier")
+    assert balance(crm) == "400.00" and balance(other) == "450.00"
 
 
 def test_another_tenants_objects_are_not_found(engine, clock, client, api_for, crm):

@@ -407,8 +407,8 @@ _CRM_FAILURE = _json("Refused; nothing was recorded.", _object({
 
 def crm_responses(data: dict) -> dict:
     """CRM.COM's envelope: ``status.code`` OK with ``data``, or an error code with ``data`` null."""
-    return {200: _json("Done.", _object({"status": _object({"code": {"const": "OK"}, "message": _NULL,
-                                                            "description": _NULL}), "data": data})),
+    return {200: _json("Done.", _object({"status": _object({"code": {"const": "OK"}, "message": {"const": ""},
+                                                            "description": {"const": ""}}), "data": data})),
             "4XX": _CRM_FAILURE}
 
 
