@@ -69,7 +69,7 @@ def _next_id_sqlite(element, compiler, **kw):
 
 
 def _keys(table: str) -> list[Column]:
-    return [Column("id", Id, primary_key=True, autoincrement=True, default=next_id(literal_column(table))),
+    return [Column("id", Id, primary_key=True, autoincrement=False, default=next_id(literal_column(table))),
             _tenant(primary_key=True)]
 
 
