@@ -8,7 +8,8 @@ constraint and foreign key of a tenant's tables includes tenant_id.
   (their names are kept);
 - unique constraints without tenant_id get it (refunds, events and webhook endpoints'
   public_id, invoice lines' (invoice_id, line_no), a refund's one ZATCA document);
-- PostgreSQL: the deferred balance trigger sums the lines of the entry within its tenant.
+- PostgreSQL: the deferred balance trigger sums the entry's lines within its tenant, on the table
+  it fired on (under Citus: the tenant's shard).
 
 Every tenant table already has tenant_id, so nothing is backfilled; data is kept (SQLite copies
 each table in batch mode, PostgreSQL alters in place; ids keep their sequences). The global
@@ -72,14 +73,19 @@ UNIQUES = (
     ("zatca_documents", "uq_zatca_documents_refund_id", ["refund_id"]),
 )
 
-BALANCE_CHECK = """
+# Per tenant, and on the table the trigger fired on (TG_TABLE_NAME): journal_lines here; under
+# Citus the shard of the line's tenant, where all the entry's lines are (colocated by tenant_id),
+# so the check stays a local query on that shard, as Citus asks of trigger functions.
+PER_TENANT = """
     CREATE OR REPLACE FUNCTION salesrefund_check_entry_balanced() RETURNS trigger AS $$
     DECLARE
         entry BIGINT := COALESCE(NEW.entry_id, OLD.entry_id);
-        {tenant_declare}difference BIGINT;
+        tenant BIGINT := COALESCE(NEW.tenant_id, OLD.tenant_id);
+        difference BIGINT;
     BEGIN
-        SELECT COALESCE(SUM(debit_minor), 0) - COALESCE(SUM(credit_minor), 0)
-          INTO difference FROM journal_lines WHERE {tenant_where}entry_id = entry;
+        EXECUTE format('SELECT COALESCE(SUM(debit_minor), 0) - COALESCE(SUM(credit_minor), 0) FROM %I.%I '
+                       'WHERE tenant_id = $1 AND entry_id = $2', TG_TABLE_SCHEMA, TG_TABLE_NAME)
+           INTO difference USING tenant, entry;
         IF difference <> 0 THEN
             RAISE EXCEPTION 'journal entry % is unbalanced by %', entry, difference
                 USING ERRCODE = 'check_violation';
@@ -88,9 +94,23 @@ BALANCE_CHECK = """
     END;
     $$ LANGUAGE plpgsql
 """
-PER_TENANT = BALANCE_CHECK.format(tenant_declare="tenant BIGINT := COALESCE(NEW.tenant_id, OLD.tenant_id);\n        ",
-                                  tenant_where="tenant_id = tenant AND ")
-WHOLE_TABLE = BALANCE_CHECK.format(tenant_declare="", tenant_where="")
+# 0002's, for the downgrade
+WHOLE_TABLE = """
+    CREATE OR REPLACE FUNCTION salesrefund_check_entry_balanced() RETURNS trigger AS $$
+    DECLARE
+        entry BIGINT := COALESCE(NEW.entry_id, OLD.entry_id);
+        difference BIGINT;
+    BEGIN
+        SELECT COALESCE(SUM(debit_minor), 0) - COALESCE(SUM(credit_minor), 0)
+          INTO difference FROM journal_lines WHERE entry_id = entry;
+        IF difference <> 0 THEN
+            RAISE EXCEPTION 'journal entry % is unbalanced by %', entry, difference
+                USING ERRCODE = 'check_violation';
+        END IF;
+        RETURN NULL;
+    END;
+    $$ LANGUAGE plpgsql
+"""
 
 
 def _fk_name(table: str, column: str, referred: str) -> str:
