@@ -69,13 +69,16 @@ def _next_id_sqlite(element, compiler, **kw):
 
 
 def _keys(table: str) -> list[Column]:
+    # autoincrement=False: the id is next_id's (the PostgreSQL sequences are the migrations'), and
+    # SQLAlchemy reads it back with RETURNING rather than running the default in a SELECT first.
     return [Column("id", Id, primary_key=True, autoincrement=False, default=next_id(literal_column(table))),
             _tenant(primary_key=True)]
 
 
 def _ref(name: str, table: str, **kwargs) -> list:
     """A column referring to ``table``'s row of the same tenant: (name, tenant_id) -> (id, tenant_id)."""
-    return [Column(name, Id, **kwargs), ForeignKeyConstraint([name, "tenant_id"], [f"{table}.id", f"{table}.tenant_id"])]
+    return [Column(name, Id, **kwargs),
+            ForeignKeyConstraint([name, "tenant_id"], [f"{table}.id", f"{table}.tenant_id"])]
 
 
 def _money(name: str, default: int | None = 0) -> Column:
