@@ -153,6 +153,22 @@ SQL = {
     "key": "INSERT INTO idempotency_keys (tenant_id, \"key\", fingerprint, status_code, content_type, body, created_at, "
            "expires_at) VALUES (?, ?, ?, 201, 'application/json', ?, ?, ?)",
 }
+
+
+def _sqlite_ids(statements: dict[str, str]) -> dict[str, str]:
+    """SQLite: the ids the engine's tables.next_id gives (one more than the table's largest; a
+    tenant table's key is (id, tenant_id), so SQLite numbers no rows by itself). PostgreSQL
+    keeps the column's sequence."""
+    def with_id(sql: str) -> str:
+        match = re.match(r"INSERT INTO (\w+) \(tenant_id, ", sql)
+        if match is None or match.group(1) in ("sequences", "idempotency_keys"):
+            return sql
+        table = match.group(1)
+        sql = sql.replace(f"INSERT INTO {table} (", f"INSERT INTO {table} (id, ", 1)
+        return sql.replace("VALUES (", f"VALUES ((SELECT coalesce(max(id), 0) + 1 FROM {table}), ", 1)
+    return {key: with_id(sql) for key, sql in statements.items()}
+
+
 RATE = 190_000  # 19 % in the rate scale
 COST_MINOR = 50  # 0.50 per unit
 
@@ -212,7 +228,7 @@ class Transaction:
         self.run_id = run_id
         self.rng = random.Random(client_no * 7919 + int(time.time()))
         self.next_invoice = client_no * 7
-        self.sql = {k: v.replace("?", "%s") for k, v in SQL.items()} if self.pg else SQL
+        self.sql = {k: v.replace("?", "%s") for k, v in SQL.items()} if self.pg else _sqlite_ids(SQL)
 
     def _ts(self, value: datetime):
         # SQLAlchemy stores SQLite date-times as naive 'YYYY-MM-DD HH:MM:SS.ffffff'; psycopg takes the object
@@ -303,11 +319,8 @@ class Transaction:
                                self._ts(now + timedelta(hours=72))))
 
     def _insert_id(self, cur, sql: str, params) -> int:
-        if self.pg:
-            cur.execute(sql + " RETURNING id", params)
-            return cur.fetchone()[0]
-        cur.execute(sql, params)
-        return cur.lastrowid
+        cur.execute(sql + " RETURNING id", params)
+        return cur.fetchone()[0]
 
     def _rollback(self, cur) -> None:
         if self.pg:

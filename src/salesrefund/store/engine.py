@@ -158,8 +158,10 @@ def _sqlite_engine(url: str, database: str | None, synchronous: str) -> Engine:
     if database and database != ":memory:":
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         queue = writer_queue(database)
+    # use_insertmanyvalues off: several rows in one VALUES would all take the same next id
+    # (tables.next_id); SQLAlchemy then refuses executemany with RETURNING instead of writing it.
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False,
-                                              "factory": QueuedConnection})
+                                              "factory": QueuedConnection}, use_insertmanyvalues=False)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):

@@ -6,9 +6,11 @@ identical on SQLite and PostgreSQL. The column suffix names the unit (``_minor``
 from __future__ import annotations
 
 from sqlalchemy import (
-    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, Index, Integer,
-    MetaData, String, Table, Text, UniqueConstraint,
+    BigInteger, Boolean, CheckConstraint, Column, Date, DateTime, ForeignKey, ForeignKeyConstraint, Index,
+    Integer, MetaData, String, Table, Text, UniqueConstraint, literal_column,
 )
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
 
 metadata = MetaData(naming_convention={
     "ix": "ix_%(column_0_label)s",
@@ -25,8 +27,58 @@ def _id() -> Column:
     return Column("id", Id, primary_key=True, autoincrement=True)
 
 
-def _tenant() -> Column:
-    return Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False)
+def _tenant(**kwargs) -> Column:
+    return Column("tenant_id", Id, ForeignKey("tenants.id"), nullable=False, **kwargs)
+
+
+# -- keys a tenant-distributed PostgreSQL (Citus) can carry (issue 15) ---------------------------
+#
+# A tenant's table is keyed (id, tenant_id): id first, so ``inserted_primary_key[0]`` is the id
+# and max(id) reads the key's index; its unique constraints include tenant_id; it refers to
+# another tenant table by (x_id, tenant_id) -> x(id, tenant_id). Only the global tables below
+# (read before the tenant is known: by token, door login or credential) lack tenant_id in a key;
+# under Citus they are reference tables (README "Running on several machines").
+
+REFERENCE_TABLES = ("tenants", "credentials", "door_credentials", "door_sessions", "app_sessions",
+                    "rate_windows")
+
+
+class next_id(FunctionElement):
+    """A tenant table's next id. PostgreSQL: ``DEFAULT``, the column's own sequence, so ids stay
+    globally unique across tenants and processes. SQLite numbers only a one-column INTEGER
+    PRIMARY KEY by itself, so there: one more than the table's largest id, which is what SQLite
+    did before (rowid), safe because every SQLite write transaction holds the write lock from its
+    ``BEGIN IMMEDIATE`` (store/engine.py). Executed once per row, including executemany; not
+    with several rows in one VALUES (SQLAlchemy's insertmanyvalues, i.e. executemany with
+    RETURNING), which the SQLite engine therefore turns off."""
+
+    type = Id
+    inherit_cache = True
+    name = "next_id"
+
+
+@compiles(next_id)
+def _next_id_default(element, compiler, **kw):
+    return "DEFAULT"
+
+
+@compiles(next_id, "sqlite")
+def _next_id_sqlite(element, compiler, **kw):
+    table = compiler.process(element.clauses.clauses[0], **kw)
+    return f"(SELECT coalesce(max(id), 0) + 1 FROM {table})"
+
+
+def _keys(table: str) -> list[Column]:
+    # autoincrement=False: the id is next_id's (the PostgreSQL sequences are the migrations'), and
+    # SQLAlchemy reads it back with RETURNING rather than running the default in a SELECT first.
+    return [Column("id", Id, primary_key=True, autoincrement=False, default=next_id(literal_column(table))),
+            _tenant(primary_key=True)]
+
+
+def _ref(name: str, table: str, **kwargs) -> list:
+    """A column referring to ``table``'s row of the same tenant: (name, tenant_id) -> (id, tenant_id)."""
+    return [Column(name, Id, **kwargs),
+            ForeignKeyConstraint([name, "tenant_id"], [f"{table}.id", f"{table}.tenant_id"])]
 
 
 def _money(name: str, default: int | None = 0) -> Column:
@@ -65,7 +117,7 @@ credentials = Table(
 )
 
 accounts = Table(
-    "accounts", metadata, _id(), _tenant(),
+    "accounts", metadata, *_keys("accounts"),
     Column("code", String(20), nullable=False),
     Column("name", String(100), nullable=False),
     Column("role", String(30)),
@@ -73,7 +125,7 @@ accounts = Table(
 )
 
 payment_methods = Table(
-    "payment_methods", metadata, _id(), _tenant(),
+    "payment_methods", metadata, *_keys("payment_methods"),
     Column("code", String(40), nullable=False),
     Column("name", String(100), nullable=False),
     Column("kind", String(20), nullable=False),
@@ -83,14 +135,14 @@ payment_methods = Table(
 )
 
 locations = Table(
-    "locations", metadata, _id(), _tenant(),
+    "locations", metadata, *_keys("locations"),
     Column("code", String(64), nullable=False),
     Column("name", String(200), nullable=False),
     UniqueConstraint("tenant_id", "code"),
 )
 
 customers = Table(
-    "customers", metadata, _id(), _tenant(),
+    "customers", metadata, *_keys("customers"),
     Column("code", String(64), nullable=False),
     Column("name", String(200), nullable=False),
     Column("tax_number", String(64)),
@@ -103,7 +155,7 @@ customers = Table(
 Index("ix_customers_tax_number", customers.c.tenant_id, customers.c.tax_number)
 
 products = Table(
-    "products", metadata, _id(), _tenant(),
+    "products", metadata, *_keys("products"),
     Column("code", String(64), nullable=False),
     Column("name", String(200), nullable=False),
     Column("unit", String(20), nullable=False, server_default="unit"),
@@ -113,14 +165,14 @@ products = Table(
 )
 
 product_barcodes = Table(
-    "product_barcodes", metadata, _id(), _tenant(),
-    Column("product_id", Id, ForeignKey("products.id"), nullable=False),
+    "product_barcodes", metadata, *_keys("product_barcodes"),
+    *_ref("product_id", "products", nullable=False),
     Column("barcode", String(64), nullable=False),
     UniqueConstraint("tenant_id", "barcode"),
 )
 
 journal_entries = Table(
-    "journal_entries", metadata, _id(), _tenant(),
+    "journal_entries", metadata, *_keys("journal_entries"),
     Column("date", Date, nullable=False),
     Column("source_type", String(20), nullable=False),  # invoice | refund | void
     Column("source_id", Id, nullable=False),
@@ -130,8 +182,8 @@ journal_entries = Table(
 Index("ix_journal_entries_date", journal_entries.c.tenant_id, journal_entries.c.date)
 
 journal_lines = Table(
-    "journal_lines", metadata, _id(), _tenant(),
-    Column("entry_id", Id, ForeignKey("journal_entries.id"), nullable=False, index=True),
+    "journal_lines", metadata, *_keys("journal_lines"),
+    *_ref("entry_id", "journal_entries", nullable=False, index=True),
     Column("account_code", String(20), nullable=False),
     _money("debit_minor"),
     _money("credit_minor"),
@@ -140,14 +192,14 @@ journal_lines = Table(
 )
 
 invoices = Table(
-    "invoices", metadata, _id(), _tenant(),
+    "invoices", metadata, *_keys("invoices"),
     Column("number", String(64), nullable=False),
-    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    *_ref("customer_id", "customers", nullable=False),
     Column("date", Date, nullable=False),
     Column("currency", String(3), nullable=False),
     Column("currency_exponent", Integer, nullable=False),
     Column("prices_include_tax", Boolean, nullable=False),
-    Column("location_id", Id, ForeignKey("locations.id")),
+    *_ref("location_id", "locations"),
     _money("net_minor"), _money("tax_minor"), _money("total_minor"),
     _money("refunded_total_minor"),
     _money("rounding_minor"),  # the sale's own cash rounding: paid + receivable = total + rounding
@@ -155,7 +207,7 @@ invoices = Table(
     _money("refunded_receivable_minor"),  # what refunds took off that (R8 per payment method)
     _money("refunded_free_minor"),  # the free amounts among refunded_total (their tax is read per rate)
     _money("paid_back_minor"),  # what posted refunds paid back by any method (totals, rounding included)
-    Column("journal_entry_id", Id, ForeignKey("journal_entries.id")),
+    *_ref("journal_entry_id", "journal_entries"),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("myinvois_uuid", String(64)),  # the invoice's MyInvois UUID (issue 11), when it has one
     UniqueConstraint("tenant_id", "number"),
@@ -166,10 +218,10 @@ invoices = Table(
 )
 
 invoice_lines = Table(
-    "invoice_lines", metadata, _id(), _tenant(),
-    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False),
+    "invoice_lines", metadata, *_keys("invoice_lines"),
+    *_ref("invoice_id", "invoices", nullable=False),
     Column("line_no", Integer, nullable=False),
-    Column("product_id", Id, ForeignKey("products.id")),
+    *_ref("product_id", "products"),
     Column("description", String(500), nullable=False),
     Column("quantity", BigInteger, nullable=False),
     Column("unit_price", BigInteger, nullable=False),
@@ -186,7 +238,7 @@ invoice_lines = Table(
     _money("restocked_cost_minor"),  # the cost refunds booked back in (R8 per cost)
     _money("retained_gross_minor"),  # what refunds at a lower price (R9) left with the business
     _money("retained_tax_minor"),
-    UniqueConstraint("invoice_id", "line_no"),
+    UniqueConstraint("invoice_id", "line_no", "tenant_id"),
     CheckConstraint("restocked_quantity >= 0 AND restocked_quantity <= refunded_quantity", name="restock_cap"),
     CheckConstraint("restocked_cost_minor >= 0 AND restocked_cost_minor <= cost_minor", name="cost_cap"),
     # R7: refunded <= sold, checked by the database on every write.
@@ -198,8 +250,8 @@ invoice_lines = Table(
 )
 
 invoice_payments = Table(
-    "invoice_payments", metadata, _id(), _tenant(),
-    Column("invoice_id", Id, ForeignKey("invoices.id"), nullable=False, index=True),
+    "invoice_payments", metadata, *_keys("invoice_payments"),
+    *_ref("invoice_id", "invoices", nullable=False, index=True),
     Column("method", String(40), nullable=False),
     _money("amount_minor"),
     _money("refunded_minor"),  # what refunds gave back by this payment (R8 per payment method)
@@ -207,20 +259,20 @@ invoice_payments = Table(
 )
 
 refunds = Table(
-    "refunds", metadata, _id(), _tenant(),
-    Column("public_id", String(36), nullable=False, unique=True),
+    "refunds", metadata, *_keys("refunds"),
+    Column("public_id", String(36), nullable=False),
     Column("kind", String(10), nullable=False, server_default="refund"),  # refund | payout (CRM.COM)
     Column("number", String(40)),
     Column("state", String(10), nullable=False),
-    Column("invoice_id", Id, ForeignKey("invoices.id")),
-    Column("customer_id", Id, ForeignKey("customers.id"), nullable=False),
+    *_ref("invoice_id", "invoices"),
+    *_ref("customer_id", "customers", nullable=False),
     Column("currency", String(3), nullable=False),
     Column("currency_exponent", Integer, nullable=False),
     Column("reason", String(500)),
     Column("reference", String(100)),
     Column("posting_date", Date),
     Column("document_date", Date),
-    Column("location_id", Id, ForeignKey("locations.id")),
+    *_ref("location_id", "locations"),
     _money("net_minor"), _money("tax_minor"), _money("gross_minor"),
     _money("rounding_minor"), _money("total_minor"),
     Column("unlinked", Boolean, nullable=False),
@@ -233,8 +285,9 @@ refunds = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("posted_at", DateTime(timezone=True)),
     Column("voided_at", DateTime(timezone=True)),
-    Column("journal_entry_id", Id, ForeignKey("journal_entries.id")),
-    Column("void_entry_id", Id, ForeignKey("journal_entries.id")),
+    *_ref("journal_entry_id", "journal_entries"),
+    *_ref("void_entry_id", "journal_entries"),
+    UniqueConstraint("public_id", "tenant_id"),
     UniqueConstraint("tenant_id", "number"),
     CheckConstraint("state IN ('draft', 'posted', 'voided')", name="state"),
     CheckConstraint("net_minor + tax_minor = gross_minor", name="net_plus_tax"),
@@ -244,19 +297,19 @@ Index("ix_refunds_invoice", refunds.c.tenant_id, refunds.c.invoice_id)
 Index("ix_refunds_tenant_id", refunds.c.tenant_id, refunds.c.id)
 
 refund_lines = Table(
-    "refund_lines", metadata, _id(), _tenant(),
-    Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False, index=True),
+    "refund_lines", metadata, *_keys("refund_lines"),
+    *_ref("refund_id", "refunds", nullable=False, index=True),
     Column("line_no", Integer, nullable=False),
-    Column("invoice_line_id", Id, ForeignKey("invoice_lines.id")),
+    *_ref("invoice_line_id", "invoice_lines"),
     Column("invoice_line_no", Integer),
-    Column("product_id", Id, ForeignKey("products.id")),
+    *_ref("product_id", "products"),
     Column("description", String(500), nullable=False),
     Column("quantity", BigInteger, nullable=False),
     Column("unit_price", BigInteger),
     Column("tax_rate", BigInteger, nullable=False),
     _money("net_minor"), _money("tax_minor"), _money("gross_minor"),
     Column("restock", Boolean, nullable=False),
-    Column("location_id", Id, ForeignKey("locations.id")),
+    *_ref("location_id", "locations"),
     Column("unit_cost", BigInteger, nullable=False, server_default="0"),
     _money("cost_minor"),
     _money("retained_gross_minor"),  # at a lower price (R9): the full-price piece less what was refunded
@@ -265,8 +318,8 @@ refund_lines = Table(
 )
 
 refund_payments = Table(
-    "refund_payments", metadata, _id(), _tenant(),
-    Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False, index=True),
+    "refund_payments", metadata, *_keys("refund_payments"),
+    *_ref("refund_id", "refunds", nullable=False, index=True),
     Column("method", String(40), nullable=False),
     Column("kind", String(20), nullable=False),
     _money("amount_minor"),
@@ -275,16 +328,16 @@ refund_payments = Table(
 )
 
 refund_taxes = Table(
-    "refund_taxes", metadata, _id(), _tenant(),
-    Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False, index=True),
+    "refund_taxes", metadata, *_keys("refund_taxes"),
+    *_ref("refund_id", "refunds", nullable=False, index=True),
     Column("tax_rate", BigInteger, nullable=False),
     _money("net_minor"), _money("tax_minor"),
 )
 
 stock_moves = Table(
-    "stock_moves", metadata, _id(), _tenant(),
-    Column("product_id", Id, ForeignKey("products.id"), nullable=False),
-    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
+    "stock_moves", metadata, *_keys("stock_moves"),
+    *_ref("product_id", "products", nullable=False),
+    *_ref("location_id", "locations", nullable=False),
     Column("quantity", BigInteger, nullable=False),  # signed: + into the location, - out
     Column("unit_cost", BigInteger, nullable=False),
     Column("date", Date, nullable=False),
@@ -321,13 +374,13 @@ document_numbers = Table(
     Column("door", String(20), primary_key=True),
     Column("field", String(60), primary_key=True),
     Column("number", String(255), primary_key=True),
-    Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False),
+    *_ref("refund_id", "refunds", nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 Index("ix_document_numbers_refund", document_numbers.c.refund_id)
 
 audit_events = Table(
-    "audit_events", metadata, _id(), _tenant(),
+    "audit_events", metadata, *_keys("audit_events"),
     Column("refund_id", Id),
     Column("action", String(20), nullable=False),
     Column("channel", String(20), nullable=False),
@@ -360,10 +413,10 @@ door_sessions = Table(
 )
 
 pos_sessions = Table(
-    "pos_sessions", metadata, _id(), _tenant(),
+    "pos_sessions", metadata, *_keys("pos_sessions"),
     Column("pos", String(40), nullable=False),  # the point of sale (Vodo pos_id)
     Column("session", String(40), nullable=False),  # the till session (Vodo pos_session_id)
-    Column("location_id", Id, ForeignKey("locations.id"), nullable=False),
+    *_ref("location_id", "locations", nullable=False),
     Column("state", String(10), nullable=False),  # open | closed
     UniqueConstraint("tenant_id", "pos", "session"),
     CheckConstraint("state IN ('open', 'closed')", name="state"),
@@ -402,8 +455,9 @@ seller_profiles = Table(
 
 customer_addresses = Table(
     "customer_addresses", metadata,
-    Column("customer_id", Id, ForeignKey("customers.id"), primary_key=True),
-    _tenant(),
+    Column("customer_id", Id, primary_key=True),
+    _tenant(primary_key=True),
+    ForeignKeyConstraint(["customer_id", "tenant_id"], ["customers.id", "customers.tenant_id"]),
     *_address(),
 )
 
@@ -416,8 +470,8 @@ signing_keys = Table(
 )
 
 zatca_documents = Table(
-    "zatca_documents", metadata, _id(), _tenant(),
-    Column("refund_id", Id, ForeignKey("refunds.id"), nullable=False, unique=True),
+    "zatca_documents", metadata, *_keys("zatca_documents"),
+    *_ref("refund_id", "refunds", nullable=False),
     Column("icv", BigInteger, nullable=False),  # KSA-16 invoice counter value, 1, 2, 3 … per tenant
     Column("uuid", String(36), nullable=False),  # KSA-1
     Column("pih", String(100), nullable=False),  # KSA-13 previous invoice hash (base64; the first is 88 characters)
@@ -425,6 +479,7 @@ zatca_documents = Table(
     Column("xml", Text, nullable=False),  # the signed document, byte for byte as issued
     Column("status", String(30), nullable=False),  # pending_clearance | pending_reporting | cleared | reported
     Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("refund_id", "tenant_id"),
     UniqueConstraint("tenant_id", "icv"),
 )
 
@@ -446,30 +501,32 @@ app_sessions = Table(
 # -- events and webhooks (issue 13) -------------------------------------------------------------
 
 webhook_endpoints = Table(
-    "webhook_endpoints", metadata, _id(), _tenant(),
-    Column("public_id", String(36), nullable=False, unique=True),
+    "webhook_endpoints", metadata, *_keys("webhook_endpoints"),
+    Column("public_id", String(36), nullable=False),
     Column("url", String(2000), nullable=False),
     Column("events", Text, nullable=False),  # space-separated event types
     Column("secret", String(100), nullable=False),  # the HMAC key: kept, as signing needs it
     Column("description", String(200)),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("deleted_at", DateTime(timezone=True)),  # deleted endpoints keep their delivery history
+    UniqueConstraint("public_id", "tenant_id"),
 )
 
 events = Table(
-    "events", metadata, _id(), _tenant(),
-    Column("public_id", String(40), nullable=False, unique=True),  # evt_…, the receivers' de-duplication key
+    "events", metadata, *_keys("events"),
+    Column("public_id", String(40), nullable=False),  # evt_…, the receivers' de-duplication key
     Column("type", String(40), nullable=False),
     Column("subject", String(200), nullable=False),  # refund:<id>, invoice:<number>: deliveries keep its order
     Column("payload_json", Text, nullable=False),  # the whole body sent, rendered in the writing transaction
     Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("public_id", "tenant_id"),
 )
 Index("ix_events_tenant_created", events.c.tenant_id, events.c.created_at)
 
 webhook_deliveries = Table(
-    "webhook_deliveries", metadata, _id(), _tenant(),
-    Column("event_id", Id, ForeignKey("events.id"), nullable=False),
-    Column("endpoint_id", Id, ForeignKey("webhook_endpoints.id"), nullable=False),
+    "webhook_deliveries", metadata, *_keys("webhook_deliveries"),
+    *_ref("event_id", "events", nullable=False),
+    *_ref("endpoint_id", "webhook_endpoints", nullable=False),
     Column("subject", String(200), nullable=False),  # the event's: in order per subject and endpoint
     Column("state", String(10), nullable=False),  # pending | delivered | dead
     Column("attempts", Integer, nullable=False, server_default="0"),
