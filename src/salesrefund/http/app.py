@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from .. import __version__
-from ..domain.errors import RefundError, Violation
+from ..domain.errors import RefundError, Violation, reject
 from ..service.books import Books
 from ..service.dispatch import DispatchSettings
 from ..service.events import Webhooks
@@ -24,6 +24,7 @@ from . import apidocs, bench, dialects, metrics, native, native_extra, webhooks
 from . import documents as document_routes
 from ..service.documents import Documents
 from .. import web
+from .dialects import common
 from .problems import PROBLEM, problem_body, problem_of
 
 log = logging.getLogger("salesrefund")
@@ -152,11 +153,24 @@ class BodyLimitMiddleware:
         await self.app(scope, limited_receive, tracking_send)
 
     async def _too_large(self, scope, send):
+        error = reject("payload_too_large", "", "the request body is too large")
+        await answer_at_edge(scope, send, error, f"the request body exceeds {self.limit} bytes")
+
+
+async def answer_at_edge(scope, send, error: RefundError, detail: str | None = None) -> None:
+    """Answer ``error`` before any route has read the request, and close the connection: in the
+    envelope and status of the door serving the path (``dialects.common.answers_errors``), else
+    as the native API's problem+json."""
+    render = common.renderer_for(scope.get("path", ""))
+    if render is not None:
+        response = render(Request(scope), error)
+    else:
         request_id = scope.get("state", {}).get("request_id")
-        body = problem_body("payload_too_large", 413, f"the request body exceeds {self.limit} bytes",
-                            [Violation("/", "payload_too_large", "the request body is too large")], request_id)
-        response = JSONResponse(body, status_code=413, media_type=PROBLEM, headers={"Connection": "close"})
-        await response(scope, _drain, send)
+        violations = [Violation(v.field or "/", v.code, v.message, v.params) for v in error.violations]
+        body = problem_body(error.code, error.status, detail or error.first.text(), violations, request_id)
+        response = JSONResponse(body, status_code=error.status, media_type=PROBLEM)
+    response.headers["Connection"] = "close"
+    await response(scope, _drain, send)
 
 
 async def _drain():

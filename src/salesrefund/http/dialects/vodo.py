@@ -58,6 +58,9 @@ MAX_TEXT, MAX_CODE = 500, 64  # descriptions; ids and codes (as the native API a
 SUCCESS_MESSAGE = "The credit note was created on the invoice successfully"
 
 router = APIRouter(tags=["vodo"])
+# Failures answered at the app's edge (a body over the limit: 413, too slow: 408), in this envelope.
+common.answers_errors(lambda path: path.startswith(PATH), lambda request, error: _http(
+    VodoResponder(common.language(request, LANGUAGES)).failure(error)))
 
 
 # -- the routes -----------------------------------------------------------------------------------
