@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from .. import __version__
 from ..domain.errors import RefundError, Violation, reject
 from ..service.books import Books
+from ..service import limits
 from ..service.dispatch import DispatchSettings
 from ..service.events import Webhooks
 from ..service.refunds import RefundService, Settings
@@ -124,6 +125,8 @@ class BodyLimitMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        client = scope.get("client")
+        limits.client_address.set(client[0] if client else None)  # sign-ins are throttled per address
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             return await self._too_large(scope, send)

@@ -39,6 +39,10 @@ def hash_secret(secret: str) -> str:
     return f"scrypt${salt.hex()}${digest.hex()}"
 
 
+# What an unknown login's secret is checked against (the same scrypt work as a known login's).
+_DUMMY_HASH = hash_secret(secrets.token_hex(16))
+
+
 def verify_secret(secret: str, stored: str) -> bool:
     try:
         scheme, salt, digest = stored.split("$")
@@ -65,11 +69,18 @@ def create_door_credential(engine: Engine, tenant: str, door: str, *, login: str
 
 def authenticate_door(engine: Engine, door: str, login: str | None, secret: str | None,
                       clock: Clock | None = None) -> DoorPrincipal | None:
-    """The caller, when ``login`` and ``secret`` match an active door credential; else None."""
+    """The caller, when ``login`` and ``secret`` match an active door credential; else None.
+
+    Throttled (``limits.sign_in``: ``rate_limited`` after too many failures of this login or from
+    this address). A known and an unknown login cost the same: an unknown one is checked against
+    a dummy hash, so the time taken does not tell which logins exist."""
     if not login or not secret or len(login) > 200 or len(secret) > 512:
         return None
+    attempt = limits.sign_in(engine, door, login, clock)
     row = _door_row(engine, t.door_credentials.c.door == door, t.door_credentials.c.login == login)
-    if row is None or not verify_secret(secret, row["secret_hash"]):
+    matches = verify_secret(secret, row["secret_hash"] if row is not None else _DUMMY_HASH)
+    if row is None or not matches:
+        limits.failed(engine, attempt)
         return None
     return _door_principal(row, clock, engine)
 
@@ -96,11 +107,16 @@ def authenticate_session(engine: Engine, door: str, token: str | None, clock: Cl
     with engine.begin() as conn:
         session = conn.execute(select(t.door_sessions).where(s.token_hash == token_hash)).mappings().first()
         if session is None:
-            return None
-        if _aware(session["last_used_at"], now) + idle <= now:
+            unknown = True
+        elif _aware(session["last_used_at"], now) + idle <= now:
             conn.execute(delete(t.door_sessions).where(s.token_hash == token_hash))
             return None
-        conn.execute(update(t.door_sessions).where(s.token_hash == token_hash).values(last_used_at=now))
+        else:
+            unknown = False
+            conn.execute(update(t.door_sessions).where(s.token_hash == token_hash).values(last_used_at=now))
+    if unknown:  # a guessed token counts against the caller's address (limits.sign_in)
+        limits.failed(engine, limits.sign_in(engine, None, None, clock))
+        return None
     row = _door_row(engine, t.door_credentials.c.id == session["door_credential_id"],
                     t.door_credentials.c.door == door)
     return _door_principal(row, clock, engine) if row is not None else None

@@ -12,15 +12,20 @@ the database's one write lock (issue 5). ``SALESREFUND_RATE_LIMIT`` sets the lim
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import logging
 import os
 import threading
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from sqlalchemy import Engine, bindparam, delete, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from ..domain.errors import reject
+from ..store import credentials as store
 from ..store import tables as t
 from ..store.engine import make_engine
 from .uow import Clock, unwritable
@@ -102,3 +107,86 @@ def counts_engine(engine: Engine) -> Engine:
                 conn.execute(text(_COUNTS_TABLE))
             _counts_engines[path] = counts
         return _counts_engines[path]
+
+
+# -- sign-in throttle (issue 10) ---------------------------------------------------------------------
+# Failed sign-ins are counted per credential (a door's login: CRM.COM's username, BeansBooks'
+# auth_uid, Vodo's secure-business-key) and per client address, in fixed windows, in the counts
+# database (so every worker and server shares them). When either count has reached its limit, every
+# sign-in with that login or from that address is refused with ``rate_limited`` (429, Retry-After:
+# the seconds to the window's end) *before* the secret is checked: the right secret does not get
+# in either, and a refusal costs no scrypt. Bearer tokens (native, Internom, SnR2U) and CRM.COM's
+# session tokens are 256-bit random: an unknown one counts against the address only.
+
+LOGIN_WINDOW_SECONDS = int(os.environ.get("SALESREFUND_LOGIN_WINDOW", "900"))
+LOGIN_FAILURES = int(os.environ.get("SALESREFUND_LOGIN_FAILURES", "10"))  # per login and window; 0: off
+ADDRESS_FAILURES = int(os.environ.get("SALESREFUND_LOGIN_FAILURES_PER_ADDRESS", "100"))  # per address; 0: off
+
+client_address: ContextVar[str | None] = ContextVar("client_address", default=None)
+"""The calling client's address, set by the app's edge for each request (``http.app``)."""
+
+
+@dataclass(frozen=True)
+class SignIn:
+    """One sign-in attempt under throttle: its counter keys and the window it falls in."""
+
+    keys: tuple[tuple[str, int], ...] = ()  # (counter key, its limit)
+    window: int = 0
+    counts: dict = field(default_factory=dict, compare=False)
+
+
+def sign_in(engine: Engine, door: str | None, login: str | None, clock: Clock | None = None) -> SignIn:
+    """Start a sign-in with ``login`` at ``door`` (None: a bearer or session token, counted by
+    address only); ``rate_limited`` when the login or the address has failed too often in this
+    window. Call ``failed`` when the secret turns out wrong."""
+    keys = []
+    if door is not None and login is not None and LOGIN_FAILURES > 0:
+        keys.append((f"login:{door}:{_digest(login)}", LOGIN_FAILURES))
+    address = _address()
+    if address is not None and ADDRESS_FAILURES > 0:
+        keys.append((f"address:{_digest(address)}", ADDRESS_FAILURES))
+    if not keys:
+        return SignIn()
+    now = int((clock or Clock()).now().timestamp())
+    window = now // LOGIN_WINDOW_SECONDS
+    try:
+        counts = store.failure_counts(counts_engine(engine), tuple(key for key, _ in keys), window)
+    except (DBAPIError, OSError) as error:  # counting must not stop sign-ins when it cannot be done
+        if isinstance(error, DBAPIError) and not unwritable(error):
+            raise
+        log.warning("sign-in failures not read: %s", error)
+        return SignIn()
+    if any(counts.get(key, 0) >= limit for key, limit in keys):
+        seconds = LOGIN_WINDOW_SECONDS - now % LOGIN_WINDOW_SECONDS
+        error = reject("rate_limited", "", "too many failed sign-ins; retry in {seconds} s", seconds=seconds)
+        error.retry_after = seconds
+        raise error
+    return SignIn(tuple(keys), window, counts)
+
+
+def failed(engine: Engine, attempt: SignIn) -> None:
+    """Count a failed sign-in against its login and address."""
+    if not attempt.keys:
+        return
+    try:
+        store.count_failure(counts_engine(engine), tuple(key for key, _ in attempt.keys), attempt.window)
+    except (DBAPIError, OSError) as error:
+        if isinstance(error, DBAPIError) and not unwritable(error):
+            raise
+        log.warning("sign-in failure not counted: %s", error)
+
+
+def _address() -> str | None:
+    """The client's IP address; None when the server does not know it (a Unix socket, a test
+    client): one key for every such caller would let one of them lock out all the others."""
+    address = client_address.get()
+    if not address:
+        return None
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
