@@ -18,6 +18,7 @@ from ...domain.commands import Context
 from ...domain.errors import RefundError, Violation, reject
 from ... import i18n
 from ..problems import loads_exact
+from ...service.idempotency import client_key
 from ...service.tenants import Principal
 from ...service.uow import RETRY_AFTER_SECONDS, UNWRITABLE_RETRY_AFTER_SECONDS, unavailable_reason, unwritable
 
@@ -94,10 +95,11 @@ def context(request: Request, principal: Principal, channel: str, *, body=None,
             natural_keys: tuple[tuple[str, str], ...] = (), idempotency_key: str | None = None,
             document_numbers: tuple[str, ...] = ()) -> Context:
     """The request context for a door; ``natural_keys`` are (door field, key) pairs, namespaced
-    here by the door so two doors' references never collide. ``document_numbers`` names the
+    here by the door so two doors' references never collide; a client's ``idempotency_key``
+    (Vodo's header) is kept out of those namespaces (``idempotency.client_key``). ``document_numbers`` names the
     fields among them that are the client's own document numbers: unique in the tenant forever."""
     return Context(tenant_id=principal.tenant_id, channel=channel, credential_id=principal.credential_id,
-                   request_id=request.state.request_id, request=body, idempotency_key=idempotency_key,
+                   request_id=request.state.request_id, request=body, idempotency_key=client_key(idempotency_key),
                    natural_keys=tuple((field, f"{channel}:{field}:{key}") for field, key in natural_keys),
                    document_numbers=tuple((field, key) for field, key in natural_keys if field in document_numbers))
 
