@@ -15,7 +15,8 @@ from sqlalchemy.exc import DBAPIError
 from .. import __version__
 from ..domain.errors import RefundError, Violation, reject
 from ..service.books import Books
-from ..service import limits
+from ..service import limits, views
+from ..store import credentials
 from ..service.dispatch import DispatchSettings
 from ..service.events import Webhooks
 from ..service.refunds import RefundService, Settings
@@ -47,6 +48,7 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
         docs_url=None, redoc_url=None,  # served offline by apidocs.install
     )
     clock = clock or Clock()
+    views.use_key(credentials.server_secret(engine, "ids"))  # ids shown to tenants (issue 10)
     app.state.engine = engine
     app.state.clock = clock
     app.state.refunds = RefundService(engine, clock, settings)

@@ -95,3 +95,17 @@ def count_failure(engine: Engine, keys: tuple[str, ...], window: int) -> None:
 def _skip_fsync(conn) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
+
+
+# -- the server's own secrets (issue 10) -------------------------------------------------------------
+
+def server_secret(engine: Engine, name: str) -> str | None:
+    """The secret ``name`` of this database (``server_secrets``, made by migration 0013), or None
+    when the database has none (not migrated)."""
+    from . import tables as t
+
+    try:
+        with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+            return conn.execute(select(t.server_secrets.c.value).where(t.server_secrets.c.name == name)).scalar()
+    except DBAPIError:
+        return None
