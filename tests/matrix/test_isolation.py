@@ -45,6 +45,7 @@ from matrix_kit import (
 from salesrefund.seeds import crmcom as crm_seed
 from salesrefund.seeds import snr2u as snr2u_seed
 from salesrefund.seeds import vodo as vodo_seed
+from salesrefund.service import views
 from salesrefund.store import tables as t
 
 
@@ -257,7 +258,8 @@ def native_journal(w, route):
     n, auth = _a(w)
     p = Probe(w)
     shown = ok(p.one(Req("GET", "/v1/journal", params={"limit": 200}), auth))
-    own = {row[0] for row in _db(w, t.journal_entries, n.id, t.journal_entries.c.id)}
+    own = {views.public_number("journal", n.id, row[0])  # ids as shown (issue 10: not the global row ids)
+           for row in _db(w, t.journal_entries, n.id, t.journal_entries.c.id)}
     assert {e["id"] for e in shown["items"]} == own and shown["next"] is None
     p.done()
 
@@ -783,7 +785,8 @@ def test_lists_and_reports_hold_only_the_tenants_own_rows(world):
     assert {r["id"] for r in shown["/v1/refunds"]["items"]} == own_refunds
     own_invoices = {r[0] for r in _db(w, t.invoices, n.id, t.invoices.c.number)}
     assert {i["number"] for i in shown["/v1/invoices"]["items"]} == own_invoices
-    own_entries = {r[0] for r in _db(w, t.journal_entries, n.id, t.journal_entries.c.id)}
+    own_entries = {views.public_number("journal", n.id, r[0])  # as shown (issue 10)
+                   for r in _db(w, t.journal_entries, n.id, t.journal_entries.c.id)}
     assert {e["id"] for e in shown["/v1/journal"]["items"]} == own_entries
     own_products = {r[0] for r in _db(w, t.products, n.id, t.products.c.code)}
     assert {s["product"] for s in shown["/v1/stock"]["items"]} <= own_products

@@ -68,6 +68,8 @@ STATUS: dict[str, int] = {
     "rate_limited": 429,
     "service_unavailable": 503,
     "duplicate": 409,
+    "payload_too_large": 413,  # answered at the app's edge (http.app), before any route
+    "request_timeout": 408,
 }
 
 TITLES: dict[str, str] = {
@@ -79,6 +81,8 @@ TITLES: dict[str, str] = {
     "idempotency_key_in_use": "Request in progress",
     "rate_limited": "Too many requests",
     "service_unavailable": "Service unavailable",
+    "payload_too_large": "Payload too large",
+    "request_timeout": "Request timeout",
 }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import uuid
 
 from fastapi import FastAPI, Request
@@ -13,8 +15,10 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from .. import __version__
-from ..domain.errors import RefundError, Violation
+from ..domain.errors import RefundError, Violation, reject
 from ..service.books import Books
+from ..service import limits, views
+from ..store import credentials
 from ..service.dispatch import DispatchSettings
 from ..service.events import Webhooks
 from ..service.refunds import RefundService, Settings
@@ -24,18 +28,23 @@ from . import apidocs, bench, dialects, metrics, native, native_extra, webhooks
 from . import documents as document_routes
 from ..service.documents import Documents
 from .. import web
+from .dialects import common
 from .problems import PROBLEM, problem_body, problem_of
 
 log = logging.getLogger("salesrefund")
 
 
 MAX_BODY_BYTES = 1_048_576
+BODY_TIMEOUT_ENV = "SALESREFUND_BODY_TIMEOUT"
+DEFAULT_BODY_TIMEOUT = 30.0
 
 
 def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings | None = None,
-               max_body_bytes: int = MAX_BODY_BYTES, read_engine: Engine | None = None) -> FastAPI:
+               max_body_bytes: int = MAX_BODY_BYTES, read_engine: Engine | None = None,
+               body_timeout: float | None = None) -> FastAPI:
     """``read_engine``: a read replica for the reads that may lag (``Books.LAGGING``); writes and
-    read-your-write paths always use ``engine``."""
+    read-your-write paths always use ``engine``. ``body_timeout``: seconds a request body may take
+    to arrive (default ``SALESREFUND_BODY_TIMEOUT``, 30)."""
     app = FastAPI(
         title="salesrefund",
         version=__version__,
@@ -45,13 +54,14 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
         docs_url=None, redoc_url=None,  # served offline by apidocs.install
     )
     clock = clock or Clock()
+    views.use_key(credentials.server_secret(engine, "ids"))  # ids shown to tenants (issue 10)
     app.state.engine = engine
     app.state.clock = clock
     app.state.refunds = RefundService(engine, clock, settings)
     app.state.books = Books(engine, clock, read_engine=read_engine)
     app.state.documents = Documents(engine, clock)
     app.state.webhooks = Webhooks(engine, clock, allow_private=DispatchSettings.from_environment().allow_private)
-    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, timeout=body_timeout)
     app.add_middleware(RequestIdMiddleware)
     app.include_router(native.router)
     app.include_router(document_routes.router)
@@ -113,50 +123,92 @@ class RequestIdMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses bodies over ``limit`` bytes with 413 without reading them whole: at once when
-    Content-Length says so, else as soon as the streamed body passes the limit."""
+    """The edge of every request body (issue 4 and issue 10): bodies over ``limit`` bytes are
+    refused with 413 without being read whole (at once when Content-Length says so, else as soon
+    as the streamed body passes the limit), and a body that has not fully arrived ``timeout``
+    seconds after the request's headers (a client that stalls or dribbles) is refused with 408;
+    either is answered in the shape of the door serving the path and closes the connection, and
+    the route never runs on a partial body (it sees the client leave), so nothing is recorded."""
 
-    def __init__(self, app, limit: int):
+    def __init__(self, app, limit: int, timeout: float | None = None):
         self.app = app
         self.limit = limit
+        self.timeout = body_timeout() if timeout is None else timeout
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        client = scope.get("client")
+        limits.client_address.set(client[0] if client else None)  # sign-ins are throttled per address
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             return await self._too_large(scope, send)
         received = 0
-        state = {"started": False, "answered": False}
+        deadline = asyncio.get_running_loop().time() + self.timeout if self.timeout > 0 else None
+        state = {"started": False, "answered": False, "complete": False}
 
         async def tracking_send(message):
             if state["answered"]:
-                return  # the 413 is already out: whatever the app says next is dropped
+                return  # the 413 or 408 is already out: whatever the app says next is dropped
             state["started"] = state["started"] or message["type"] == "http.response.start"
             await send(message)
+
+        async def refuse(error: RefundError, detail: str | None = None):
+            if not state["started"]:
+                await answer_at_edge(scope, send, error, detail)
+            state["answered"] = True
+            return {"type": "http.disconnect"}  # the app stops reading: the client "left"
 
         async def limited_receive():
             nonlocal received
             if state["answered"]:
                 return {"type": "http.disconnect"}
-            message = await receive()
+            if state["complete"] or deadline is None:
+                message = await receive()  # after the body: waits for the client to leave
+            else:
+                try:
+                    async with asyncio.timeout_at(deadline):  # no task per receive (Python 3.11)
+                        message = await receive()
+                except TimeoutError:
+                    return await refuse(reject("request_timeout", "", "the request body did not arrive in time"),
+                                        f"the request body did not arrive within {self.timeout:g} s")
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                state["complete"] = not message.get("more_body", False)
                 if received > self.limit:
-                    if not state["started"]:
-                        await self._too_large(scope, send)
-                    state["answered"] = True
-                    return {"type": "http.disconnect"}  # the app stops reading: the client "left"
+                    return await refuse(reject("payload_too_large", "", "the request body is too large"),
+                                        f"the request body exceeds {self.limit} bytes")
             return message
 
         await self.app(scope, limited_receive, tracking_send)
 
     async def _too_large(self, scope, send):
+        error = reject("payload_too_large", "", "the request body is too large")
+        await answer_at_edge(scope, send, error, f"the request body exceeds {self.limit} bytes")
+
+
+def body_timeout() -> float:
+    """Seconds a request's body may take to arrive: ``SALESREFUND_BODY_TIMEOUT`` (default 30; 0: no limit)."""
+    try:
+        return float(os.environ.get(BODY_TIMEOUT_ENV, DEFAULT_BODY_TIMEOUT))
+    except ValueError:
+        return DEFAULT_BODY_TIMEOUT
+
+
+async def answer_at_edge(scope, send, error: RefundError, detail: str | None = None) -> None:
+    """Answer ``error`` before any route has read the request, and close the connection: in the
+    envelope and status of the door serving the path (``dialects.common.answers_errors``), else
+    as the native API's problem+json."""
+    render = common.renderer_for(scope.get("path", ""))
+    if render is not None:
+        response = render(Request(scope), error)
+    else:
         request_id = scope.get("state", {}).get("request_id")
-        body = problem_body("payload_too_large", 413, f"the request body exceeds {self.limit} bytes",
-                            [Violation("/", "payload_too_large", "the request body is too large")], request_id)
-        response = JSONResponse(body, status_code=413, media_type=PROBLEM, headers={"Connection": "close"})
-        await response(scope, _drain, send)
+        violations = [Violation(v.field or "/", v.code, v.message, v.params) for v in error.violations]
+        body = problem_body(error.code, error.status, detail or error.first.text(), violations, request_id)
+        response = JSONResponse(body, status_code=error.status, media_type=PROBLEM)
+    response.headers["Connection"] = "close"
+    await response(scope, _drain, send)
 
 
 async def _drain():

@@ -14,6 +14,7 @@ from ..domain import money
 from ..domain.commands import Context
 from ..domain.errors import Invalid, Violation
 from ..service.backoffice import BackOffice
+from ..service.idempotency import client_key
 from ..service.tenants import Principal
 from . import responses as R, schemas
 from .auth import require
@@ -38,7 +39,7 @@ def _context(request: Request, principal: Principal, key: str | None, body: dict
     if key is not None and not key.strip():
         raise Invalid(Violation("/headers/Idempotency-Key", "validation_error", "the Idempotency-Key is empty"))
     return Context(tenant_id=principal.tenant_id, channel="native", credential_id=principal.credential_id,
-                   request_id=request.state.request_id, request=body, idempotency_key=key)
+                   request_id=request.state.request_id, request=body, idempotency_key=client_key(key))
 
 
 def _created(view: dict) -> JSONResponse:

@@ -27,14 +27,57 @@ def loads_exact(body: bytes | str):
     field (and which no other field type accepts). Nesting deeper than ``MAX_JSON_DEPTH`` is refused
     before parsing (no request of ours nests deeper than a few levels). A string holding the NUL
     character (``\\u0000``) is refused too: PostgreSQL text cannot hold it (a query with it fails),
-    and no field of any door needs it."""
+    and no field of any door needs it. A key given twice in one object is refused naming it
+    (``Invalid``, see ``refuse_duplicate_keys``)."""
     _check_depth(body)
-    value = json.loads(body, parse_float=Decimal, parse_constant=Decimal)
+    duplicated: list[_Duplicated] = []
+
+    def object_of(pairs: list) -> dict:
+        obj = dict(pairs)
+        if len(obj) != len(pairs):  # a key given twice: kept aside, refused naming it below
+            seen: set = set()
+            key = next(k for k, _ in pairs if k in seen or seen.add(k))
+            obj = _Duplicated(obj, key)
+            duplicated.append(obj)
+        return obj
+
+    value = json.loads(body, parse_float=Decimal, parse_constant=Decimal, object_pairs_hook=object_of)
     if (b"\\u0000" if isinstance(body, (bytes, bytearray)) else "\\u0000") in body and holds_nul(value):
         raise json.JSONDecodeError("a string holds the NUL character (\\u0000)", "", 0)
     if _may_hold_surrogates(body):
         refuse_lone_surrogates(value)
+    if duplicated:
+        refuse_duplicate_keys(value)
     return value
+
+
+# -- an object with a key given twice (issue 10) ---------------------------------------------------
+
+DUPLICATE_KEY_MESSAGE = "the key {key} is given more than once in this object"
+
+
+class _Duplicated(dict):
+    """A decoded JSON object in which ``duplicate`` was given twice (``json`` would keep the last)."""
+
+    def __init__(self, items: dict, duplicate: str):
+        super().__init__(items)
+        self.duplicate = duplicate
+
+
+def refuse_duplicate_keys(value, pointer: str = "") -> None:
+    """``Invalid`` (422 validation_error, in whichever door's shape) naming the first key given
+    twice in an object (``/lines/0/quantity``): which of the two values was meant cannot be known,
+    and two parsers of the same body could disagree on it."""
+    stack = [(value, pointer)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, _Duplicated):
+            key = item.duplicate
+            raise Invalid(Violation(f"{where}/{_escape(key)}", "validation_error", DUPLICATE_KEY_MESSAGE, {"key": key}))
+        if isinstance(item, dict):
+            stack.extend((child, f"{where}/{_escape(str(key))}") for key, child in reversed(list(item.items())))
+        elif isinstance(item, list):
+            stack.extend((child, f"{where}/{i}") for i, child in reversed(list(enumerate(item))))
 
 
 # -- text that cannot be stored or sent: lone UTF-16 surrogates (issue 9, item 9) ----------------

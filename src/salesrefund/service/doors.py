@@ -14,13 +14,13 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Engine
 
 from ..domain import money
-from ..store import tables as t
+from ..store import credentials as store
 from . import limits
 from .tenants import Principal, create_token, tenant_id_by_name
-from .uow import Clock
+from .uow import Clock, UnitOfWork
 
 SESSION_IDLE = timedelta(hours=1)
 _SCRYPT = {"n": 2**12, "r": 8, "p": 1}
@@ -37,6 +37,10 @@ def hash_secret(secret: str) -> str:
     salt = secrets.token_bytes(16)
     digest = hashlib.scrypt(secret.encode(), salt=salt, dklen=32, **_SCRYPT)
     return f"scrypt${salt.hex()}${digest.hex()}"
+
+
+# What an unknown login's secret is checked against (the same scrypt work as a known login's).
+_DUMMY_HASH = hash_secret(secrets.token_hex(16))
 
 
 def verify_secret(secret: str, stored: str) -> bool:
@@ -56,20 +60,28 @@ def create_door_credential(engine: Engine, tenant: str, door: str, *, login: str
     """A door credential for ``tenant``: ``login`` + ``secret`` as the door sends them."""
     credential = create_token(engine, tenant, permissions=permissions, name=f"{door}:{login}"[:100], clock=clock)
     tenant_id, secret_hash = tenant_id_by_name(engine, tenant), hash_secret(secret)  # before the write lock
-    with engine.begin() as conn:
-        return conn.execute(insert(t.door_credentials).values(
-            tenant_id=tenant_id, door=door, login=login, secret_hash=secret_hash,
-            credential_id=credential["id"], settings_json=json.dumps(settings or {}),
-        )).inserted_primary_key[0]
+    with UnitOfWork(engine, tenant_id) as uow:
+        door_credential_id = store.insert_door_credential(
+            uow.conn, tenant_id=tenant_id, door=door, login=login, secret_hash=secret_hash,
+            credential_id=credential["id"], settings_json=json.dumps(settings or {}))
+        uow.commit()
+    return door_credential_id
 
 
 def authenticate_door(engine: Engine, door: str, login: str | None, secret: str | None,
                       clock: Clock | None = None) -> DoorPrincipal | None:
-    """The caller, when ``login`` and ``secret`` match an active door credential; else None."""
+    """The caller, when ``login`` and ``secret`` match an active door credential; else None.
+
+    Throttled (``limits.sign_in``: ``rate_limited`` after too many failures of this login or from
+    this address). A known and an unknown login cost the same: an unknown one is checked against
+    a dummy hash, so the time taken does not tell which logins exist."""
     if not login or not secret or len(login) > 200 or len(secret) > 512:
         return None
-    row = _door_row(engine, t.door_credentials.c.door == door, t.door_credentials.c.login == login)
-    if row is None or not verify_secret(secret, row["secret_hash"]):
+    attempt = limits.sign_in(engine, door, login, clock)
+    row = store.door_credential(engine, door, login=login)
+    matches = verify_secret(secret, row["secret_hash"] if row is not None else _DUMMY_HASH)
+    if row is None or not matches:
+        limits.failed(engine, attempt)
         return None
     return _door_principal(row, clock, engine)
 
@@ -78,10 +90,10 @@ def open_session(engine: Engine, door: DoorPrincipal, clock: Clock | None = None
     """A session token (CRM.COM's ``authentication/token``), shown once, stored hashed."""
     token = secrets.token_hex(32)
     now = (clock or Clock()).now()
-    with engine.begin() as conn:
-        conn.execute(insert(t.door_sessions).values(
-            token_hash=hashlib.sha256(token.encode()).hexdigest(), tenant_id=door.principal.tenant_id,
-            door_credential_id=door.door_credential_id, created_at=now, last_used_at=now))
+    with UnitOfWork(engine, door.principal.tenant_id) as uow:
+        store.insert_session(uow.conn, token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                             tenant_id=door.principal.tenant_id, door_credential_id=door.door_credential_id, now=now)
+        uow.commit()
     return token
 
 
@@ -92,29 +104,14 @@ def authenticate_session(engine: Engine, door: str, token: str | None, clock: Cl
         return None
     now = (clock or Clock()).now()
     token_hash = hashlib.sha256(token.encode()).hexdigest()
-    s = t.door_sessions.c
-    with engine.begin() as conn:
-        session = conn.execute(select(t.door_sessions).where(s.token_hash == token_hash)).mappings().first()
-        if session is None:
-            return None
-        if _aware(session["last_used_at"], now) + idle <= now:
-            conn.execute(delete(t.door_sessions).where(s.token_hash == token_hash))
-            return None
-        conn.execute(update(t.door_sessions).where(s.token_hash == token_hash).values(last_used_at=now))
-    row = _door_row(engine, t.door_credentials.c.id == session["door_credential_id"],
-                    t.door_credentials.c.door == door)
+    state, session = store.use_session(engine, token_hash, now, lambda last_used: _aware(last_used, now) + idle > now)
+    if state == "unknown":  # a guessed token counts against the caller's address (limits.sign_in)
+        limits.failed(engine, limits.sign_in(engine, None, None, clock))
+        return None
+    if state == "expired":
+        return None
+    row = store.door_credential(engine, door, door_credential_id=session["door_credential_id"])
     return _door_principal(row, clock, engine) if row is not None else None
-
-
-def _door_row(engine: Engine, *conditions):
-    d, c = t.door_credentials.c, t.credentials.c
-    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-        return conn.execute(
-            select(d.id, d.tenant_id, d.secret_hash, d.settings_json, c.id.label("credential_id"), c.permissions,
-                   c.revoked_at, c.expires_at, t.tenants.c.currency, t.tenants.c.currency_exponent)
-            .join(t.credentials, t.credentials.c.id == d.credential_id)
-            .join(t.tenants, t.tenants.c.id == d.tenant_id)
-            .where(*conditions)).mappings().first()
 
 
 def _door_principal(row, clock: Clock | None, engine: Engine | None = None) -> DoorPrincipal | None:

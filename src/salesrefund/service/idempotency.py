@@ -28,6 +28,26 @@ class Response:
     replayed: bool = False
 
 
+# The namespaces the server itself writes keys in: a door's natural keys (``<door>:<field>:<key>``),
+# the back office page's (``app:<key>``) and the escaped client keys below.
+RESERVED_PREFIXES = ("internom:", "vodo:", "crmcom:", "beansbooks:", "snr2u:", "app:", "client:")
+_ESCAPE = "client:"
+
+
+def client_key(key: str | None) -> str | None:
+    """A client's ``Idempotency-Key`` header as stored: unchanged, unless it starts like a key the
+    server writes itself (``beansbooks:id:17`` is BeansBooks' key for sale 17), which is stored
+    as ``client:<key>`` (a key too long for that, as ``client:~<its SHA-256>``). So a native (or
+    Vodo) key can never claim, block or replay a door's natural key or the back office's, and two
+    different client keys never meet (the mapping is one-to-one)."""
+    if key is None or not key.startswith(RESERVED_PREFIXES):
+        return key
+    escaped = _ESCAPE + key
+    if len(escaped) > MAX_KEY_LENGTH:
+        escaped = _ESCAPE + "~" + hashlib.sha256(key.encode("utf-8", "surrogatepass")).hexdigest()
+    return escaped
+
+
 def fingerprint(operation: str, channel: str, payload: object) -> str:
     if dataclasses.is_dataclass(payload):
         payload = dataclasses.asdict(payload)

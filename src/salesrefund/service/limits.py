@@ -12,39 +12,24 @@ the database's one write lock (issue 5). ``SALESREFUND_RATE_LIMIT`` sets the lim
 
 from __future__ import annotations
 
+import hashlib
+import ipaddress
 import logging
 import os
-import threading
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
-from sqlalchemy import Engine, bindparam, delete, text
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from ..domain.errors import reject
-from ..store import tables as t
-from ..store.engine import make_engine
+from ..store import credentials as store
 from .uow import Clock, unwritable
 
 log = logging.getLogger("salesrefund")
 
 WINDOW_SECONDS = 60
 PER_MINUTE = int(os.environ.get("SALESREFUND_RATE_LIMIT", "6000"))
-
-_w = t.rate_windows.c
-_FORGET_OLDER = delete(t.rate_windows).where(
-    (_w.credential_id == bindparam("credential")) & (_w.window_start < bindparam("window")))
-
-
-def _upsert(dialect: str):
-    build = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = build(t.rate_windows).values(credential_id=bindparam("credential"), window_start=bindparam("window"),
-                                        count=1)
-    return stmt.on_conflict_do_update(index_elements=[_w.credential_id, _w.window_start],
-                                      set_={"count": _w.count + 1}).returning(_w.count)
-
-
-_UPSERT = {dialect: _upsert(dialect) for dialect in ("postgresql", "sqlite")}
-
 
 def hit(engine: Engine, credential_id: int, clock: Clock | None = None, limit: int | None = None) -> None:
     """Count one request of ``credential_id``; raise ``rate_limited`` when over the limit."""
@@ -70,35 +55,89 @@ def hit(engine: Engine, credential_id: int, clock: Clock | None = None, limit: i
         raise error
 
 
-def _count(engine: Engine, credential_id: int, window: int) -> int:
-    postgres = engine.dialect.name == "postgresql"
-    with engine.begin() as conn:
-        if postgres:
-            conn.execute(text("SET LOCAL synchronous_commit TO OFF"))
-        count = conn.execute(_UPSERT[engine.dialect.name], {"credential": credential_id, "window": window}).scalar_one()
-        if count == 1:  # a new window: forget this credential's older ones
-            conn.execute(_FORGET_OLDER, {"credential": credential_id, "window": window})
-    return count
+# The SQL lives in the store (``store.credentials``); these names stay for callers and tests.
+_count = store.count_request
+counts_engine = store.counts_engine
 
 
-_COUNTS_TABLE = """CREATE TABLE IF NOT EXISTS rate_windows (
-    credential_id INTEGER NOT NULL, window_start BIGINT NOT NULL, count INTEGER NOT NULL,
-    PRIMARY KEY (credential_id, window_start))"""
-_counts_engines: dict[str, Engine] = {}
-_counts_lock = threading.Lock()
+# -- sign-in throttle (issue 10) ---------------------------------------------------------------------
+# Failed sign-ins are counted per credential (a door's login: CRM.COM's username, BeansBooks'
+# auth_uid, Vodo's secure-business-key) and per client address, in fixed windows, in the counts
+# database (so every worker and server shares them). When either count has reached its limit, every
+# sign-in with that login or from that address is refused with ``rate_limited`` (429, Retry-After:
+# the seconds to the window's end) *before* the secret is checked: the right secret does not get
+# in either, and a refusal costs no scrypt. Bearer tokens (native, Internom, SnR2U) and CRM.COM's
+# session tokens are 256-bit random: an unknown one counts against the address only.
+
+LOGIN_WINDOW_SECONDS = int(os.environ.get("SALESREFUND_LOGIN_WINDOW", "900"))
+LOGIN_FAILURES = int(os.environ.get("SALESREFUND_LOGIN_FAILURES", "10"))  # per login and window; 0: off
+ADDRESS_FAILURES = int(os.environ.get("SALESREFUND_LOGIN_FAILURES_PER_ADDRESS", "100"))  # per address; 0: off
+
+client_address: ContextVar[str | None] = ContextVar("client_address", default=None)
+"""The calling client's address, set by the app's edge for each request (``http.app``)."""
 
 
-def counts_engine(engine: Engine) -> Engine:
-    """Where ``engine``'s requests are counted: PostgreSQL (and in-memory SQLite): the database
-    itself; a SQLite file: ``<file>-counters`` beside it, made on first use."""
-    database = engine.url.database
-    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
-        return engine
-    path = f"{database}-counters"
-    with _counts_lock:
-        if path not in _counts_engines:
-            counts = make_engine(f"sqlite:///{path}", synchronous="OFF")
-            with counts.begin() as conn:  # rate_windows without its key to credentials (not in this file)
-                conn.execute(text(_COUNTS_TABLE))
-            _counts_engines[path] = counts
-        return _counts_engines[path]
+@dataclass(frozen=True)
+class SignIn:
+    """One sign-in attempt under throttle: its counter keys and the window it falls in."""
+
+    keys: tuple[tuple[str, int], ...] = ()  # (counter key, its limit)
+    window: int = 0
+    counts: dict = field(default_factory=dict, compare=False)
+
+
+def sign_in(engine: Engine, door: str | None, login: str | None, clock: Clock | None = None) -> SignIn:
+    """Start a sign-in with ``login`` at ``door`` (None: a bearer or session token, counted by
+    address only); ``rate_limited`` when the login or the address has failed too often in this
+    window. Call ``failed`` when the secret turns out wrong."""
+    keys = []
+    if door is not None and login is not None and LOGIN_FAILURES > 0:
+        keys.append((f"login:{door}:{_digest(login)}", LOGIN_FAILURES))
+    address = _address()
+    if address is not None and ADDRESS_FAILURES > 0:
+        keys.append((f"address:{_digest(address)}", ADDRESS_FAILURES))
+    if not keys:
+        return SignIn()
+    now = int((clock or Clock()).now().timestamp())
+    window = now // LOGIN_WINDOW_SECONDS
+    try:
+        counts = store.failure_counts(counts_engine(engine), tuple(key for key, _ in keys), window)
+    except (DBAPIError, OSError) as error:  # counting must not stop sign-ins when it cannot be done
+        if isinstance(error, DBAPIError) and not unwritable(error):
+            raise
+        log.warning("sign-in failures not read: %s", error)
+        return SignIn()
+    if any(counts.get(key, 0) >= limit for key, limit in keys):
+        seconds = LOGIN_WINDOW_SECONDS - now % LOGIN_WINDOW_SECONDS
+        error = reject("rate_limited", "", "too many failed sign-ins; retry in {seconds} s", seconds=seconds)
+        error.retry_after = seconds
+        raise error
+    return SignIn(tuple(keys), window, counts)
+
+
+def failed(engine: Engine, attempt: SignIn) -> None:
+    """Count a failed sign-in against its login and address."""
+    if not attempt.keys:
+        return
+    try:
+        store.count_failure(counts_engine(engine), tuple(key for key, _ in attempt.keys), attempt.window)
+    except (DBAPIError, OSError) as error:
+        if isinstance(error, DBAPIError) and not unwritable(error):
+            raise
+        log.warning("sign-in failure not counted: %s", error)
+
+
+def _address() -> str | None:
+    """The client's IP address; None when the server does not know it (a Unix socket, a test
+    client): one key for every such caller would let one of them lock out all the others."""
+    address = client_address.get()
+    if not address:
+        return None
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
+def _digest(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -227,7 +227,10 @@ def authenticate(engine: Engine, token: str, clock: Clock | None = None) -> Prin
         return None
     with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
         row = conn.execute(_CREDENTIAL, {"token_hash": hash_token(token)}).mappings().first()
-    if row is None or row["revoked_at"] is not None:
+    if row is None:  # a guessed token counts against the caller's address (issue 10)
+        limits.failed(engine, limits.sign_in(engine, None, None, clock))
+        return None
+    if row["revoked_at"] is not None:
         return None
     if row["expires_at"] is not None:
         expires = row["expires_at"] if row["expires_at"].tzinfo else row["expires_at"].replace(

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import calendar
+import hashlib
+import hmac
 import json
 from datetime import date, datetime, timezone
 
@@ -23,8 +25,54 @@ MAX_PAGE = 200
 DEFAULT_PAGE = 50
 
 
+# -- ids shown to a tenant (issue 10): nothing counts across tenants -------------------------------
+# Row ids are global counters: a tenant that saw them (a list cursor, a journal entry id) could count what other tenants did in between. What a tenant sees is instead a
+# keyed permutation of the id (a 4-round Feistel network over 52 bits, HMAC-SHA256 rounds): one
+# to one, so cursors still decode and ids stay unique and stable, but without the key (the
+# database's own secret, ``server_secrets``, made by migration 0013 and shared by every worker)
+# neither the order nor the gaps of the global ids can be read from them. 52 bits: exact in a
+# JavaScript number.
+
+_BITS = 26  # half of the 52-bit block
+_MASK = (1 << _BITS) - 1
+_key = [hashlib.sha256(b"salesrefund: no server secret").digest()]  # replaced by use_key at start
+
+
+def use_key(secret: str | None) -> None:
+    """The permutation's key: the database's ``ids`` secret (``http.app.create_app`` sets it)."""
+    if secret:
+        _key[0] = hashlib.sha256(("salesrefund ids:" + secret).encode()).digest()
+
+
+def _round(kind: str, scope: int, i: int, half: int) -> int:
+    digest = hmac.new(_key[0], f"{kind}:{scope}:{i}:{half}".encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big") & _MASK
+
+
+def public_number(kind: str, scope: int, value: int) -> int:
+    """``value`` (a row id, below 2^52) as shown: a permutation keyed by the server secret, by
+    ``kind`` (``journal``, ``credential``, ``cursor``) and by ``scope`` (the tenant)."""
+    if not 0 <= value < 1 << (2 * _BITS):
+        raise ValueError("the id is out of range")
+    left, right = value >> _BITS, value & _MASK
+    for i in range(4):
+        left, right = right, left ^ _round(kind, scope, i, right)
+    return (left << _BITS) | right
+
+
+def private_number(kind: str, scope: int, shown: int) -> int:
+    """The inverse of ``public_number``."""
+    if not 0 <= shown < 1 << (2 * _BITS):
+        raise ValueError("the id is out of range")
+    left, right = shown >> _BITS, shown & _MASK
+    for i in reversed(range(4)):
+        left, right = right ^ _round(kind, scope, i, left), left
+    return (left << _BITS) | right
+
+
 def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(str(last_id).encode()).decode().rstrip("=")
+    """A list's ``next``: opaque, it does not show the global id of the last row (see above)."""
+    return base64.urlsafe_b64encode(str(public_number("cursor", 0, last_id)).encode()).decode().rstrip("=")
 
 
 def decode_cursor(cursor: str | None) -> int:
@@ -33,11 +81,9 @@ def decode_cursor(cursor: str | None) -> int:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         value = int(base64.urlsafe_b64decode(padded.encode()).decode())
+        return private_number("cursor", 0, value)
     except (ValueError, UnicodeDecodeError):
         raise ValueError("cursor is not valid")
-    if value < 0:
-        raise ValueError("cursor is not valid")
-    return value
 
 
 def page(items: list, ids: list[int], limit: int) -> dict:
@@ -203,7 +249,7 @@ def entries_view(store: TenantStore, entries, cur: Currency) -> list[dict]:
             lines[r["entry_id"]].append({"account": r["account_code"],
                                          "debit": format_amount(r["debit_minor"], cur),
                                          "credit": format_amount(r["credit_minor"], cur)})
-    return [{"id": e["id"], "date": e["date"].isoformat(), "source": e["source_type"],
+    return [{"id": public_number("journal", store.tenant_id, e["id"]), "date": e["date"].isoformat(), "source": e["source_type"],
              "memo": e["memo"], "lines": lines[e["id"]]} for e in entries]
 
 

@@ -542,3 +542,13 @@ webhook_deliveries = Table(
 Index("ix_webhook_deliveries_due", webhook_deliveries.c.state, webhook_deliveries.c.next_attempt_at)
 Index("ix_webhook_deliveries_order", webhook_deliveries.c.endpoint_id, webhook_deliveries.c.subject,
       webhook_deliveries.c.state, webhook_deliveries.c.id)
+
+# -- the server's own secrets (issue 10) -------------------------------------------------------
+
+# ``ids``: the key of the permutation that shows row ids to tenants (``service.views.public_number``);
+# made at random by migration 0013, shared by every worker and server of the database.
+server_secrets = Table(
+    "server_secrets", metadata,
+    Column("name", String(40), primary_key=True),
+    Column("value", String(128), nullable=False),
+)

@@ -84,6 +84,9 @@ class _PathWords(Convertor):
 
 register_url_convertor("beans_customer_sale_refund", _PathWords())
 router = APIRouter(tags=["beansbooks"])
+# Failures answered at the app's edge (a body over the limit, too slow), in this envelope (HTTP 200).
+common.answers_errors(lambda path: path.lower().startswith("/api/customer/sale/"),
+                      lambda request, error: _http(error_response(error)))
 
 # -- the routes --------------------------------------------------------------------------------------
 

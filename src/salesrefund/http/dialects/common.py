@@ -7,19 +7,42 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Callable
 
 from fastapi import Request
 from sqlalchemy.exc import DBAPIError
 from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response as StarletteResponse
 
 from ...domain.commands import Context
-from ...domain.errors import Violation, reject
+from ...domain.errors import RefundError, Violation, reject
 from ... import i18n
 from ..problems import loads_exact
+from ...service.idempotency import client_key
 from ...service.tenants import Principal
 from ...service.uow import RETRY_AFTER_SECONDS, UNWRITABLE_RETRY_AFTER_SECONDS, unavailable_reason, unwritable
 
 MAX_BODY_BYTES = 1_000_000
+
+
+# -- failures answered before a door runs (issue 10) -------------------------------------------------
+# The app's edge (``http.app.EdgeMiddleware``) refuses some requests before any route reads them: a
+# body over the limit (413), a body that comes too slowly (408). At a door it answers in that door's
+# envelope and status, through the renderer the door registers here (one line per door).
+
+Renderer = Callable[[Request, RefundError], StarletteResponse]
+_DOOR_RENDERERS: list[tuple[Callable[[str], bool], Renderer]] = []
+
+
+def answers_errors(matches: Callable[[str], bool], render: Renderer) -> None:
+    """Register a door: ``matches(path)`` says whether a request path is the door's, ``render(request,
+    error)`` answers a ``RefundError`` in the door's shape (the request's body is never read)."""
+    _DOOR_RENDERERS.append((matches, render))
+
+
+def renderer_for(path: str) -> Renderer | None:
+    """The renderer of the door serving ``path``, or None (the native API: problem+json)."""
+    return next((render for matches, render in _DOOR_RENDERERS if matches(path)), None)
 
 
 class BadBody(ValueError):
@@ -72,10 +95,11 @@ def context(request: Request, principal: Principal, channel: str, *, body=None,
             natural_keys: tuple[tuple[str, str], ...] = (), idempotency_key: str | None = None,
             document_numbers: tuple[str, ...] = ()) -> Context:
     """The request context for a door; ``natural_keys`` are (door field, key) pairs, namespaced
-    here by the door so two doors' references never collide. ``document_numbers`` names the
+    here by the door so two doors' references never collide; a client's ``idempotency_key``
+    (Vodo's header) is kept out of those namespaces (``idempotency.client_key``). ``document_numbers`` names the
     fields among them that are the client's own document numbers: unique in the tenant forever."""
     return Context(tenant_id=principal.tenant_id, channel=channel, credential_id=principal.credential_id,
-                   request_id=request.state.request_id, request=body, idempotency_key=idempotency_key,
+                   request_id=request.state.request_id, request=body, idempotency_key=client_key(idempotency_key),
                    natural_keys=tuple((field, f"{channel}:{field}:{key}") for field, key in natural_keys),
                    document_numbers=tuple((field, key) for field, key in natural_keys if field in document_numbers))
 

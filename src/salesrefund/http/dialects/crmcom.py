@@ -59,6 +59,9 @@ router = APIRouter(tags=["crmcom"])
 BASE = base_path()
 _REFUND = R.crm_responses({"type": "object"})
 
+# Failures answered at the app's edge (a body over the limit: 413, too slow: 408), in this envelope.
+common.answers_errors(lambda path, base=BASE + "/": path.startswith(base), lambda request, error: _http(failure(error)))
+
 
 # -- the routes -----------------------------------------------------------------------------------
 

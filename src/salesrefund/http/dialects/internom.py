@@ -60,6 +60,9 @@ STATUS = {
 }
 
 router = APIRouter(tags=["internom"])
+# Failures answered at the app's edge (a body over the limit: 413, too slow: 408), in this envelope.
+common.answers_errors(lambda path: path == PATH, lambda request, error: _http(
+    InternomResponder(common.language(request, LANGUAGES)).failure(error)))
 
 _EXAMPLE = {
     "branch_name": "5044251-export",

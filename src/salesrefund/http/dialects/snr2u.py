@@ -42,6 +42,10 @@ from .common import dumps
 log = logging.getLogger("salesrefund.snr2u")
 
 router = APIRouter(tags=["snr2u"])
+# Failures answered at the app's edge (a body over the limit: 413, too slow: 408), in this shape and format.
+common.answers_errors(lambda path: path.startswith("/CustomerRefundNotes"), lambda request, error: _to_http(
+    dataclasses.replace(Responder(common.language(request, LANGUAGES)).failure(error), status=error.status),
+    _formats(request, "jsv" if request.url.path.endswith(".jsv") else None)[1], {}))
 
 CHANNEL = "snr2u"
 LANGUAGES = ("en", "ms")

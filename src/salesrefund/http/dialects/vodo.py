@@ -41,6 +41,9 @@ PATH = "/api/v4/credit_note/pos"
 AUTH_HEADERS = ("secure-business-key", "userToken", "apikey", "platform-key", "platform")
 
 router = APIRouter(tags=["vodo"])
+# Failures answered at the app's edge (a body over the limit: 413, too slow: 408), in this envelope.
+common.answers_errors(lambda path: path.startswith(PATH), lambda request, error: _http(
+    VodoResponder(common.language(request, LANGUAGES)).failure(error)))
 
 # -- the routes -----------------------------------------------------------------------------------
 
