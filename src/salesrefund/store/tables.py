@@ -40,7 +40,7 @@ def _tenant(**kwargs) -> Column:
 # under Citus they are reference tables (README "Running on several machines").
 
 REFERENCE_TABLES = ("tenants", "credentials", "door_credentials", "door_sessions", "app_sessions",
-                    "rate_windows")
+                    "rate_windows", "server_secrets")
 
 
 class next_id(FunctionElement):
@@ -546,7 +546,7 @@ Index("ix_webhook_deliveries_order", webhook_deliveries.c.endpoint_id, webhook_d
 # -- the server's own secrets (issue 10) -------------------------------------------------------
 
 # ``ids``: the key of the permutation that shows row ids to tenants (``service.views.public_number``);
-# made at random by migration 0013, shared by every worker and server of the database.
+# made at random by migration 0014, shared by every worker and server of the database.
 server_secrets = Table(
     "server_secrets", metadata,
     Column("name", String(40), primary_key=True),

@@ -3,16 +3,16 @@ permutation that shows row ids (list cursors, journal entry ids) without
 revealing the global counters they come from. Made here, at random, so every worker and server of
 the database shares it.
 
-Revision ID: 0013
-Revises: 0012
+Revision ID: 0014
+Revises: 0013
 """
 import secrets
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0013"
-down_revision = "0012"
+revision = "0014"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 
