@@ -200,7 +200,7 @@ async def _handle(request: Request, suffix: str | None) -> HttpResponse:
         response = Response(500, JSON_TYPE, dumps(error_body([violation], lang)))
     if response.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return _to_http(response, out, headers)
+    return _to_http(response, out, headers, text_case(request, out))
 
 
 def _authorize(request: Request) -> Principal:
@@ -313,12 +313,62 @@ def _malformed(message: str) -> Invalid:
     return Invalid(Violation("", "validation_error", message))
 
 
-def _to_http(response: Response, out: str, headers: dict[str, str]) -> HttpResponse:
-    """Responses are rendered (and stored for replays) as JSON; a JSV caller gets them in JSV."""
-    body, media_type = response.body, JSON_TYPE
-    if out == "jsv":
-        body, media_type = jsv.encode(loads_exact(response.body)), JSV_TYPE
+def _to_http(response: Response, out: str, headers: dict[str, str], case: str) -> HttpResponse:
+    """Responses are rendered (and stored for replays) as PascalCase JSON; the caller gets them in
+    its format (JSON or JSV) with its names' casing (``text_case``)."""
+    if out == "json" and case == "pascal":
+        return HttpResponse(response.body, status_code=response.status, media_type=JSON_TYPE, headers=headers)
+    value = recased(loads_exact(response.body), case)
+    body, media_type = (jsv.encode(value), JSV_TYPE) if out == "jsv" else (dumps(value), JSON_TYPE)
     return HttpResponse(body, status_code=response.status, media_type=media_type, headers=headers)
+
+
+# -- the names' casing: ServiceStack's defaults and its ?jsconfig ---------------------------------------
+# ServiceStack on .NET Core writes JSON property names in camelCase (what its clients read) and JSV in
+# PascalCase, as the document prints it; a client picks another casing per request with ?jsconfig
+# (TextCase:PascalCase, tc:cc, EmitPascalCaseNames, eccn:false, EmitLowercaseUnderscoreNames, ...).
+# Keys of a ``Meta`` dictionary are data, never recased.
+
+_TEXT_CASES = {"camelcase": "camel", "cc": "camel", "pascalcase": "pascal", "pc": "pascal",
+               "snakecase": "snake", "sc": "snake", "default": None, "d": None}
+_CASE_FLAGS = {"emitcamelcasenames": ("camel", "pascal"), "eccn": ("camel", "pascal"),  # (when true, false)
+               "emitpascalcasenames": ("pascal", "camel"), "epcn": ("pascal", "camel"),
+               "emitlowercaseunderscorenames": ("snake", None), "elun": ("snake", None)}
+
+
+def text_case(request: Request, out: str) -> str:
+    """``camel``, ``pascal`` or ``snake``: what ``?jsconfig`` asks for, else the format's default.
+    Other jsconfig options are accepted and change nothing."""
+    case = None
+    for key, value in request.query_params.multi_items():
+        for option in value.split(",") if key.lower() == "jsconfig" else ():
+            name, _, setting = (part.strip() for part in option.lower().partition(":"))
+            if name in ("textcase", "tc"):
+                case = _TEXT_CASES.get(setting, case)
+            elif name in _CASE_FLAGS:
+                case = _CASE_FLAGS[name][setting in ("false", "0")]
+    return case or ("camel" if out == "json" else "pascal")
+
+
+def camel_name(name: str) -> str:
+    """ServiceStack's camelCase: the leading capitals lower-cased but for one that starts a word
+    (``AcCusRefundNoteMID`` -> ``acCusRefundNoteMID``, ``EInvoiceRegName_Buyer`` -> ``eInvoiceRegName_Buyer``)."""
+    lead = len(name) - len(name.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    lead = lead if lead == len(name) or lead <= 1 else lead - 1
+    return name[:max(lead, 1)].lower() + name[max(lead, 1):]
+
+
+_NAMERS = {"pascal": lambda name: name, "camel": camel_name,
+           "snake": lambda name: re.sub(r"[A-Z]", lambda m: "_" + m.group().lower(), camel_name(name))}
+
+
+def recased(value, case: str):
+    """``value`` (an answer in PascalCase) with every property name in ``case``."""
+    if isinstance(value, dict):
+        return {_NAMERS[case](key): item if key == "Meta" else recased(item, case) for key, item in value.items()}
+    if isinstance(value, list):
+        return [recased(item, case) for item in value]
+    return value
 
 
 # -- parsing: the body into IssueRefund ----------------------------------------------------------------
@@ -657,7 +707,8 @@ def render_note(view: dict) -> dict:
         })
     return {
         "CustomerRefundNote": {"DocumentHeader": header, "DocumentDetails": lines, "DocumentPaymentDetails": payments},
-        "ResponseStatus": {"Meta": {"RefundId": view["id"], "CreditNoteNumber": view["number"]}},
+        "ResponseStatus": {"ErrorCode": None, "Message": None, "StackTrace": None, "Errors": [],  # as printed
+                           "Meta": {"RefundId": view["id"], "CreditNoteNumber": view["number"]}},
     }
 
 
@@ -761,7 +812,7 @@ _LIST_FIELDS = {"accusinvoicemid": "AcCusInvoiceMID", "accustomerid": "AcCustome
 _DATE_OPS = {"from": ">=", "onorafter": ">=", "greaterthanorequalto": ">=",
              "to": "<=", "onorbefore": "<=", "lessthanorequalto": "<=",
              "greaterthan": ">", "after": ">", "lessthan": "<", "before": "<"}
-_PAGING = ("skip", "take", "orderby", "orderbydesc", "format", "include", "fields", "meta")
+_PAGING = ("skip", "take", "orderby", "orderbydesc", "format", "jsconfig", "include", "fields", "meta")
 _ORDERABLE = {"documentdate": "DocumentDate", "accusrefundnotemid": "AcCusRefundNoteMID"}
 
 
@@ -804,8 +855,8 @@ async def read_refund_note(request: Request, AcCusRefundNoteMID: str):  # noqa: 
         body["ResponseStatus"]["Meta"]["State"] = view["state"]  # posted or voided
         response = Response(200, JSON_TYPE, dumps(body))
     except RefundError as error:
-        return _read_failure(error, lang, out)
-    return _to_http(response, out, {})
+        return _read_failure(error, lang, out, text_case(request, out))
+    return _to_http(response, out, {}, text_case(request, out))
 
 
 @router.get("/CustomerRefundNotes", responses=R.SNR2U_LIST_RESPONSES, openapi_extra=_LIST_DOC,
@@ -825,15 +876,15 @@ async def list_refund_notes(request: Request):
                 "Meta": {}, "ResponseStatus": None}
         response = Response(200, JSON_TYPE, dumps(body))
     except RefundError as error:
-        return _read_failure(error, lang, out)
-    return _to_http(response, out, {})
+        return _read_failure(error, lang, out, text_case(request, out))
+    return _to_http(response, out, {}, text_case(request, out))
 
 
-def _read_failure(error: RefundError, lang: str, out: str) -> HttpResponse:
+def _read_failure(error: RefundError, lang: str, out: str, case: str) -> HttpResponse:
     headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else {}
     if getattr(error, "retry_after", None):
         headers["Retry-After"] = str(error.retry_after)
-    return _to_http(Responder(lang).failure(error), out, headers)
+    return _to_http(Responder(lang).failure(error), out, headers, case)
 
 
 def _authorize_read(request: Request) -> Principal:
