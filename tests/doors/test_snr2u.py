@@ -346,6 +346,16 @@ def test_details_must_name_the_headers_refund_note_and_unique_items(post, client
      "the net amount is 20.38, not 20.39"),
     ({"DocumentHeader.DocumentCentBalance": "0.03"}, "DocumentHeader.DocumentCentBalance", "total_mismatch",
      "the cash rounding is 0.02, not 0.03"),
+    # a client that does not round cash to 5 sen: its own sums agree, its cent balance is what is off (issue 10)
+    ({"DocumentHeader.DocumentCentBalance": "0.00", "DocumentHeader.DocumentFinalAmount": "20.38",
+      "DocumentPaymentDetails[0].ItemCurrencyPaymentAmount": "20.38"}, "DocumentHeader.DocumentCentBalance",
+     "total_mismatch", "the cash rounding is 0.02, not 0.00"),
+    ({"DocumentHeader.DocumentCentBalance": "0.07", "DocumentHeader.DocumentFinalAmount": "20.45",
+      "DocumentPaymentDetails[0].ItemCurrencyPaymentAmount": "20.45"}, "DocumentHeader.DocumentCentBalance",
+     "total_mismatch", "the cash rounding is 0.02, not 0.07"),
+    # the right cent balance, a final amount (and payment) without it: the final amount is named
+    ({"DocumentHeader.DocumentFinalAmount": "20.38", "DocumentPaymentDetails[0].ItemCurrencyPaymentAmount": "20.38"},
+     "DocumentHeader.DocumentFinalAmount", "total_mismatch", "the final amount is 20.40, not 20.38"),
     ({"DocumentHeader.DocumentFinalAmount": "20.45"}, "DocumentHeader.DocumentFinalAmount", "total_mismatch",
      "the final amount is 20.40, not 20.45"),
     ({"DocumentPaymentDetails[0].ItemCurrencyPaymentAmount": "20.38"}, "DocumentPaymentDetails",

@@ -623,8 +623,11 @@ def _explicit_payments(requested: tuple[PaymentRequest, ...], *, policy: Policy,
     held = sum(left[m] for m in {m.code for m in chosen}) if all(m.code in left for m in chosen) else None
     total = _payable(gross_minor, chosen, policy, held=held, owed=_owed(invoice, gross_minor))
     paid = sum(p.amount_minor for p in requested)
-    if paid != total and expected is not None and expected.rounding_minor is not None:
-        _same(expected.rounding_minor, total - gross_minor, "/expected/rounding", "the cash rounding", cur)
+    if paid != total and expected is not None:  # the client's own figure that is off, before its payments
+        if expected.rounding_minor is not None:
+            _same(expected.rounding_minor, total - gross_minor, "/expected/rounding", "the cash rounding", cur)
+        if expected.total_minor is not None:
+            _same(expected.total_minor, total, "/expected/total", "the final amount", cur)
     if paid != total:
         raise _error("payments_do_not_match_total", "/payments",
                      "the payments sum to {paid} but the refund total is {total}",
