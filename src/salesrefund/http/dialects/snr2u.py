@@ -34,6 +34,7 @@ from ...service.idempotency import Response
 from ...service.tenants import Principal
 from ..auth import principal_for
 from ...service.uow import fault_message
+from ...store.queries import snr2u as queries
 from ..problems import holds_nul, loads_exact, refuse_lone_surrogates
 from .. import responses as R
 from . import common, jsv
@@ -813,7 +814,7 @@ _DATE_OPS = {"from": ">=", "onorafter": ">=", "greaterthanorequalto": ">=",
              "to": "<=", "onorbefore": "<=", "lessthanorequalto": "<=",
              "greaterthan": ">", "after": ">", "lessthan": "<", "before": "<"}
 _PAGING = ("skip", "take", "orderby", "orderbydesc", "format", "jsconfig", "include", "fields", "meta")
-_ORDERABLE = {"documentdate": "DocumentDate", "accusrefundnotemid": "AcCusRefundNoteMID"}
+_ORDERABLE = {name.lower(): name for name in queries.ORDERABLE}
 
 
 _FORMAT_PARAMETER = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "jsv"]}}
@@ -847,7 +848,8 @@ async def read_refund_note(request: Request, AcCusRefundNoteMID: str):  # noqa: 
             raise Invalid(Violation("AcCusRefundNoteMID", "validation_error",
                                     "{field_name} must be a non-empty string of at most {max} characters",
                                     {"field_name": "AcCusRefundNoteMID", "max": 20}))
-        [view] = await common.call(_notes, request.app, principal.tenant_id, {"mid": number}, 0, 1, None) or [None]
+        views, _ = await common.call(_page, request.app, principal.tenant_id, {"mid": number}, 0, 1, None)
+        [view] = views or [None]
         if view is None:
             raise RefundError(Violation("AcCusRefundNoteMID", "not_found",
                                         "there is no refund note {value}", {"value": number}))
@@ -869,8 +871,7 @@ async def list_refund_notes(request: Request):
         if refused is not None:
             raise refused
         filters, skip, take, order = _list_query(request.query_params)
-        views = await common.call(_notes, request.app, principal.tenant_id, filters, skip, take, order)
-        total = await common.call(_count, request.app, principal.tenant_id, filters)
+        views, total = await common.call(_page, request.app, principal.tenant_id, filters, skip, take, order)
         body = {"Offset": skip, "Total": total,
                 "Results": [render_note(view)["CustomerRefundNote"] for view in views],
                 "Meta": {}, "ResponseStatus": None}
@@ -951,53 +952,13 @@ def _list_query(query) -> tuple[dict, int, int, tuple[str, bool] | None]:
     return filters, skip, take, order
 
 
-def _selection(store, filters: dict):
-    from sqlalchemy import select
-
-    from ...store import tables as t
-
-    c = t.refunds.c
-    where = [c.channel == CHANNEL, c.kind == "refund"]
-    if "mid" in filters:
-        where.append(c.reference == filters["mid"])
-    if "AcCusInvoiceMID" in filters:
-        where.append(c.invoice_id.in_(select(t.invoices.c.id).where(store._where(
-            t.invoices, t.invoices.c.number == filters["AcCusInvoiceMID"]))))
-    if "AcCustomerID" in filters:
-        where.append(c.customer_id.in_(select(t.customers.c.id).where(store._where(
-            t.customers, t.customers.c.code == filters["AcCustomerID"]))))
-    if "AcLocationID" in filters:
-        where.append(c.location_id.in_(select(t.locations.c.id).where(store._where(
-            t.locations, t.locations.c.code == filters["AcLocationID"]))))
-    for op, day in filters.get("dates", ()):
-        column = c.document_date
-        where.append({"=": column == day, ">=": column >= day, "<=": column <= day,
-                      ">": column > day, "<": column < day}[op])
-    return store._where(t.refunds, *where)
-
-
-def _notes(app, tenant_id: int, filters: dict, skip: int, take: int, order) -> list[dict]:
-    """The refund notes (native views with the customer's name) matching ``filters``, this
-    tenant's only; oldest first unless ``order`` says otherwise."""
-    from sqlalchemy import select
-
+def _page(app, tenant_id: int, filters: dict, skip: int, take: int, order) -> tuple[list[dict], int]:
+    """The refund notes matching ``filters`` (native views with the customer's name), this tenant's
+    only, oldest first unless ``order`` says otherwise; and how many match in all."""
     from ...service import views as V
-    from ...store import tables as t
 
-    c = t.refunds.c
-    column = {"DocumentDate": c.document_date, "AcCusRefundNoteMID": c.reference}[order[0]] if order else c.id
-    ordering = [column.desc() if order and order[1] else column.asc(), c.id.asc()]
+    codes = {name: value for name, value in filters.items() if name not in ("mid", "dates")}
     with app.state.refunds.uow(tenant_id, write=False) as uow:
-        rows = uow.conn.execute(select(t.refunds).where(_selection(uow.store, filters)).order_by(*ordering)
-                                .offset(skip).limit(take)).mappings().all()
-        return [Responder("en").enrich(uow.store, V.refund_view(uow.store, row)) for row in rows]
-
-
-def _count(app, tenant_id: int, filters: dict) -> int:
-    from sqlalchemy import func, select
-
-    from ...store import tables as t
-
-    with app.state.refunds.uow(tenant_id, write=False) as uow:
-        return int(uow.conn.execute(select(func.count()).select_from(t.refunds)
-                                    .where(_selection(uow.store, filters))).scalar())
+        rows, total = queries.refund_notes(uow.store, number=filters.get("mid"), codes=codes,
+                                           dates=filters.get("dates", ()), skip=skip, take=take, order=order)
+        return [Responder("en").enrich(uow.store, V.refund_view(uow.store, row)) for row in rows], total
