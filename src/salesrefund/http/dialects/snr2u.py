@@ -633,84 +633,76 @@ class Responder:
         return Response(status_of(error.code), JSON_TYPE, dumps(error_body(error.violations, self.lang)))
 
 
+# Header fields the answer takes from the refund as recorded (the rest are echoed from the request).
+_HEADER_FROM_VIEW = {"AcCusRefundNoteMID": "reference", "AcCustomerID": "customer", "AcLocationID": "location",
+                     "DocumentDate": "document_date", "AcCusInvoiceMID": "invoice", "DocumentReason": "reason",
+                     "AcCustomerName": "customer_name"}
+_HEADER_AMOUNTS = {"DocumentNetAmount": "gross", "DocumentCentBalance": "rounding", "DocumentFinalAmount": "total"}
+_HEADER_FIXED = {"IsEnableEInvoiceMYS": "N", "IsConsolidatedEInvoice": "N"}  # this server does not submit to MyInvois
+
+
+def _header(view: dict, given: dict) -> dict:
+    """The document's header in its order, from the refund (``view``) and what the request gave."""
+    header = {}
+    for name, kind, _, _ in HEADER:
+        if name in _HEADER_FROM_VIEW:
+            header[name] = view.get(_HEADER_FROM_VIEW[name])
+        elif name in _HEADER_AMOUNTS:
+            header[name] = _decimal(view[_HEADER_AMOUNTS[name]])
+        elif name in _HEADER_FIXED or kind == "readonly":
+            header[name] = _HEADER_FIXED.get(name)
+        else:
+            header[name] = bool(given.get(name, False)) if kind == "bool" else given.get(name)
+    return header
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return Decimal(text) if text is not None else None
+
+
 def render_note(view: dict) -> dict:
     """A refund (the native view, plus ``customer_name``) as the document's response."""
-    cur = money.currency(view["currency"])
     meta = (view.get("metadata") or {}).get(CHANNEL, {})
-    given = meta.get("header", {})
-    details = meta.get("details", [])
-    paid = meta.get("payments", [])
-    mid = view["reference"]
+    note = {"DocumentHeader": _header(view, meta.get("header", {})),
+            "DocumentDetails": _details(view, meta.get("details", [])),
+            "DocumentPaymentDetails": _payments(view, meta.get("payments", []))}
+    return {"CustomerRefundNote": note,
+            "ResponseStatus": {"ErrorCode": None, "Message": None, "StackTrace": None, "Errors": [],  # as printed
+                               "Meta": {"RefundId": view["id"], "CreditNoteNumber": view["number"]}}}
 
-    def amount(text: str | None) -> Decimal | None:
-        return Decimal(text) if text is not None else None
 
-    def minor(value: int | None) -> Decimal | None:
-        return Decimal(money.format_amount(value, cur)) if value is not None else None
-
-    header = {
-        "AcCusRefundNoteMID": mid,
-        "AcCustomerID": view["customer"],
-        "AcTermID": given.get("AcTermID"),
-        "AcSalesmanID": given.get("AcSalesmanID"),
-        "AcLocationID": view["location"],
-        "DocumentDate": view["document_date"],
-        "DocumentNetAmount": amount(view["gross"]),
-        "DocumentCentBalance": amount(view["rounding"]),
-        "DocumentFinalAmount": amount(view["total"]),
-        "AcCusInvoiceMID": view["invoice"],
-        "DocumentReason": view["reason"],
-    }
-    for name, kind, _, _ in HEADER:
-        if name in header:
-            continue
-        if kind == "readonly":
-            header[name] = None
-        elif kind == "bool":
-            header[name] = bool(given.get(name, False))
-        else:
-            header[name] = given.get(name)
-    header.update({
-        "IsEnableEInvoiceMYS": "N",  # this server does not submit to MyInvois
-        "IsConsolidatedEInvoice": "N",
-        "AcCustomerName": view.get("customer_name"),
-    })
-    lines = []
+def _details(view: dict, echoed: list[dict]) -> list[dict]:
+    """The refund's lines as details; what the request said of each (``echoed``) where it said it."""
+    cur, rows = money.currency(view["currency"]), []
     for i, line in enumerate(view["lines"]):
-        d = details[i] if i < len(details) else {}
+        d = echoed[i] if i < len(echoed) else {}
         quantity = money.parse_quantity(line["quantity"], "quantity")
-        lines.append({
-            "AcCusRefundNoteDID": d.get("AcCusRefundNoteDID"),
-            "AcCusRefundNoteMID": mid,
-            "ItemNo": d.get("ItemNo", i + 1),
-            "AcStockID": line["product"],
-            "AcStockUOMID": d.get("AcStockUOMID"),
-            "ItemUnitPrice": Decimal(d["ItemUnitPrice"]) if "ItemUnitPrice" in d else amount(line["unit_price"]),
+        rows.append({
+            "AcCusRefundNoteDID": d.get("AcCusRefundNoteDID"), "AcCusRefundNoteMID": view["reference"],
+            "ItemNo": d.get("ItemNo", i + 1), "AcStockID": line["product"], "AcStockUOMID": d.get("AcStockUOMID"),
+            "ItemUnitPrice": _decimal(d.get("ItemUnitPrice", line["unit_price"])),
             "ItemQuantity": Decimal(money.format_scaled(quantity, money.QUANTITY_PLACES)),
-            "ItemGrossTotal": minor(d.get("ItemGrossTotal")) if "ItemGrossTotal" in d else amount(line["gross"]),
-            "ItemDiscountAmount": minor(d.get("ItemDiscountAmount", 0)),
-            "ItemTotalPrice": amount(line["gross"]),
-            "ItemRemark1": d.get("ItemRemark1"),
+            "ItemGrossTotal": _minor(d["ItemGrossTotal"], cur) if "ItemGrossTotal" in d else _decimal(line["gross"]),
+            "ItemDiscountAmount": _minor(d.get("ItemDiscountAmount", 0), cur),
+            "ItemTotalPrice": _decimal(line["gross"]), "ItemRemark1": d.get("ItemRemark1"),
             # as the line appears in the MyInvois document (documents/myinvois.py, issue 11)
             "AcEInvoiceItemClassificationID": myinvois.OTHERS,
-            "AcEInvoiceItemTaxTypeID": myinvois.tax_type(money.parse_rate(line["tax_rate"], "tax_rate")),
-        })
-    payments = []
+            "AcEInvoiceItemTaxTypeID": myinvois.tax_type(money.parse_rate(line["tax_rate"], "tax_rate"))})
+    return rows
+
+
+def _payments(view: dict, echoed: list[dict]) -> list[dict]:
+    rows = []
     for i, payment in enumerate(view["payments"]):
-        p = paid[i] if i < len(paid) else {}
-        payments.append({
-            "AcCusRefundNoteMID": mid,
-            "ItemNo": p.get("ItemNo", i + 1),
-            "AcBillPaymentMethodID": payment["method"],
-            "ItemReferenceNumber": payment["reference"],
-            "ItemRemark1": p.get("ItemRemark1"),
-            "ItemCurrencyPaymentAmount": amount(payment["amount"]),
-        })
-    return {
-        "CustomerRefundNote": {"DocumentHeader": header, "DocumentDetails": lines, "DocumentPaymentDetails": payments},
-        "ResponseStatus": {"ErrorCode": None, "Message": None, "StackTrace": None, "Errors": [],  # as printed
-                           "Meta": {"RefundId": view["id"], "CreditNoteNumber": view["number"]}},
-    }
+        p = echoed[i] if i < len(echoed) else {}
+        rows.append({"AcCusRefundNoteMID": view["reference"], "ItemNo": p.get("ItemNo", i + 1),
+                     "AcBillPaymentMethodID": payment["method"], "ItemReferenceNumber": payment["reference"],
+                     "ItemRemark1": p.get("ItemRemark1"), "ItemCurrencyPaymentAmount": _decimal(payment["amount"])})
+    return rows
+
+
+def _minor(value: int | None, cur: money.Currency) -> Decimal | None:
+    return Decimal(money.format_amount(value, cur)) if value is not None else None
 
 
 # Status per code: ServiceStack answers validation with 400; references that do not exist 404;
@@ -837,48 +829,51 @@ _LIST_DOC = {"parameters": [
 @router.get("/CustomerRefundNotes/{AcCusRefundNoteMID}", responses=R.SNR2U_RESPONSES, openapi_extra=_READ_DOC,
             summary="SnR2U: read one customer refund note by AcCusRefundNoteMID (JSON or JSV)")
 async def read_refund_note(request: Request, AcCusRefundNoteMID: str):  # noqa: N803 (the document's name)
-    lang = common.language(request, LANGUAGES)
-    _, out, refused = _formats(request, None)
-    try:
-        principal = await common.call(_authorize_read, request)
-        if refused is not None:
-            raise refused
-        number = AcCusRefundNoteMID
-        if not number.strip() or len(number) > 20 or "\x00" in number:
-            raise Invalid(Violation("AcCusRefundNoteMID", "validation_error",
-                                    "{field_name} must be a non-empty string of at most {max} characters",
-                                    {"field_name": "AcCusRefundNoteMID", "max": 20}))
-        views, _ = await common.call(_page, request.app, principal.tenant_id, {"mid": number}, 0, 1, None)
-        [view] = views or [None]
-        if view is None:
-            raise RefundError(Violation("AcCusRefundNoteMID", "not_found",
-                                        "there is no refund note {value}", {"value": number}))
-        body = render_note(view)
-        body["ResponseStatus"]["Meta"]["State"] = view["state"]  # posted or voided
-        response = Response(200, JSON_TYPE, dumps(body))
-    except RefundError as error:
-        return _read_failure(error, lang, out, text_case(request, out))
-    return _to_http(response, out, {}, text_case(request, out))
+    return await _answer_read(request, lambda principal: _read_one(request.app, principal, AcCusRefundNoteMID))
 
 
 @router.get("/CustomerRefundNotes", responses=R.SNR2U_LIST_RESPONSES, openapi_extra=_LIST_DOC,
             summary="SnR2U: list customer refund notes, AutoQuery style (Skip, Take, OrderBy, filters)")
 async def list_refund_notes(request: Request):
+    return await _answer_read(request, lambda principal: _read_page(request.app, principal, request.query_params))
+
+
+async def _answer_read(request: Request, answer) -> HttpResponse:
+    """A read route: the credential first, then the format, then ``answer(principal)`` (the body);
+    in the format and casing asked for, errors as ServiceStack's ``ResponseStatus``."""
     lang = common.language(request, LANGUAGES)
     _, out, refused = _formats(request, None)
     try:
         principal = await common.call(_authorize_read, request)
         if refused is not None:
             raise refused
-        filters, skip, take, order = _list_query(request.query_params)
-        views, total = await common.call(_page, request.app, principal.tenant_id, filters, skip, take, order)
-        body = {"Offset": skip, "Total": total,
-                "Results": [render_note(view)["CustomerRefundNote"] for view in views],
-                "Meta": {}, "ResponseStatus": None}
-        response = Response(200, JSON_TYPE, dumps(body))
+        response = Response(200, JSON_TYPE, dumps(await common.call(answer, principal)))
     except RefundError as error:
         return _read_failure(error, lang, out, text_case(request, out))
     return _to_http(response, out, {}, text_case(request, out))
+
+
+def _read_one(app, principal: Principal, number: str) -> dict:
+    """The refund note ``number`` as the create answer showed it, with its ``State`` (posted or voided)."""
+    if not number.strip() or len(number) > 20 or "\x00" in number:
+        raise Invalid(Violation("AcCusRefundNoteMID", "validation_error",
+                                "{field_name} must be a non-empty string of at most {max} characters",
+                                {"field_name": "AcCusRefundNoteMID", "max": 20}))
+    views, _ = _page(app, principal.tenant_id, {"mid": number}, 0, 1, None)
+    if not views:
+        raise RefundError(Violation("AcCusRefundNoteMID", "not_found", "there is no refund note {value}",
+                                    {"value": number}))
+    body = render_note(views[0])
+    body["ResponseStatus"]["Meta"]["State"] = views[0]["state"]
+    return body
+
+
+def _read_page(app, principal: Principal, query) -> dict:
+    """AutoQuery's ``QueryResponse`` for the query string ``query``."""
+    filters, skip, take, order = _list_query(query)
+    views, total = _page(app, principal.tenant_id, filters, skip, take, order)
+    return {"Offset": skip, "Total": total, "Results": [render_note(view)["CustomerRefundNote"] for view in views],
+            "Meta": {}, "ResponseStatus": None}
 
 
 def _read_failure(error: RefundError, lang: str, out: str, case: str) -> HttpResponse:
