@@ -380,6 +380,11 @@ class Note:
     command: IssueRefund
 
 
+_NUMBERS = {"amount": lambda raw, where, cur: money.parse_amount(raw, where, cur),  # exact, at their scale
+            "price": lambda raw, where, cur: money.parse_price(raw, where),
+            "quantity": lambda raw, where, cur: money.parse_quantity(raw, where)}
+
+
 @dataclass
 class _Reader:
     """Reads the fields of one object of the body, collecting every violation (ServiceStack
@@ -417,34 +422,24 @@ class _Reader:
     def value(self, raw, where: str, kind: str, required: bool, extra):
         if kind == "readonly":
             return None  # filled by the server in the answer; what a client sends is ignored
-        if kind == "object":
-            if raw is None:
-                return self.missing(where, required)
-            if not isinstance(raw, dict):
-                return self.invalid(where, "{field_name} must be an object")
-            return raw
-        if kind == "list":
-            if raw is None:
-                return self.missing(where, required)
-            if not isinstance(raw, list):
-                return self.invalid(where, "{field_name} must be a list")
-            if len(raw) > MAX_ITEMS:
-                return self.invalid(where, "{field_name} may have at most {max} items", max=MAX_ITEMS)
-            return raw
-        if raw is None or (isinstance(raw, str) and raw == "" and kind not in ("text",)):
+        if raw is None or (isinstance(raw, str) and raw == "" and kind not in ("text", "object", "list")):
             return self.missing(where, required)
+        if kind == "object" and not isinstance(raw, dict):
+            return self.invalid(where, "{field_name} must be an object")
+        if kind == "list" and not isinstance(raw, list):
+            return self.invalid(where, "{field_name} must be a list")
+        if kind == "list" and len(raw) > MAX_ITEMS:
+            return self.invalid(where, "{field_name} may have at most {max} items", max=MAX_ITEMS)
+        if kind in ("object", "list"):
+            return raw
         if kind in ("code", "text", "choice", "country"):
             return self.string(raw, where, kind, required, extra)
-        try:
-            if kind == "amount":
-                return money.parse_amount(raw, where, self.cur)
-            if kind == "price":
-                return money.parse_price(raw, where)
-            if kind == "quantity":
-                return money.parse_quantity(raw, where)
-        except Invalid as error:
-            self.bad.extend(error.violations)
-            return None
+        if kind in _NUMBERS:
+            try:
+                return _NUMBERS[kind](raw, where, self.cur)
+            except Invalid as error:
+                self.bad.extend(error.violations)
+                return None
         if kind == "int":
             return self.integer(raw, where)
         if kind == "bool":
@@ -800,11 +795,14 @@ READ_PERMISSION = "refund:read"
 LIST_MAX_TAKE = 100
 # AutoQuery's implicit conventions this list understands, per field: exact match, and for
 # DocumentDate the range forms (From/OnOrAfter/>= , To/OnOrBefore/<=, GreaterThan/After, LessThan/Before).
-_LIST_FIELDS = {"accusinvoicemid": "AcCusInvoiceMID", "accustomerid": "AcCustomerID",
-                "aclocationid": "AcLocationID", "documentdate": "DocumentDate"}
+_LIST_FIELDS = {"accusinvoicemid": "AcCusInvoiceMID", "accustomerid": "AcCustomerID", "aclocationid": "AcLocationID"}
 _DATE_OPS = {"from": ">=", "onorafter": ">=", "greaterthanorequalto": ">=",
              "to": "<=", "onorbefore": "<=", "lessthanorequalto": "<=",
              "greaterthan": ">", "after": ">", "lessthan": "<", "before": "<"}
+# every DocumentDate parameter (lower case) -> its operator: a suffix (DocumentDateFrom, DocumentDate< on or
+# before) or a prefix (>DocumentDate on or after, <DocumentDate, FromDocumentDate)
+_DATE_PARAMS = {**{f"documentdate{word}": op for word, op in {"": "=", ">": ">", "<": "<=", **_DATE_OPS}.items()},
+                **{f"{word}documentdate": op for word, op in {">": ">=", "<": "<", **_DATE_OPS}.items()}}
 _PAGING = ("skip", "take", "orderby", "orderbydesc", "format", "jsconfig", "include", "fields", "meta")
 _ORDERABLE = {name.lower(): name for name in queries.ORDERABLE}
 
@@ -919,27 +917,17 @@ def _list_query(query) -> tuple[dict, int, int, tuple[str, bool] | None]:
                 order = (_ORDERABLE[name.lower()], low == "orderbydesc" or value.strip().startswith("-"))
         elif low in _PAGING:
             continue  # format is read by _formats; Include=Total and Fields change nothing here
-        elif low in _LIST_FIELDS and low != "documentdate":
+        elif low in _LIST_FIELDS:
             if not value.strip() or len(value) > 40:
                 reader.invalid(key, "{field_name} must be a non-empty string of at most {max} characters", max=40)
             else:
                 filters[_LIST_FIELDS[low]] = value
-        elif low.startswith("documentdate") or low.endswith("documentdate"):
-            if low == "documentdate":
-                op = "="
-            elif low.startswith("documentdate"):  # a suffix: DocumentDateFrom, DocumentDate< (on or before)
-                rest = low[len("documentdate"):]
-                op = {">": ">", "<": "<="}.get(rest) or _DATE_OPS.get(rest)
-            else:  # a prefix: >DocumentDate (on or after), <DocumentDate, FromDocumentDate
-                rest = low[:-len("documentdate")]
-                op = {">": ">=", "<": "<"}.get(rest) or _DATE_OPS.get(rest)
+        elif low in _DATE_PARAMS:
             day = _date(value)
-            if op is None:
-                reader.invalid(key, "{field_name} is not a parameter of this request")
-            elif day is None:
+            if day is None:
                 reader.invalid(key, "{field_name} must be a date such as 2026-06-15")
             else:
-                filters.setdefault("dates", []).append((op, day))
+                filters.setdefault("dates", []).append((_DATE_PARAMS[low], day))
         else:
             reader.invalid(key, "{field_name} is not a parameter of this request")
     if reader.bad:
