@@ -220,3 +220,34 @@ def test_a_missing_key_and_a_malformed_field_reach_the_client(served):
     assert (first.error_code, first.field_name, first.message) == (
         "validation_error", "DocumentHeader.EInvoiceBuyerIsMalaysian",
         "DocumentHeader.EInvoiceBuyerIsMalaysian must be one of Y, N")
+
+
+# -- ServiceStack's TypeScript client (@servicestack/client from npm), where node and it are installed --
+
+TS_CLIENT = Path(__file__).resolve().parent / "ts_client"
+
+
+def ts_client(served, mid: str, net: str) -> dict:
+    """What ``ts_client/refund_note.mjs`` read from the door through ``@servicestack/client``."""
+    import json
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None or not (TS_CLIENT / "node_modules" / "@servicestack" / "client").is_dir():
+        pytest.skip("needs node and `npm ci` in tests/doors/ts_client (@servicestack/client)")
+    base_url, key, today = served
+    done = subprocess.run([node, "refund_note.mjs", base_url, key, today.date().isoformat(), mid, net],
+                          cwd=TS_CLIENT, capture_output=True, text=True, timeout=60, check=True)
+    return json.loads(done.stdout)
+
+
+def test_the_typescript_client_reads_a_refund_note_and_a_refusal(served):
+    made = ts_client(served, "RN-TS-1", "12.50")
+    assert made["ok"], made
+    assert (made["mid"], made["final"], made["customer"]) == ("RN-TS-1", 12.5, seed.CUSTOMER_NAME)
+    assert set(made["meta"]) == {"RefundId", "CreditNoteNumber"}
+    refused = ts_client(served, "RN-TS-2", "12.51")
+    assert refused == {"ok": False, "errorCode": "total_mismatch", "message": "the net amount is 12.50, not 12.51",
+                       "fieldName": "DocumentHeader.DocumentNetAmount",
+                       "fieldMessage": "the net amount is 12.50, not 12.51"}
