@@ -197,6 +197,18 @@ def test_json_names_are_servicestacks_camel_case_and_jsconfig_asks_for_another(p
     assert '"DocumentFinalAmount":20.40' in again.text and from_camel(made.json()) == again.json()
 
 
+@pytest.mark.parametrize("name, camel, snake", [
+    ("CustomerRefundNote", "customerRefundNote", "customer_refund_note"),
+    ("AcCusRefundNoteMID", "acCusRefundNoteMID", "ac_cus_refund_note_m_i_d"),
+    ("EInvoiceRegName_Buyer", "eInvoiceRegName_Buyer", "e_invoice_reg_name__buyer"),
+    ("IsEnableEInvoiceMYS", "isEnableEInvoiceMYS", "is_enable_e_invoice_m_y_s"),
+    ("ID", "id", "id"), ("ItemRemark1", "itemRemark1", "item_remark1"), ("already", "already", "already"),
+])
+def test_names_in_each_casing(name, camel, snake):
+    assert snr2u.camel_name(name) == camel
+    assert snr2u.recased({name: {"Meta": {"KeepMe": 1}}}, "snake") == {snake: {"meta": {"KeepMe": 1}}}
+
+
 def test_the_filled_template_in_json_succeeds_with_exact_numbers(post):
     response = post(FILLED_JSON, fmt="json")
     assert response.status_code == 200, response.text
