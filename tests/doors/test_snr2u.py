@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from salesrefund import i18n
-from salesrefund.http.dialects import jsv, snr2u
+from salesrefund.http.dialects import jsv, servicestack, snr2u
 from salesrefund.http.problems import loads_exact
 from salesrefund.seeds import snr2u as seed
 from salesrefund.service.tenants import authenticate, revoke_token, set_tenant_settings, tenant_id_by_name
@@ -205,8 +205,8 @@ def test_json_names_are_servicestacks_camel_case_and_jsconfig_asks_for_another(p
     ("ID", "id", "id"), ("ItemRemark1", "itemRemark1", "item_remark1"), ("already", "already", "already"),
 ])
 def test_names_in_each_casing(name, camel, snake):
-    assert snr2u.camel_name(name) == camel
-    assert snr2u.recased({name: {"Meta": {"KeepMe": 1}}}, "snake") == {snake: {"meta": {"KeepMe": 1}}}
+    assert servicestack.camel_name(name) == camel
+    assert servicestack.recased({name: {"Meta": {"KeepMe": 1}}}, "snake") == {snake: {"meta": {"KeepMe": 1}}}
 
 
 def test_the_filled_template_in_json_succeeds_with_exact_numbers(post):
