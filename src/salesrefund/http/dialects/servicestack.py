@@ -1,7 +1,8 @@
 """ServiceStack's conventions the SnR2U door speaks beyond its document (issue 10): the casing of
 the answer's names (camelCase JSON, ServiceStack's default on .NET Core and what its clients read;
-PascalCase JSV, as the document prints it; ``?jsconfig`` for another) and its dates (ISO 8601 or
-the WCF ``/Date(ms+zone)/``). The JSV codec is ``jsv.py``."""
+PascalCase JSV, as the document prints it; ``?jsconfig`` for another), the format of a request and
+of its answer (``?format``, the ``.json``/``.jsv`` suffix, ``Accept``, ``Content-Type``) and its dates
+(ISO 8601 or the WCF ``/Date(ms+zone)/``). The JSV codec is ``jsv.py``."""
 
 from __future__ import annotations
 
@@ -9,6 +10,65 @@ import re
 from datetime import date, datetime, timedelta, timezone
 
 from starlette.requests import Request
+
+from ...domain.errors import Invalid, RefundError, Violation, reject
+from . import jsv
+
+_JSON = "application/json"
+
+
+# -- formats -----------------------------------------------------------------------------------------
+
+def formats(request: Request, suffix: str | None) -> tuple[str, str, RefundError | None]:
+    """(format of the body, format of the answer, the error to answer when the request names a
+    format this door does not speak). Formats are ``json`` or ``jsv``."""
+    wanted = request.query_params.get("format", "").strip().lower() or suffix
+    if wanted not in (None, "json", "jsv"):
+        error = Invalid(Violation("format", "validation_error", "{field_name} must be one of {choices}",
+                                  {"field_name": "format", "choices": "json, jsv"}))
+        return "json", accepted(request.headers.get("accept", ""), "json"), error
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type == jsv.MEDIA_TYPE:
+        given = "jsv"
+    elif content_type in (_JSON, "text/json") or content_type.endswith("+json"):
+        given = "json"
+    elif wanted is not None:
+        given = wanted
+    elif content_type in ("", "text/plain", "application/x-www-form-urlencoded", "application/octet-stream"):
+        given = "json"
+    else:
+        error = reject("unsupported_media_type", "Content-Type",
+                       "the Content-Type {content_type} is not supported; send application/json or text/jsv",
+                       content_type=content_type)
+        return "json", wanted or accepted(request.headers.get("accept", ""), "json"), error
+    return given, wanted or accepted(request.headers.get("accept", ""), given), None
+
+
+def accepted(accept: str, default: str) -> str:
+    """The format ``Accept`` prefers between JSV and JSON; ``default`` when it does not say."""
+    quality = {"jsv": -1.0, "json": -1.0}
+    for part in accept.split(","):
+        kind, _, params = part.strip().partition(";")
+        kind = kind.strip().lower()
+        q = 1.0
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        fmt = "jsv" if kind == jsv.MEDIA_TYPE else "json" if kind in (_JSON, "text/json") else None
+        if fmt is not None:
+            quality[fmt] = max(quality[fmt], q)
+    if quality["jsv"] > quality["json"]:
+        return "jsv" if quality["jsv"] > 0 else default
+    if quality["json"] > quality["jsv"]:
+        return "json"
+    return default
+
+
+# -- the names' casing -------------------------------------------------------------------------------
 
 # ServiceStack on .NET Core writes JSON property names in camelCase (what its clients read) and JSV in
 # PascalCase, as the document prints it; a client picks another casing per request with ?jsconfig

@@ -38,7 +38,7 @@ from ...store.queries import snr2u as queries
 from ..problems import holds_nul, loads_exact, refuse_lone_surrogates
 from .. import responses as R
 from . import common, jsv
-from .servicestack import parse_date as _date, parse_datetime as _datetime, recased, text_case
+from .servicestack import formats as _formats, parse_date as _date, parse_datetime as _datetime, recased, text_case
 from .common import dumps
 
 log = logging.getLogger("salesrefund.snr2u")
@@ -211,55 +211,6 @@ def _authorize(request: Request) -> Principal:
         raise reject("forbidden", "/headers/Authorization", "this credential lacks the {permission} permission",
                      permission=PERMISSION_NAME)
     return principal
-
-
-def _formats(request: Request, suffix: str | None) -> tuple[str, str, RefundError | None]:
-    """(format of the body, format of the answer, the error to answer when the request names a
-    format this door does not speak). Formats are ``json`` or ``jsv``."""
-    wanted = request.query_params.get("format", "").strip().lower() or suffix
-    if wanted not in (None, "json", "jsv"):
-        error = Invalid(Violation("format", "validation_error", "{field_name} must be one of {choices}",
-                                  {"field_name": "format", "choices": "json, jsv"}))
-        return "json", _accepted(request.headers.get("accept", ""), "json"), error
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == JSV_TYPE:
-        given = "jsv"
-    elif content_type in (JSON_TYPE, "text/json") or content_type.endswith("+json"):
-        given = "json"
-    elif wanted is not None:
-        given = wanted
-    elif content_type in ("", "text/plain", "application/x-www-form-urlencoded", "application/octet-stream"):
-        given = "json"
-    else:
-        error = reject("unsupported_media_type", "Content-Type",
-                       "the Content-Type {content_type} is not supported; send application/json or text/jsv",
-                       content_type=content_type)
-        return "json", wanted or _accepted(request.headers.get("accept", ""), "json"), error
-    return given, wanted or _accepted(request.headers.get("accept", ""), given), None
-
-
-def _accepted(accept: str, default: str) -> str:
-    """The format ``Accept`` prefers between JSV and JSON; ``default`` when it does not say."""
-    quality = {"jsv": -1.0, "json": -1.0}
-    for part in accept.split(","):
-        kind, _, params = part.strip().partition(";")
-        kind = kind.strip().lower()
-        q = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        fmt = "jsv" if kind == JSV_TYPE else "json" if kind in (JSON_TYPE, "text/json") else None
-        if fmt is not None:
-            quality[fmt] = max(quality[fmt], q)
-    if quality["jsv"] > quality["json"]:
-        return "jsv" if quality["jsv"] > 0 else default
-    if quality["json"] > quality["jsv"]:
-        return "json"
-    return default
 
 
 async def _read_body(request: Request, given: str):
