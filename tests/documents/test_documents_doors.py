@@ -53,7 +53,7 @@ def test_snr2u_e_invoice_fields_follow_the_myinvois_document(engine, clock, clie
     header["IsUseTransactionBuyerElement"] = "True"
     response = client.post("/CustomerRefundNotes/simple", content=jsv.encode(body),
                            headers={"Content-Type": "text/jsv", "Authorization": f"Bearer {key}",
-                                    "Accept": "application/json"})
+                                    "Accept": "application/json"}, params={"jsconfig": "TextCase:PascalCase"})
     assert response.status_code == 200, response.text
     note = response.json()
     details = note["CustomerRefundNote"]["DocumentDetails"]

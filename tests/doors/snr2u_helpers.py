@@ -108,6 +108,37 @@ ItemCurrencyPaymentAmount: 0
 }
 }"""
 
+# The response sample of seed document 004, verbatim (one line there; placeholders for values).
+RESPONSE_JSV = (
+    '{ CustomerRefundNote: { DocumentHeader: { AcCusRefundNoteMID: String, AcCustomerID: String, '
+    'AcTermID: String, AcSalesmanID: String, AcLocationID: String, DocumentDate: 0001-01-01, '
+    'DocumentNetAmount: 0, DocumentCentBalance: 0, DocumentFinalAmount: 0, AcCusInvoiceMID: String, '
+    'DocumentReason: String, RefDocumentNo: String, DocumentRemark: String, ExtraRemark1: String, '
+    'ExtraRemark2: String, ExtraRemark3: String, ExtraRemark4: String, DocumentYourReference: String, '
+    'ShipToRemark: String, ShipToShipVia: String, ShipToAddress1: String, ShipToAddress2: String, '
+    'ShipToAddress3: String, ShipToAddress4: String, ShipToPhone1: String, ShipToPhone2: String, '
+    'ShipToFax: String, ShipToContact1: String, ShipToContact2: String, ShipToAttention: String, '
+    'EditDate: 0001-01-01, IsUseAcStockCompanyIDForStockValidation: False, IsUseTransactionBuyerElement: '
+    'False, AcEInvoiceDocumentFlowID: String, EInvoiceRegName_Buyer: String, EInvoiceRegTIN_Buyer: '
+    'String, EInvoiceRegNumber_Buyer: String, EInvoiceBuyerIsMalaysian: String, EInvoiceBuyerRegType: '
+    'String, EInvoiceRegSSTNumber_Buyer: String, EInvoiceRegEmail_Buyer: String, '
+    'EInvoiceAddressLine0_Buyer: String, EInvoiceAddressLine1_Buyer: String, EInvoiceAddressLine2_Buyer: '
+    'String, EInvoiceAddressPostalZone_Buyer: String, EInvoiceAddressCityName_Buyer: String, '
+    'AcEInvoiceAddressStateID_Buyer: String, AcEInvoiceAddressCountryID_Buyer: String, '
+    'EInvoiceRegContactNumber_Buyer: String, IsEnableEInvoiceMYS: String, AcEInvoiceDocumentStatusID: '
+    'String, IsConsolidatedEInvoice: String, EInvoiceDocumentNumber_Consolidated: String, '
+    'EInvoiceSubmissionUUID: String, EInvoiceValidationUUID: String, EInvoiceValidationDateTime: '
+    '0001-01-01, EInvoiceValidationLink: String, AcCustomerName: String }, DocumentDetails: [ { '
+    'AcCusRefundNoteDID: String, AcCusRefundNoteMID: String, ItemNo: 0, AcStockID: String, AcStockUOMID: '
+    'String, ItemUnitPrice: 0, ItemQuantity: 0, ItemGrossTotal: 0, ItemDiscountAmount: 0, ItemTotalPrice: '
+    '0, ItemRemark1: String, AcEInvoiceItemClassificationID: String, AcEInvoiceItemTaxTypeID: String } ], '
+    'DocumentPaymentDetails: [ { AcCusRefundNoteMID: String, ItemNo: 0, AcBillPaymentMethodID: String, '
+    'ItemReferenceNumber: String, ItemRemark1: String, ItemCurrencyPaymentAmount: 0 } ] }, '
+    'ResponseStatus: { ErrorCode: String, Message: String, StackTrace: String, Errors: [ { ErrorCode: '
+    'String, FieldName: String, Message: String, Meta: { String: String } } ], Meta: { String: String } } '
+    '}'
+)
+
 # The same template filled in with the demo tenant's data (seeds/snr2u.py): refund one flask at
 # full price and one mug less a 0.02 discount, 20.38 MYR, paid back in cash rounded to 20.40.
 # Read-only fields keep their placeholders: the server ignores them and fills them in.
@@ -346,3 +377,16 @@ def all_templates(only: tuple[str, ...] | None = None) -> set[str]:
             continue
         found |= templates_in(path)[0]
     return found | money_decimals_templates()
+
+
+def from_camel(value):
+    """A JSON answer in ServiceStack's default camelCase names, back in the document's PascalCase
+    (``customerRefundNote`` -> ``CustomerRefundNote``, ``eInvoiceRegName_Buyer`` ->
+    ``EInvoiceRegName_Buyer``); a ``meta`` dictionary's keys are data and stay as they are. Fails
+    on a name that is not camelCase."""
+    if isinstance(value, list):
+        return [from_camel(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    assert all(key[:1].islower() for key in value), f"not camelCase: {list(value)}"
+    return {key[0].upper() + key[1:]: item if key == "meta" else from_camel(item) for key, item in value.items()}

@@ -15,12 +15,13 @@ import uuid
 import pytest
 
 from salesrefund import i18n
-from salesrefund.http.dialects import jsv, snr2u
+from salesrefund.http.dialects import jsv, servicestack, snr2u
 from salesrefund.http.problems import loads_exact
 from salesrefund.seeds import snr2u as seed
 from salesrefund.service.tenants import authenticate, revoke_token, set_tenant_settings, tenant_id_by_name
 from snr2u_helpers import (
-    CURL_JSV, FILLED, FILLED_JSON, FILLED_JSV, TEMPLATE_JSV, all_templates, as_json, json_text,
+    CURL_JSV, FILLED, FILLED_JSON, FILLED_JSV, RESPONSE_JSV, TEMPLATE_JSV, all_templates, as_json, from_camel,
+    json_text,
 )
 
 PATH = "/CustomerRefundNotes/simple"
@@ -56,11 +57,12 @@ def post(client, demo):
 
 
 def answer(response) -> dict:
-    """The response body decoded from its own format (JSV values are all strings)."""
+    """The response body decoded from its own format (JSV values are all strings), with the
+    document's PascalCase names (JSON comes in camelCase, ServiceStack's default: checked)."""
     if response.headers["content-type"].startswith(JSV):
         return jsv.decode(response.content)
     assert response.headers["content-type"].startswith("application/json"), response.headers["content-type"]
-    return loads_exact(response.content)
+    return from_camel(loads_exact(response.content))
 
 
 def status(response) -> dict:
@@ -141,15 +143,81 @@ def test_the_filled_template_in_jsv_succeeds_and_answers_in_jsv(post, client, de
     assert refund["id"] == meta["RefundId"] and refund["reference"] == "RN-00001" and refund["channel"] == "snr2u"
 
 
+def test_the_answer_has_every_name_the_documents_response_prints_in_its_order(post):
+    """The document's response sample (placeholders for values): the same names in the same order,
+    its ``ResponseStatus`` included; on success that one carries no error and, in ``Meta``, our
+    refund's ids (issue 10)."""
+    printed = jsv.decode(RESPONSE_JSV)
+    for n, fmt in enumerate(("jsv", "json")):
+        response = post(renumber(FILLED, f"RN-S{n}"), fmt=fmt)
+        assert response.status_code == 200, response.text
+        got = answer(response)
+        assert list(got) == list(printed) == ["CustomerRefundNote", "ResponseStatus"]
+        for part in ("DocumentHeader", "DocumentDetails", "DocumentPaymentDetails"):
+            mine, theirs = got["CustomerRefundNote"][part], printed["CustomerRefundNote"][part]
+            mine, theirs = (mine, theirs) if part == "DocumentHeader" else (mine[0], theirs[0])
+            assert list(mine) == list(theirs), part
+        assert list(got["ResponseStatus"]) == list(printed["ResponseStatus"]) == [
+            "ErrorCode", "Message", "StackTrace", "Errors", "Meta"]
+        no_error = {name: got["ResponseStatus"][name] for name in ("ErrorCode", "Message", "StackTrace", "Errors")}
+        assert no_error == {"ErrorCode": None, "Message": None, "StackTrace": None, "Errors": []}
+        assert list(got["ResponseStatus"]["Meta"]) == ["RefundId", "CreditNoteNumber"]
+    assert '"responseStatus":{"errorCode":null,"message":null,"stackTrace":null,"errors":[],"meta":{"RefundId":' \
+        in response.text
+
+
+def test_json_names_are_servicestacks_camel_case_and_jsconfig_asks_for_another(post):
+    """ServiceStack on .NET Core writes JSON in camelCase, which its clients read; ``?jsconfig``
+    (its per-request JsConfig, names and Camel Humps aliases case-insensitive) picks another
+    casing. JSV keeps the document's PascalCase. ``Meta`` keys are data and keep theirs."""
+    bad = change(renumber(FILLED, "RN-BAD"), "DocumentHeader.DocumentNetAmount", "20.39")  # refused (and replayed)
+    message = "the net amount is 20.38, not 20.39"
+    assert post(bad, fmt="json").json() == {"responseStatus": {
+        "errorCode": "total_mismatch", "message": message, "stackTrace": None,
+        "errors": [{"errorCode": "total_mismatch", "fieldName": "DocumentHeader.DocumentNetAmount", "message": message,
+                    "meta": {"computed": "20.38", "given": "20.39"}}], "meta": {}}}
+    for jsconfig in ("TextCase:PascalCase", "tc:pc", "EmitPascalCaseNames", "EPCN", "emitcamelcasenames:false",
+                     "eccn:0", "ExcludeDefaultValues,TextCase:PascalCase"):
+        pascal = post(bad, fmt="json", params={"jsconfig": jsconfig}).json()
+        assert list(pascal["ResponseStatus"]["Errors"][0]) == ["ErrorCode", "FieldName", "Message", "Meta"], jsconfig
+    for jsconfig in ("TextCase:CamelCase", "tc:cc", "EmitCamelCaseNames", "EmitPascalCaseNames:false",
+                     "ExcludeDefaultValues", "TextCase:Default", "nonsense"):
+        assert list(post(bad, fmt="json", params={"jsconfig": jsconfig}).json()) == ["responseStatus"], jsconfig
+    snake = post(bad, fmt="json", params={"JsConfig": "EmitLowercaseUnderscoreNames"}).json()["response_status"]
+    assert list(snake["errors"][0]) == ["error_code", "field_name", "message", "meta"]
+    assert list(jsv.decode(post(bad).content)) == ["ResponseStatus"]  # JSV: PascalCase
+    assert list(jsv.decode(post(bad, params={"jsconfig": "tc:cc"}).content)) == ["responseStatus"]
+    made = post(fmt="json")
+    assert made.status_code == 200, made.text
+    header = made.json()["customerRefundNote"]["documentHeader"]
+    assert (header["acCusRefundNoteMID"], header["eInvoiceRegName_Buyer"], header["isEnableEInvoiceMYS"]) == (
+        "RN-00001", "Kedai Runcit Maju Sdn. Bhd.", "N")
+    again = post(fmt="json", params={"jsconfig": "TextCase:PascalCase"})  # a replay, in the casing asked for
+    assert again.headers["idempotent-replayed"] == "true"
+    assert '"DocumentFinalAmount":20.40' in again.text and from_camel(made.json()) == again.json()
+
+
+@pytest.mark.parametrize("name, camel, snake", [
+    ("CustomerRefundNote", "customerRefundNote", "customer_refund_note"),
+    ("AcCusRefundNoteMID", "acCusRefundNoteMID", "ac_cus_refund_note_m_i_d"),
+    ("EInvoiceRegName_Buyer", "eInvoiceRegName_Buyer", "e_invoice_reg_name__buyer"),
+    ("IsEnableEInvoiceMYS", "isEnableEInvoiceMYS", "is_enable_e_invoice_m_y_s"),
+    ("ID", "id", "id"), ("ItemRemark1", "itemRemark1", "item_remark1"), ("already", "already", "already"),
+])
+def test_names_in_each_casing(name, camel, snake):
+    assert servicestack.camel_name(name) == camel
+    assert servicestack.recased({name: {"Meta": {"KeepMe": 1}}}, "snake") == {snake: {"meta": {"KeepMe": 1}}}
+
+
 def test_the_filled_template_in_json_succeeds_with_exact_numbers(post):
     response = post(FILLED_JSON, fmt="json")
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"
     text = response.text
-    for exact in ('"DocumentNetAmount":20.38', '"DocumentCentBalance":0.02', '"DocumentFinalAmount":20.40',
-                  '"ItemUnitPrice":12.5000', '"ItemQuantity":1.0000', '"ItemDiscountAmount":0.00', '"ItemNo":1',
-                  '"IsUseTransactionBuyerElement":false', '"ItemCurrencyPaymentAmount":20.40',
-                  '"AcEInvoiceDocumentStatusID":null'):
+    for exact in ('"documentNetAmount":20.38', '"documentCentBalance":0.02', '"documentFinalAmount":20.40',
+                  '"itemUnitPrice":12.5000', '"itemQuantity":1.0000', '"itemDiscountAmount":0.00', '"itemNo":1',
+                  '"isUseTransactionBuyerElement":false', '"itemCurrencyPaymentAmount":20.40',
+                  '"acEInvoiceDocumentStatusID":null'):
         assert exact in text
     assert answer(response)["CustomerRefundNote"]["DocumentHeader"]["AcCustomerName"] == seed.CUSTOMER_NAME
 
@@ -290,6 +358,16 @@ def test_details_must_name_the_headers_refund_note_and_unique_items(post, client
      "the net amount is 20.38, not 20.39"),
     ({"DocumentHeader.DocumentCentBalance": "0.03"}, "DocumentHeader.DocumentCentBalance", "total_mismatch",
      "the cash rounding is 0.02, not 0.03"),
+    # a client that does not round cash to 5 sen: its own sums agree, its cent balance is what is off (issue 10)
+    ({"DocumentHeader.DocumentCentBalance": "0.00", "DocumentHeader.DocumentFinalAmount": "20.38",
+      "DocumentPaymentDetails[0].ItemCurrencyPaymentAmount": "20.38"}, "DocumentHeader.DocumentCentBalance",
+     "total_mismatch", "the cash rounding is 0.02, not 0.00"),
+    ({"DocumentHeader.DocumentCentBalance": "0.07", "DocumentHeader.DocumentFinalAmount": "20.45",
+      "DocumentPaymentDetails[0].ItemCurrencyPaymentAmount": "20.45"}, "DocumentHeader.DocumentCentBalance",
+     "total_mismatch", "the cash rounding is 0.02, not 0.07"),
+    # the right cent balance, a final amount (and payment) without it: the final amount is named
+    ({"DocumentHeader.DocumentFinalAmount": "20.38", "DocumentPaymentDetails[0].ItemCurrencyPaymentAmount": "20.38"},
+     "DocumentHeader.DocumentFinalAmount", "total_mismatch", "the final amount is 20.40, not 20.38"),
     ({"DocumentHeader.DocumentFinalAmount": "20.45"}, "DocumentHeader.DocumentFinalAmount", "total_mismatch",
      "the final amount is 20.40, not 20.45"),
     ({"DocumentPaymentDetails[0].ItemCurrencyPaymentAmount": "20.38"}, "DocumentPaymentDetails",

@@ -46,8 +46,8 @@ def test_reading_the_documents_example_back_gives_the_create_answer(post, get): 
     assert body["ResponseStatus"]["Meta"] == {**created["ResponseStatus"]["Meta"], "State": "posted"}
     as_json = get(f"{LIST}/RN-00001", params={"format": "json"})
     assert as_json.headers["content-type"].startswith("application/json")
-    assert '"DocumentFinalAmount":20.40' in as_json.text  # exact numbers, as the create answer writes them
-    assert as_json.json()["CustomerRefundNote"]["DocumentHeader"]["AcCustomerName"] == seed.CUSTOMER_NAME
+    assert '"documentFinalAmount":20.40' in as_json.text  # exact numbers, as the create answer writes them
+    assert answer(as_json)["CustomerRefundNote"]["DocumentHeader"]["AcCustomerName"] == seed.CUSTOMER_NAME
 
 
 def test_a_voided_note_reads_as_voided(post, get, client, demo):  # noqa: F811
@@ -101,6 +101,19 @@ def test_list_pages_with_skip_and_take_and_filters(post, get):  # noqa: F811
     in_jsv = get(LIST, params={"Take": "2"}, Accept=JSV)
     assert in_jsv.headers["content-type"].startswith(JSV)
     assert [n["DocumentHeader"]["AcCusRefundNoteMID"] for n in answer(in_jsv)["Results"]] == ["RN-1", "RN-2"]
+
+
+def test_read_and_list_answer_json_in_camel_case_and_honour_jsconfig(post, get):  # noqa: F811
+    assert post(small("RN-C")).status_code == 200
+    listed = get(LIST, params={"format": "json"}).json()
+    assert list(listed) == ["offset", "total", "results", "meta", "responseStatus"]  # AutoQuery's QueryResponse
+    assert listed["results"][0]["documentHeader"]["acCusRefundNoteMID"] == "RN-C"
+    pascal = get(LIST, params={"format": "json", "jsconfig": "TextCase:PascalCase"}).json()
+    assert list(pascal) == ["Offset", "Total", "Results", "Meta", "ResponseStatus"]
+    read = get(f"{LIST}/RN-C", params={"format": "json"}).json()
+    assert read["responseStatus"]["meta"]["State"] == "posted"
+    missing = get(f"{LIST}/RN-NONE", params={"jsconfig": "eccn:false"}, Accept="application/json").json()
+    assert missing["ResponseStatus"]["Errors"][0]["FieldName"] == "AcCusRefundNoteMID"
 
 
 def test_bad_list_queries_name_the_parameter(get):

@@ -42,7 +42,7 @@ from salesrefund.http.dialects import jsv  # noqa: E402
 from salesrefund.http.problems import loads_exact  # noqa: E402
 from salesrefund.seeds import beansbooks, crmcom, internom, snr2u, vodo  # noqa: E402
 from salesrefund.service.tenants import create_tenant, tenant_id_by_name  # noqa: E402
-from snr2u_helpers import FILLED, FILLED_JSV, as_json, json_text  # noqa: E402
+from snr2u_helpers import FILLED, FILLED_JSV, as_json, from_camel, json_text  # noqa: E402
 from vodo_helpers import DOCUMENT_FORM  # noqa: E402
 
 TIMEOUT = 5.0  # seconds per request; a slower answer is a hang
@@ -503,7 +503,7 @@ def test_snr2u(engine, clock, client, fmt):
         if kind.startswith(jsv.MEDIA_TYPE):
             return jsv.decode(response.content)
         assert kind.startswith("application/json"), kind
-        return response.json()
+        return from_camel(response.json())  # camelCase, ServiceStack's JSON default (issue 10)
 
     def accepted(response):
         return response.status_code == 200 and "CustomerRefundNote" in decoded(response)

@@ -650,10 +650,20 @@ def snr2u_req(key: str | None, note, *, path: str = SNR2U) -> Req:
 
 
 def snr2u_answer(response) -> dict:
-    """The body in its own format (JSV answers decode to strings)."""
+    """The body in its own format (JSV answers decode to strings), with the document's PascalCase
+    names (JSON answers come in camelCase, ServiceStack's default, issue 10)."""
     if response.headers["content-type"].startswith(jsv.MEDIA_TYPE):
         return jsv.decode(response.content)
-    return response.json()
+    return _pascal(response.json())
+
+
+def _pascal(value):
+    """camelCase names back to PascalCase; a ``meta`` dictionary's keys are data and stay."""
+    if isinstance(value, list):
+        return [_pascal(item) for item in value]
+    if not isinstance(value, dict):
+        return value
+    return {key[:1].upper() + key[1:]: item if key == "meta" else _pascal(item) for key, item in value.items()}
 
 
 def build_snr2u(client, engine, clock, side: str):
@@ -676,8 +686,10 @@ def build_snr2u(client, engine, clock, side: str):
                                    "lines": [{"product": d.stock, "quantity": "60", "unit_price": price, "tax_rate": "0"}],
                                    "payments": [{"method": "CASH", "amount": amount}]}), 201)
     d.price = price
-    answer = ok(snr2u_req(key, snr2u_note(f"RN-{tag}", invoice=d.invoice, customer=d.customer, location=d.location,
-                                          stock=d.stock, price=price)).send(client))
+    made = snr2u_req(key, snr2u_note(f"RN-{tag}", invoice=d.invoice, customer=d.customer, location=d.location,
+                                     stock=d.stock, price=price)).send(client)
+    ok(made)
+    answer = snr2u_answer(made)
     d.refund_id = answer["ResponseStatus"]["Meta"]["RefundId"]
     return d
 

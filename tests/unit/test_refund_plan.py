@@ -902,6 +902,20 @@ def test_a_client_cent_balance_against_the_rule_is_named():
     assert error.first.params["computed"] == "-0.03"
 
 
+def test_a_client_final_amount_without_its_right_cent_balance_is_named():
+    """20.38 of cash back rounds to 20.40 (5 sen); a client with the right cent balance (0.02) but
+    a final amount and payment of 20.38 has its final amount named, not its payments (issue 10)."""
+    inv = invoice("""
+        line  product  quantity  unit_price
+        1     TEA      2         20.38
+    """, cur=MYR, payments=(("cash", "40.76"),))
+    client = ExpectedTotals(net_minor=2038, rounding_minor=2, total_minor=2038)
+    error = rejected(refund(line(1, amount_="20.38", cur=MYR), payments=(pay("cash", "20.38", MYR),),
+                            expected=client), inv, policy=CASH_5)
+    assert (error.code, error.first.field) == ("total_mismatch", "/expected/total")
+    assert (error.first.params["computed"], error.first.params["given"]) == ("20.40", "20.38")
+
+
 def test_the_refund_that_closes_the_invoice_pays_back_exactly_the_cash_held():
     inv = replace(invoice("""
         line  product  quantity  unit_price

@@ -227,12 +227,16 @@ def _check_expected(command: IssueRefund, plan: RefundPlan, cur: money.Currency)
                       "the line total (gross - discount)", cur)
         if line.total_minor is not None:
             _same(line.total_minor, mine.gross_minor, f"{at}/total", "the line total", cur)
-    if expected.net_minor is not None:
-        _same(expected.net_minor, plan.gross_minor, "/expected/net", "the net amount", cur)
-    if expected.rounding_minor is not None:
-        _same(expected.rounding_minor, plan.rounding_minor, "/expected/rounding", "the cash rounding", cur)
-    if expected.total_minor is not None:
-        _same(expected.total_minor, plan.total_minor, "/expected/total", "the final amount", cur)
+    _check_client_totals(expected, plan.gross_minor, plan.rounding_minor, plan.total_minor, cur)
+
+
+def _check_client_totals(expected: ExpectedTotals, net: int, rounding: int, total: int, cur: money.Currency) -> None:
+    """The client's net, cash rounding and final amount against ours, in that order."""
+    for given, computed, field, what in ((expected.net_minor, net, "/expected/net", "the net amount"),
+                                         (expected.rounding_minor, rounding, "/expected/rounding", "the cash rounding"),
+                                         (expected.total_minor, total, "/expected/total", "the final amount")):
+        if given is not None:
+            _same(given, computed, field, what, cur)
 
 
 def _same(given: int, computed: int, field: str, what: str, cur: money.Currency) -> None:
@@ -623,8 +627,8 @@ def _explicit_payments(requested: tuple[PaymentRequest, ...], *, policy: Policy,
     held = sum(left[m] for m in {m.code for m in chosen}) if all(m.code in left for m in chosen) else None
     total = _payable(gross_minor, chosen, policy, held=held, owed=_owed(invoice, gross_minor))
     paid = sum(p.amount_minor for p in requested)
-    if paid != total and expected is not None and expected.rounding_minor is not None:
-        _same(expected.rounding_minor, total - gross_minor, "/expected/rounding", "the cash rounding", cur)
+    if paid != total and expected is not None:  # the client's own figure that is off, before its payments
+        _check_client_totals(expected, gross_minor, total - gross_minor, total, cur)
     if paid != total:
         raise _error("payments_do_not_match_total", "/payments",
                      "the payments sum to {paid} but the refund total is {total}",

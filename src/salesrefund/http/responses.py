@@ -421,13 +421,14 @@ BEANSBOOKS_RESPONSES = {
 }
 _JSV = {"text/jsv": {"schema": {"type": "string", "description": "the same object, in ServiceStack's JSV"}}}
 SNR2U_RESPONSES = {
-    200: _json("The refund note as SnR2U returns it (in JSV when asked for).", _object({
-        "CustomerRefundNote": {"type": "object"}, "ResponseStatus": {"type": "object"}}), **_JSV),
+    200: _json("The refund note as SnR2U returns it: JSON names in camelCase, ServiceStack's default (other casings by "
+               "?jsconfig); in JSV, PascalCase.", _object({
+        "customerRefundNote": {"type": "object"}, "responseStatus": {"type": "object"}}), **_JSV),
     "4XX": _json("Refused; nothing was recorded: ServiceStack's ResponseStatus, one entry per field.", _object({
-        "ResponseStatus": _object({
-            "ErrorCode": _TEXT, "Message": _TEXT, "StackTrace": _NULL, "Meta": {"type": "object"},
-            "Errors": {"type": "array", "minItems": 1, "items": _object({
-                "ErrorCode": _TEXT, "FieldName": _TEXT, "Message": _TEXT, "Meta": {"type": "object"}})}})}),
+        "responseStatus": _object({
+            "errorCode": _TEXT, "message": _TEXT, "stackTrace": _NULL, "meta": {"type": "object"},
+            "errors": {"type": "array", "minItems": 1, "items": _object({
+                "errorCode": _TEXT, "fieldName": _TEXT, "message": _TEXT, "meta": {"type": "object"}})}})}),
         **_JSV),
 }
 
@@ -441,8 +442,8 @@ VODO_LIST_RESPONSES = {
 }
 SNR2U_LIST_RESPONSES = {
     200: _json("AutoQuery's QueryResponse: the page of refund notes (in JSV when asked for).", _object({
-        "Offset": {"type": "integer", "minimum": 0}, "Total": {"type": "integer", "minimum": 0},
-        "Results": {"type": "array", "items": {"type": "object"}}, "Meta": {"type": "object"},
-        "ResponseStatus": _NULL}), **_JSV),
+        "offset": {"type": "integer", "minimum": 0}, "total": {"type": "integer", "minimum": 0},
+        "results": {"type": "array", "items": {"type": "object"}}, "meta": {"type": "object"},
+        "responseStatus": _NULL}), **_JSV),
     "4XX": SNR2U_RESPONSES["4XX"],
 }

@@ -19,7 +19,7 @@ import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from decimal import Decimal
 
 from fastapi import APIRouter, Request
@@ -34,9 +34,11 @@ from ...service.idempotency import Response
 from ...service.tenants import Principal
 from ..auth import principal_for
 from ...service.uow import fault_message
+from ...store.queries import snr2u as queries
 from ..problems import holds_nul, loads_exact, refuse_lone_surrogates
 from .. import responses as R
 from . import common, jsv
+from .servicestack import formats as _formats, parse_date as _date, parse_datetime as _datetime, recased, text_case
 from .common import dumps
 
 log = logging.getLogger("salesrefund.snr2u")
@@ -204,7 +206,7 @@ async def _handle(request: Request, suffix: str | None) -> HttpResponse:
         response = Response(500, JSON_TYPE, dumps(error_body([violation], lang)))
     if response.replayed:
         headers["Idempotent-Replayed"] = "true"
-    return _to_http(response, out, headers)
+    return _to_http(response, out, headers, text_case(request, out))
 
 
 def _authorize(request: Request) -> Principal:
@@ -213,55 +215,6 @@ def _authorize(request: Request) -> Principal:
         raise reject("forbidden", "/headers/Authorization", "this credential lacks the {permission} permission",
                      permission=PERMISSION_NAME)
     return principal
-
-
-def _formats(request: Request, suffix: str | None) -> tuple[str, str, RefundError | None]:
-    """(format of the body, format of the answer, the error to answer when the request names a
-    format this door does not speak). Formats are ``json`` or ``jsv``."""
-    wanted = request.query_params.get("format", "").strip().lower() or suffix
-    if wanted not in (None, "json", "jsv"):
-        error = Invalid(Violation("format", "validation_error", "{field_name} must be one of {choices}",
-                                  {"field_name": "format", "choices": "json, jsv"}))
-        return "json", _accepted(request.headers.get("accept", ""), "json"), error
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type == JSV_TYPE:
-        given = "jsv"
-    elif content_type in (JSON_TYPE, "text/json") or content_type.endswith("+json"):
-        given = "json"
-    elif wanted is not None:
-        given = wanted
-    elif content_type in ("", "text/plain", "application/x-www-form-urlencoded", "application/octet-stream"):
-        given = "json"
-    else:
-        error = reject("unsupported_media_type", "Content-Type",
-                       "the Content-Type {content_type} is not supported; send application/json or text/jsv",
-                       content_type=content_type)
-        return "json", wanted or _accepted(request.headers.get("accept", ""), "json"), error
-    return given, wanted or _accepted(request.headers.get("accept", ""), given), None
-
-
-def _accepted(accept: str, default: str) -> str:
-    """The format ``Accept`` prefers between JSV and JSON; ``default`` when it does not say."""
-    quality = {"jsv": -1.0, "json": -1.0}
-    for part in accept.split(","):
-        kind, _, params = part.strip().partition(";")
-        kind = kind.strip().lower()
-        q = 1.0
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name.strip() == "q":
-                try:
-                    q = float(value)
-                except ValueError:
-                    q = 0.0
-        fmt = "jsv" if kind == JSV_TYPE else "json" if kind in (JSON_TYPE, "text/json") else None
-        if fmt is not None:
-            quality[fmt] = max(quality[fmt], q)
-    if quality["jsv"] > quality["json"]:
-        return "jsv" if quality["jsv"] > 0 else default
-    if quality["json"] > quality["jsv"]:
-        return "json"
-    return default
 
 
 async def _read_body(request: Request, given: str):
@@ -317,11 +270,13 @@ def _malformed(message: str) -> Invalid:
     return Invalid(Violation("", "validation_error", message))
 
 
-def _to_http(response: Response, out: str, headers: dict[str, str]) -> HttpResponse:
-    """Responses are rendered (and stored for replays) as JSON; a JSV caller gets them in JSV."""
-    body, media_type = response.body, JSON_TYPE
-    if out == "jsv":
-        body, media_type = jsv.encode(loads_exact(response.body)), JSV_TYPE
+def _to_http(response: Response, out: str, headers: dict[str, str], case: str) -> HttpResponse:
+    """Responses are rendered (and stored for replays) as PascalCase JSON; the caller gets them in
+    its format (JSON or JSV) with its names' casing (``text_case``)."""
+    if out == "json" and case == "pascal":
+        return HttpResponse(response.body, status_code=response.status, media_type=JSON_TYPE, headers=headers)
+    value = recased(loads_exact(response.body), case)
+    body, media_type = (jsv.encode(value), JSV_TYPE) if out == "jsv" else (dumps(value), JSON_TYPE)
     return HttpResponse(body, status_code=response.status, media_type=media_type, headers=headers)
 
 
@@ -331,6 +286,11 @@ def _to_http(response: Response, out: str, headers: dict[str, str]) -> HttpRespo
 class Note:
     number: str
     command: IssueRefund
+
+
+_NUMBERS = {"amount": lambda raw, where, cur: money.parse_amount(raw, where, cur),  # exact, at their scale
+            "price": lambda raw, where, cur: money.parse_price(raw, where),
+            "quantity": lambda raw, where, cur: money.parse_quantity(raw, where)}
 
 
 @dataclass
@@ -370,34 +330,24 @@ class _Reader:
     def value(self, raw, where: str, kind: str, required: bool, extra):
         if kind == "readonly":
             return None  # filled by the server in the answer; what a client sends is ignored
-        if kind == "object":
-            if raw is None:
-                return self.missing(where, required)
-            if not isinstance(raw, dict):
-                return self.invalid(where, "{field_name} must be an object")
-            return raw
-        if kind == "list":
-            if raw is None:
-                return self.missing(where, required)
-            if not isinstance(raw, list):
-                return self.invalid(where, "{field_name} must be a list")
-            if len(raw) > MAX_ITEMS:
-                return self.invalid(where, "{field_name} may have at most {max} items", max=MAX_ITEMS)
-            return raw
-        if raw is None or (isinstance(raw, str) and raw == "" and kind not in ("text",)):
+        if raw is None or (isinstance(raw, str) and raw == "" and kind not in ("text", "object", "list")):
             return self.missing(where, required)
+        if kind == "object" and not isinstance(raw, dict):
+            return self.invalid(where, "{field_name} must be an object")
+        if kind == "list" and not isinstance(raw, list):
+            return self.invalid(where, "{field_name} must be a list")
+        if kind == "list" and len(raw) > MAX_ITEMS:
+            return self.invalid(where, "{field_name} may have at most {max} items", max=MAX_ITEMS)
+        if kind in ("object", "list"):
+            return raw
         if kind in ("code", "text", "choice", "country"):
             return self.string(raw, where, kind, required, extra)
-        try:
-            if kind == "amount":
-                return money.parse_amount(raw, where, self.cur)
-            if kind == "price":
-                return money.parse_price(raw, where)
-            if kind == "quantity":
-                return money.parse_quantity(raw, where)
-        except Invalid as error:
-            self.bad.extend(error.violations)
-            return None
+        if kind in _NUMBERS:
+            try:
+                return _NUMBERS[kind](raw, where, self.cur)
+            except Invalid as error:
+                self.bad.extend(error.violations)
+                return None
         if kind == "int":
             return self.integer(raw, where)
         if kind == "bool":
@@ -452,37 +402,6 @@ class _Reader:
         if not 1 <= number <= INT_MAX:
             return self.invalid(where, "{field_name} must be a whole number from 1 to {max}", max=INT_MAX)
         return number
-
-
-_WCF_DATE = re.compile(r"^\\?/Date\((-?\d{1,15})([+-]\d{4})?\)\\?/$")
-
-
-def _datetime(raw) -> datetime | None:
-    """ISO 8601 (``2026-06-15``, ``2026-06-15T10:30:00.0000000+08:00``) or ServiceStack's WCF
-    JSON date (``/Date(1781517000000+0800)/``); None when it is neither."""
-    if not isinstance(raw, str) or len(raw) > 40:
-        return None
-    text = raw.strip()
-    wcf = _WCF_DATE.match(text)
-    try:
-        if wcf:
-            moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=int(wcf.group(1)))
-            if wcf.group(2):
-                sign = -1 if wcf.group(2)[0] == "-" else 1
-                offset = timedelta(hours=int(wcf.group(2)[1:3]), minutes=int(wcf.group(2)[3:5]))
-                moment = moment.astimezone(timezone(sign * offset))
-            return moment
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:.,]+(Z|[+-]\d{2}:?\d{2})?)?", text):
-            return None
-        return datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except (ValueError, OverflowError):
-        return None
-
-
-def _date(raw) -> date | None:
-    """A date, or the date of a date and time (ServiceStack writes DATE columns as DateTime)."""
-    moment = _datetime(raw)
-    return moment.date() if moment is not None else None
 
 
 def parse(body, cur: money.Currency) -> Note:
@@ -586,83 +505,76 @@ class Responder:
         return Response(status_of(error.code), JSON_TYPE, dumps(error_body(error.violations, self.lang)))
 
 
+# Header fields the answer takes from the refund as recorded (the rest are echoed from the request).
+_HEADER_FROM_VIEW = {"AcCusRefundNoteMID": "reference", "AcCustomerID": "customer", "AcLocationID": "location",
+                     "DocumentDate": "document_date", "AcCusInvoiceMID": "invoice", "DocumentReason": "reason",
+                     "AcCustomerName": "customer_name"}
+_HEADER_AMOUNTS = {"DocumentNetAmount": "gross", "DocumentCentBalance": "rounding", "DocumentFinalAmount": "total"}
+_HEADER_FIXED = {"IsEnableEInvoiceMYS": "N", "IsConsolidatedEInvoice": "N"}  # this server does not submit to MyInvois
+
+
+def _header(view: dict, given: dict) -> dict:
+    """The document's header in its order, from the refund (``view``) and what the request gave."""
+    header = {}
+    for name, kind, _, _ in HEADER:
+        if name in _HEADER_FROM_VIEW:
+            header[name] = view.get(_HEADER_FROM_VIEW[name])
+        elif name in _HEADER_AMOUNTS:
+            header[name] = _decimal(view[_HEADER_AMOUNTS[name]])
+        elif name in _HEADER_FIXED or kind == "readonly":
+            header[name] = _HEADER_FIXED.get(name)
+        else:
+            header[name] = bool(given.get(name, False)) if kind == "bool" else given.get(name)
+    return header
+
+
+def _decimal(text: str | None) -> Decimal | None:
+    return Decimal(text) if text is not None else None
+
+
 def render_note(view: dict) -> dict:
     """A refund (the native view, plus ``customer_name``) as the document's response."""
-    cur = money.currency(view["currency"])
     meta = (view.get("metadata") or {}).get(CHANNEL, {})
-    given = meta.get("header", {})
-    details = meta.get("details", [])
-    paid = meta.get("payments", [])
-    mid = view["reference"]
+    note = {"DocumentHeader": _header(view, meta.get("header", {})),
+            "DocumentDetails": _details(view, meta.get("details", [])),
+            "DocumentPaymentDetails": _payments(view, meta.get("payments", []))}
+    return {"CustomerRefundNote": note,
+            "ResponseStatus": {"ErrorCode": None, "Message": None, "StackTrace": None, "Errors": [],  # as printed
+                               "Meta": {"RefundId": view["id"], "CreditNoteNumber": view["number"]}}}
 
-    def amount(text: str | None) -> Decimal | None:
-        return Decimal(text) if text is not None else None
 
-    def minor(value: int | None) -> Decimal | None:
-        return Decimal(money.format_amount(value, cur)) if value is not None else None
-
-    header = {
-        "AcCusRefundNoteMID": mid,
-        "AcCustomerID": view["customer"],
-        "AcTermID": given.get("AcTermID"),
-        "AcSalesmanID": given.get("AcSalesmanID"),
-        "AcLocationID": view["location"],
-        "DocumentDate": view["document_date"],
-        "DocumentNetAmount": amount(view["gross"]),
-        "DocumentCentBalance": amount(view["rounding"]),
-        "DocumentFinalAmount": amount(view["total"]),
-        "AcCusInvoiceMID": view["invoice"],
-        "DocumentReason": view["reason"],
-    }
-    for name, kind, _, _ in HEADER:
-        if name in header:
-            continue
-        if kind == "readonly":
-            header[name] = None
-        elif kind == "bool":
-            header[name] = bool(given.get(name, False))
-        else:
-            header[name] = given.get(name)
-    header.update({
-        "IsEnableEInvoiceMYS": "N",  # this server does not submit to MyInvois
-        "IsConsolidatedEInvoice": "N",
-        "AcCustomerName": view.get("customer_name"),
-    })
-    lines = []
+def _details(view: dict, echoed: list[dict]) -> list[dict]:
+    """The refund's lines as details; what the request said of each (``echoed``) where it said it."""
+    cur, rows = money.currency(view["currency"]), []
     for i, line in enumerate(view["lines"]):
-        d = details[i] if i < len(details) else {}
+        d = echoed[i] if i < len(echoed) else {}
         quantity = money.parse_quantity(line["quantity"], "quantity")
-        lines.append({
-            "AcCusRefundNoteDID": d.get("AcCusRefundNoteDID"),
-            "AcCusRefundNoteMID": mid,
-            "ItemNo": d.get("ItemNo", i + 1),
-            "AcStockID": line["product"],
-            "AcStockUOMID": d.get("AcStockUOMID"),
-            "ItemUnitPrice": Decimal(d["ItemUnitPrice"]) if "ItemUnitPrice" in d else amount(line["unit_price"]),
+        rows.append({
+            "AcCusRefundNoteDID": d.get("AcCusRefundNoteDID"), "AcCusRefundNoteMID": view["reference"],
+            "ItemNo": d.get("ItemNo", i + 1), "AcStockID": line["product"], "AcStockUOMID": d.get("AcStockUOMID"),
+            "ItemUnitPrice": _decimal(d.get("ItemUnitPrice", line["unit_price"])),
             "ItemQuantity": Decimal(money.format_scaled(quantity, money.QUANTITY_PLACES)),
-            "ItemGrossTotal": minor(d.get("ItemGrossTotal")) if "ItemGrossTotal" in d else amount(line["gross"]),
-            "ItemDiscountAmount": minor(d.get("ItemDiscountAmount", 0)),
-            "ItemTotalPrice": amount(line["gross"]),
-            "ItemRemark1": d.get("ItemRemark1"),
+            "ItemGrossTotal": _minor(d["ItemGrossTotal"], cur) if "ItemGrossTotal" in d else _decimal(line["gross"]),
+            "ItemDiscountAmount": _minor(d.get("ItemDiscountAmount", 0), cur),
+            "ItemTotalPrice": _decimal(line["gross"]), "ItemRemark1": d.get("ItemRemark1"),
             # as the line appears in the MyInvois document (documents/myinvois.py, issue 11)
             "AcEInvoiceItemClassificationID": myinvois.OTHERS,
-            "AcEInvoiceItemTaxTypeID": myinvois.tax_type(money.parse_rate(line["tax_rate"], "tax_rate")),
-        })
-    payments = []
+            "AcEInvoiceItemTaxTypeID": myinvois.tax_type(money.parse_rate(line["tax_rate"], "tax_rate"))})
+    return rows
+
+
+def _payments(view: dict, echoed: list[dict]) -> list[dict]:
+    rows = []
     for i, payment in enumerate(view["payments"]):
-        p = paid[i] if i < len(paid) else {}
-        payments.append({
-            "AcCusRefundNoteMID": mid,
-            "ItemNo": p.get("ItemNo", i + 1),
-            "AcBillPaymentMethodID": payment["method"],
-            "ItemReferenceNumber": payment["reference"],
-            "ItemRemark1": p.get("ItemRemark1"),
-            "ItemCurrencyPaymentAmount": amount(payment["amount"]),
-        })
-    return {
-        "CustomerRefundNote": {"DocumentHeader": header, "DocumentDetails": lines, "DocumentPaymentDetails": payments},
-        "ResponseStatus": {"Meta": {"RefundId": view["id"], "CreditNoteNumber": view["number"]}},
-    }
+        p = echoed[i] if i < len(echoed) else {}
+        rows.append({"AcCusRefundNoteMID": view["reference"], "ItemNo": p.get("ItemNo", i + 1),
+                     "AcBillPaymentMethodID": payment["method"], "ItemReferenceNumber": payment["reference"],
+                     "ItemRemark1": p.get("ItemRemark1"), "ItemCurrencyPaymentAmount": _decimal(payment["amount"])})
+    return rows
+
+
+def _minor(value: int | None, cur: money.Currency) -> Decimal | None:
+    return Decimal(money.format_amount(value, cur)) if value is not None else None
 
 
 # Status per code: ServiceStack answers validation with 400; references that do not exist 404;
@@ -760,13 +672,16 @@ READ_PERMISSION = "refund:read"
 LIST_MAX_TAKE = 100
 # AutoQuery's implicit conventions this list understands, per field: exact match, and for
 # DocumentDate the range forms (From/OnOrAfter/>= , To/OnOrBefore/<=, GreaterThan/After, LessThan/Before).
-_LIST_FIELDS = {"accusinvoicemid": "AcCusInvoiceMID", "accustomerid": "AcCustomerID",
-                "aclocationid": "AcLocationID", "documentdate": "DocumentDate"}
+_LIST_FIELDS = {"accusinvoicemid": "AcCusInvoiceMID", "accustomerid": "AcCustomerID", "aclocationid": "AcLocationID"}
 _DATE_OPS = {"from": ">=", "onorafter": ">=", "greaterthanorequalto": ">=",
              "to": "<=", "onorbefore": "<=", "lessthanorequalto": "<=",
              "greaterthan": ">", "after": ">", "lessthan": "<", "before": "<"}
-_PAGING = ("skip", "take", "orderby", "orderbydesc", "format", "include", "fields", "meta")
-_ORDERABLE = {"documentdate": "DocumentDate", "accusrefundnotemid": "AcCusRefundNoteMID"}
+# every DocumentDate parameter (lower case) -> its operator: a suffix (DocumentDateFrom, DocumentDate< on or
+# before) or a prefix (>DocumentDate on or after, <DocumentDate, FromDocumentDate)
+_DATE_PARAMS = {**{f"documentdate{word}": op for word, op in {"": "=", ">": ">", "<": "<=", **_DATE_OPS}.items()},
+                **{f"{word}documentdate": op for word, op in {">": ">=", "<": "<", **_DATE_OPS}.items()}}
+_PAGING = ("skip", "take", "orderby", "orderbydesc", "format", "jsconfig", "include", "fields", "meta")
+_ORDERABLE = {name.lower(): name for name in queries.ORDERABLE}
 
 
 _FORMAT_PARAMETER = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "jsv"]}}
@@ -789,55 +704,58 @@ _LIST_DOC = {"parameters": [
 @router.get("/CustomerRefundNotes/{AcCusRefundNoteMID}", responses=R.SNR2U_RESPONSES, openapi_extra=_READ_DOC,
             summary="SnR2U: read one customer refund note by AcCusRefundNoteMID (JSON or JSV)")
 async def read_refund_note(request: Request, AcCusRefundNoteMID: str):  # noqa: N803 (the document's name)
-    lang = common.language(request, LANGUAGES)
-    _, out, refused = _formats(request, None)
-    try:
-        principal = await common.call(_authorize_read, request)
-        if refused is not None:
-            raise refused
-        number = AcCusRefundNoteMID
-        if not number.strip() or len(number) > 20 or "\x00" in number:
-            raise Invalid(Violation("AcCusRefundNoteMID", "validation_error",
-                                    "{field_name} must be a non-empty string of at most {max} characters",
-                                    {"field_name": "AcCusRefundNoteMID", "max": 20}))
-        [view] = await common.call(_notes, request.app, principal.tenant_id, {"mid": number}, 0, 1, None) or [None]
-        if view is None:
-            raise RefundError(Violation("AcCusRefundNoteMID", "not_found",
-                                        "there is no refund note {value}", {"value": number}))
-        body = render_note(view)
-        body["ResponseStatus"]["Meta"]["State"] = view["state"]  # posted or voided
-        response = Response(200, JSON_TYPE, dumps(body))
-    except RefundError as error:
-        return _read_failure(error, lang, out)
-    return _to_http(response, out, {})
+    return await _answer_read(request, lambda principal: _read_one(request.app, principal, AcCusRefundNoteMID))
 
 
 @router.get("/CustomerRefundNotes", responses=R.SNR2U_LIST_RESPONSES, openapi_extra=_LIST_DOC,
             summary="SnR2U: list customer refund notes, AutoQuery style (Skip, Take, OrderBy, filters)")
 async def list_refund_notes(request: Request):
+    return await _answer_read(request, lambda principal: _read_page(request.app, principal, request.query_params))
+
+
+async def _answer_read(request: Request, answer) -> HttpResponse:
+    """A read route: the credential first, then the format, then ``answer(principal)`` (the body);
+    in the format and casing asked for, errors as ServiceStack's ``ResponseStatus``."""
     lang = common.language(request, LANGUAGES)
     _, out, refused = _formats(request, None)
     try:
         principal = await common.call(_authorize_read, request)
         if refused is not None:
             raise refused
-        filters, skip, take, order = _list_query(request.query_params)
-        views = await common.call(_notes, request.app, principal.tenant_id, filters, skip, take, order)
-        total = await common.call(_count, request.app, principal.tenant_id, filters)
-        body = {"Offset": skip, "Total": total,
-                "Results": [render_note(view)["CustomerRefundNote"] for view in views],
-                "Meta": {}, "ResponseStatus": None}
-        response = Response(200, JSON_TYPE, dumps(body))
+        response = Response(200, JSON_TYPE, dumps(await common.call(answer, principal)))
     except RefundError as error:
-        return _read_failure(error, lang, out)
-    return _to_http(response, out, {})
+        return _read_failure(error, lang, out, text_case(request, out))
+    return _to_http(response, out, {}, text_case(request, out))
 
 
-def _read_failure(error: RefundError, lang: str, out: str) -> HttpResponse:
+def _read_one(app, principal: Principal, number: str) -> dict:
+    """The refund note ``number`` as the create answer showed it, with its ``State`` (posted or voided)."""
+    if not number.strip() or len(number) > 20 or "\x00" in number:
+        raise Invalid(Violation("AcCusRefundNoteMID", "validation_error",
+                                "{field_name} must be a non-empty string of at most {max} characters",
+                                {"field_name": "AcCusRefundNoteMID", "max": 20}))
+    views, _ = _page(app, principal.tenant_id, {"mid": number}, 0, 1, None)
+    if not views:
+        raise RefundError(Violation("AcCusRefundNoteMID", "not_found", "there is no refund note {value}",
+                                    {"value": number}))
+    body = render_note(views[0])
+    body["ResponseStatus"]["Meta"]["State"] = views[0]["state"]
+    return body
+
+
+def _read_page(app, principal: Principal, query) -> dict:
+    """AutoQuery's ``QueryResponse`` for the query string ``query``."""
+    filters, skip, take, order = _list_query(query)
+    views, total = _page(app, principal.tenant_id, filters, skip, take, order)
+    return {"Offset": skip, "Total": total, "Results": [render_note(view)["CustomerRefundNote"] for view in views],
+            "Meta": {}, "ResponseStatus": None}
+
+
+def _read_failure(error: RefundError, lang: str, out: str, case: str) -> HttpResponse:
     headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else {}
     if getattr(error, "retry_after", None):
         headers["Retry-After"] = str(error.retry_after)
-    return _to_http(Responder(lang).failure(error), out, headers)
+    return _to_http(Responder(lang).failure(error), out, headers, case)
 
 
 def _authorize_read(request: Request) -> Principal:
@@ -876,27 +794,17 @@ def _list_query(query) -> tuple[dict, int, int, tuple[str, bool] | None]:
                 order = (_ORDERABLE[name.lower()], low == "orderbydesc" or value.strip().startswith("-"))
         elif low in _PAGING:
             continue  # format is read by _formats; Include=Total and Fields change nothing here
-        elif low in _LIST_FIELDS and low != "documentdate":
+        elif low in _LIST_FIELDS:
             if not value.strip() or len(value) > 40:
                 reader.invalid(key, "{field_name} must be a non-empty string of at most {max} characters", max=40)
             else:
                 filters[_LIST_FIELDS[low]] = value
-        elif low.startswith("documentdate") or low.endswith("documentdate"):
-            if low == "documentdate":
-                op = "="
-            elif low.startswith("documentdate"):  # a suffix: DocumentDateFrom, DocumentDate< (on or before)
-                rest = low[len("documentdate"):]
-                op = {">": ">", "<": "<="}.get(rest) or _DATE_OPS.get(rest)
-            else:  # a prefix: >DocumentDate (on or after), <DocumentDate, FromDocumentDate
-                rest = low[:-len("documentdate")]
-                op = {">": ">=", "<": "<"}.get(rest) or _DATE_OPS.get(rest)
+        elif low in _DATE_PARAMS:
             day = _date(value)
-            if op is None:
-                reader.invalid(key, "{field_name} is not a parameter of this request")
-            elif day is None:
+            if day is None:
                 reader.invalid(key, "{field_name} must be a date such as 2026-06-15")
             else:
-                filters.setdefault("dates", []).append((op, day))
+                filters.setdefault("dates", []).append((_DATE_PARAMS[low], day))
         else:
             reader.invalid(key, "{field_name} is not a parameter of this request")
     if reader.bad:
@@ -904,53 +812,13 @@ def _list_query(query) -> tuple[dict, int, int, tuple[str, bool] | None]:
     return filters, skip, take, order
 
 
-def _selection(store, filters: dict):
-    from sqlalchemy import select
-
-    from ...store import tables as t
-
-    c = t.refunds.c
-    where = [c.channel == CHANNEL, c.kind == "refund"]
-    if "mid" in filters:
-        where.append(c.reference == filters["mid"])
-    if "AcCusInvoiceMID" in filters:
-        where.append(c.invoice_id.in_(select(t.invoices.c.id).where(store._where(
-            t.invoices, t.invoices.c.number == filters["AcCusInvoiceMID"]))))
-    if "AcCustomerID" in filters:
-        where.append(c.customer_id.in_(select(t.customers.c.id).where(store._where(
-            t.customers, t.customers.c.code == filters["AcCustomerID"]))))
-    if "AcLocationID" in filters:
-        where.append(c.location_id.in_(select(t.locations.c.id).where(store._where(
-            t.locations, t.locations.c.code == filters["AcLocationID"]))))
-    for op, day in filters.get("dates", ()):
-        column = c.document_date
-        where.append({"=": column == day, ">=": column >= day, "<=": column <= day,
-                      ">": column > day, "<": column < day}[op])
-    return store._where(t.refunds, *where)
-
-
-def _notes(app, tenant_id: int, filters: dict, skip: int, take: int, order) -> list[dict]:
-    """The refund notes (native views with the customer's name) matching ``filters``, this
-    tenant's only; oldest first unless ``order`` says otherwise."""
-    from sqlalchemy import select
-
+def _page(app, tenant_id: int, filters: dict, skip: int, take: int, order) -> tuple[list[dict], int]:
+    """The refund notes matching ``filters`` (native views with the customer's name), this tenant's
+    only, oldest first unless ``order`` says otherwise; and how many match in all."""
     from ...service import views as V
-    from ...store import tables as t
 
-    c = t.refunds.c
-    column = {"DocumentDate": c.document_date, "AcCusRefundNoteMID": c.reference}[order[0]] if order else c.id
-    ordering = [column.desc() if order and order[1] else column.asc(), c.id.asc()]
+    codes = {name: value for name, value in filters.items() if name not in ("mid", "dates")}
     with app.state.refunds.uow(tenant_id, write=False) as uow:
-        rows = uow.conn.execute(select(t.refunds).where(_selection(uow.store, filters)).order_by(*ordering)
-                                .offset(skip).limit(take)).mappings().all()
-        return [Responder("en").enrich(uow.store, V.refund_view(uow.store, row)) for row in rows]
-
-
-def _count(app, tenant_id: int, filters: dict) -> int:
-    from sqlalchemy import func, select
-
-    from ...store import tables as t
-
-    with app.state.refunds.uow(tenant_id, write=False) as uow:
-        return int(uow.conn.execute(select(func.count()).select_from(t.refunds)
-                                    .where(_selection(uow.store, filters))).scalar())
+        rows, total = queries.refund_notes(uow.store, number=filters.get("mid"), codes=codes,
+                                           dates=filters.get("dates", ()), skip=skip, take=take, order=order)
+        return [Responder("en").enrich(uow.store, V.refund_view(uow.store, row)) for row in rows], total
