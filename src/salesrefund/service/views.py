@@ -29,7 +29,7 @@ DEFAULT_PAGE = 50
 # Row ids are global counters: a tenant that saw them (a list cursor, a journal entry id) could count what other tenants did in between. What a tenant sees is instead a
 # keyed permutation of the id (a 4-round Feistel network over 52 bits, HMAC-SHA256 rounds): one
 # to one, so cursors still decode and ids stay unique and stable, but without the key (the
-# database's own secret, ``server_secrets``, made by migration 0013 and shared by every worker)
+# database's own secret, ``server_secrets``, made by migration 0014 and shared by every worker)
 # neither the order nor the gaps of the global ids can be read from them. 52 bits: exact in a
 # JavaScript number.
 

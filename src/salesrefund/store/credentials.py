@@ -103,7 +103,7 @@ def _skip_fsync(conn) -> None:
 # -- the server's own secrets (issue 10) -------------------------------------------------------------
 
 def server_secret(engine: Engine, name: str) -> str | None:
-    """The secret ``name`` of this database (``server_secrets``, made by migration 0013), or None
+    """The secret ``name`` of this database (``server_secrets``, made by migration 0014), or None
     when the database has none (not migrated)."""
     from . import tables as t
 
