@@ -23,6 +23,7 @@ from ..domain.refunds import RefundPlan
 from ..domain.model import RECEIVABLE, Invoice, InvoiceLine, PaymentMethod, Policy, Product, Till
 from . import tables as t
 from .books import INVOICE_SELECT, BooksQueries
+from .payouts import PayoutQueries
 
 
 TENANT = bindparam("tenant")  # not "tenant_id": a column's own name is reserved in INSERT and UPDATE
@@ -110,7 +111,7 @@ class CapExceeded(Exception):
         self.line_no = line_no
 
 
-class TenantStore(BooksQueries):
+class TenantStore(BooksQueries, PayoutQueries):
     def __init__(self, conn: Connection, tenant_id: int):
         self.conn = conn
         self.tenant_id = tenant_id
@@ -364,6 +365,9 @@ class TenantStore(BooksQueries):
         if lock and self.postgres:
             stmt = stmt.with_for_update()
         return self.conn.execute(stmt).mappings().first()
+
+    def refund_by_id(self, refund_id: int):
+        return self._one(t.refunds, t.refunds.c.id == refund_id)
 
     def refund_lines(self, refund_id: int):
         rl = t.refund_lines
