@@ -1,4 +1,5 @@
-"""The unit of work: one database transaction, the only place that commits."""
+"""The unit of work: one database transaction; every write of the service commits here (the
+exceptions are listed in this package's docs.md)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from datetime import date, datetime, timezone
 from typing import Callable, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, bindparam, select, text
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from ..domain.errors import RefundError, reject
-from ..store import tables as t
 from ..store.repository import TenantStore
+from ..store.tenants import Tenants, write_status
 
 
 T = TypeVar("T")
@@ -50,9 +51,12 @@ class UnitOfWork:
 
     Writers start with ``BEGIN IMMEDIATE`` on SQLite (the write lock up front); readers
     (``write=False``) with a deferred ``BEGIN`` so they never wait for a writer.
+
+    ``tenant_id=None`` is a transaction above any one tenant (creating a tenant, finding a
+    credential's tenant): it has ``tenants`` and no ``store``.
     """
 
-    def __init__(self, engine: Engine, tenant_id: int, *, write: bool = True):
+    def __init__(self, engine: Engine, tenant_id: int | None, *, write: bool = True):
         self.engine = engine
         self.tenant_id = tenant_id
         self.write = write
@@ -62,8 +66,9 @@ class UnitOfWork:
         if not self.write:
             self.conn = self.conn.execution_options(sqlite_begin="DEFERRED")
         self.tx = self.conn.begin()
-        self.store = TenantStore(self.conn, self.tenant_id)
-        if self.write:
+        self.store = TenantStore(self.conn, self.tenant_id) if self.tenant_id is not None else None
+        self.tenants = Tenants(self.conn)
+        if self.write and self.tenant_id is not None:
             try:
                 writable(self.conn, self.tenant_id)
             except BaseException:
@@ -117,11 +122,6 @@ class UnitOfWork:
 
 # -- the write fence of a tenant being moved (issue 15, service.moves) -------------------------------
 
-FENCE_LOCK_CLASS = 15  # pg_advisory_xact_lock(15, tenant id): its own key space (two-int form)
-_FENCE_SHARED = text("SELECT pg_advisory_xact_lock_shared(15, CAST(:t AS integer))")
-_STATUS = select(t.tenants.c.status).where(t.tenants.c.id == bindparam("t"))
-
-
 def writable(conn, tenant_id: int) -> None:
     """Refuse a write to a tenant that is being moved or has moved (503, nothing written).
 
@@ -129,9 +129,7 @@ def writable(conn, tenant_id: int) -> None:
     exclusively to set ``fenced``, so it waits for the writes in flight, and every later write
     reads the new status (a statement of its own, begun after the lock is granted). SQLite:
     writers are serialized by ``BEGIN IMMEDIATE``, so reading the status inside suffices."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(_FENCE_SHARED, {"t": tenant_id})
-    status = conn.execute(_STATUS, {"t": tenant_id}).scalar()
+    status = write_status(conn, tenant_id)
     if status in (None, "active"):
         return
     moving = reject("service_unavailable", "/", "this tenant is being moved to another database; retry shortly"
