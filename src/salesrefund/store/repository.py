@@ -23,6 +23,7 @@ from ..domain.refunds import RefundPlan
 from ..domain.model import RECEIVABLE, Invoice, InvoiceLine, PaymentMethod, Policy, Product, Till
 from . import tables as t
 from .books import INVOICE_SELECT, BooksQueries
+from .events import EventQueries
 from .payouts import PayoutQueries
 
 
@@ -111,7 +112,7 @@ class CapExceeded(Exception):
         self.line_no = line_no
 
 
-class TenantStore(BooksQueries, PayoutQueries):
+class TenantStore(BooksQueries, EventQueries, PayoutQueries):
     def __init__(self, conn: Connection, tenant_id: int):
         self.conn = conn
         self.tenant_id = tenant_id
