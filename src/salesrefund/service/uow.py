@@ -86,7 +86,7 @@ class UnitOfWork:
         saying nothing was recorded (issue 9, items 8 and 13)."""
         try:
             self.tx.commit()
-            if self.write and (commits := request_commits.get()) is not None:
+            if self.write and self.tenant_id is not None and (commits := request_commits.get()) is not None:
                 commits.append(self.tenant_id)
         except DBAPIError as error:
             if unwritable(error):

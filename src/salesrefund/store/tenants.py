@@ -106,3 +106,37 @@ def write_status(conn: Connection, tenant_id: int) -> str | None:
     if conn.dialect.name == "postgresql":
         conn.execute(_FENCE_SHARED, {"t": tenant_id})
     return conn.execute(_STATUS, {"t": tenant_id}).scalar()
+
+
+class DoorCredentials:
+    """The doors' credentials of the tenants (``service.door_admin``; ``service.doors`` writes them)."""
+
+    def __init__(self, conn: Connection):
+        self.conn = conn
+
+    def login_taken(self, door: str, login: str) -> bool:
+        """A door's logins are unique across tenants (the door finds the tenant by its login)."""
+        d = t.door_credentials.c
+        return self.conn.execute(select(d.id).where(d.door == door, d.login == login)).first() is not None
+
+    def credential_of(self, tenant_id: int, door_id: int) -> int:
+        """The tenant credential behind a door credential."""
+        d = t.door_credentials.c
+        return self.conn.execute(select(d.credential_id).where(d.tenant_id == tenant_id, d.id == door_id)).scalar_one()
+
+    def of_tenant(self, tenant_id: int):
+        """The tenant's door credentials with their tenant credential's id, creation and revocation."""
+        d = t.door_credentials.c
+        return self.conn.execute(select(d.id, d.door, d.login, d.settings_json, _c.id.label("credential_id"),
+                                        _c.created_at, _c.revoked_at)
+                                 .join(t.credentials, _c.id == d.credential_id)
+                                 .where(d.tenant_id == tenant_id).order_by(d.id)).mappings().all()
+
+    def tokens_named_like(self, tenant_id: int, pattern: str):
+        """(id, name, created_at, revoked_at) of the tenant's tokens whose name is like ``pattern``."""
+        return self.conn.execute(select(_c.id, _c.name, _c.created_at, _c.revoked_at)
+                                 .where(_c.tenant_id == tenant_id, _c.name.like(pattern))
+                                 .order_by(_c.id)).mappings().all()
+
+    def token_named(self, tenant_id: int, name: str) -> bool:
+        return self.conn.execute(select(_c.id).where(_c.tenant_id == tenant_id, _c.name == name)).first() is not None
