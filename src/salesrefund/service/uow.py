@@ -56,17 +56,19 @@ class UnitOfWork:
     credential's tenant): it has ``tenants`` and no ``store``.
     """
 
-    def __init__(self, engine: Engine, tenant_id: int | None, *, write: bool = True):
+    def __init__(self, engine: Engine, tenant_id: int | None, *, write: bool = True,
+                 store: type[TenantStore] = TenantStore):
         self.engine = engine
         self.tenant_id = tenant_id
         self.write = write
+        self.store_class = store  # a TenantStore, or a kind of it (store.documents.DocumentStore)
 
     def __enter__(self) -> "UnitOfWork":
         self.conn = self.engine.connect()
         if not self.write:
             self.conn = self.conn.execution_options(sqlite_begin="DEFERRED")
         self.tx = self.conn.begin()
-        self.store = TenantStore(self.conn, self.tenant_id) if self.tenant_id is not None else None
+        self.store = self.store_class(self.conn, self.tenant_id) if self.tenant_id is not None else None
         self.tenants = Tenants(self.conn)
         if self.write and self.tenant_id is not None:
             try:
