@@ -147,9 +147,10 @@ def plan_invoice(command: RecordInvoice, *, policy: Policy, today: date,
     product (exists) or description (given), the lines' figures, the totals' bounds, each payment's
     method (exists, active) and amount (> 0), payments over the total.
 
-    Worked numbers (EUR, tax-exclusive): 3 x 10.00 at 15 % and 2 x 4.99 at 15 %, paid 47.98 by card:
-    lines net 30.00 + 9.98, tax 4.50 + 1.50; total 45.98 + 2.00 (a 0 % line) = 47.98, rounding 0,
-    receivable 0; entry Dr 1010 47.98, Cr 4000 41.98, Cr 2100 6.00."""
+    Worked numbers (EUR, tax-exclusive): 3 x 10.00 at 15 % (stock-tracked, cost 6.00), 2 x 4.99 at
+    15 % (cost 2.00) and 1 x 2.00 at 0 %, paid 47.98 by card: lines net 30.00, 9.98, 2.00, tax 4.50,
+    1.50, 0.00; total 47.98, rounding 0, receivable 0; cost 18.00 + 4.00; entry Dr 1010 Card 47.98,
+    Cr 4000 Sales 41.98, Cr 2100 Tax 6.00, Dr 5000 COGS 22.00, Cr 1200 Inventory 22.00."""
     cur = policy.currency
     if command.date > today:
         raise reject("posting_date_in_future", "/date", "the invoice date {day} is after today", day=command.date)

@@ -11,9 +11,8 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
-
 from ..domain import money
+from ..store.engine import Engine
 from ..store.app_sessions import Sessions
 from .tenants import Principal, authenticate
 from .uow import Clock, UnitOfWork

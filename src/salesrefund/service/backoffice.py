@@ -11,10 +11,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine
-
 from ..domain import money
 from ..domain.errors import Invalid, Violation, reject
+from ..store.engine import Engine
 from . import views
 from .uow import Clock, UnitOfWork
 

@@ -6,14 +6,12 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Callable, Iterator
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import IntegrityError
-
 from ..domain import journal, money
 from ..domain.commands import RecordInvoice
 from ..domain.errors import Invalid, Violation, reject
 from ..domain.invoices import SoldProduct, plan_invoice
 from ..domain.model import PAYMENT_KINDS
+from ..store.engine import Engine, IntegrityError
 from ..store.repository import TenantStore, policy_of
 from . import events, views
 from .uow import Clock, UnitOfWork, with_retries

@@ -5,8 +5,7 @@ finding names the tenant and the row. Operators can run it at any time: it only 
 
 from __future__ import annotations
 
-from sqlalchemy import Engine
-
+from ..store.engine import Engine
 from ..store.checks import CHECKS, Finding  # noqa: F401 (Finding: what a check yields)
 from .uow import UnitOfWork
 

@@ -44,9 +44,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine
-
 from .. import __version__
+from ..store.engine import Engine
 from ..store.dispatch import Deliveries
 from .uow import Clock, UnitOfWork
 

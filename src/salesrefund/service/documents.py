@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Engine
-
 from ..documents import ubl
 from ..documents.record import (
     ADDRESS_FIELDS, CreditNoteRecord, Line, OriginalInvoice, Party, Payment, TaxRow,
@@ -14,6 +12,7 @@ from ..documents.record import (
 from ..domain import money
 from ..domain.errors import Invalid, Violation, reject
 from ..domain.money import Currency
+from ..store.engine import Engine
 from ..store.documents import DocumentStore, tenant_of_public_id
 from . import zatca_chain
 from .uow import Clock, UnitOfWork

@@ -14,9 +14,8 @@ import json
 import secrets
 from copy import deepcopy
 
-from sqlalchemy import Engine
-
 from ..domain.errors import Invalid, Violation, reject
+from ..store.engine import Engine
 from ..store.tenants import DoorCredentials
 from . import doors
 from .tenants import create_token, revoke_token, tenant_id_by_name

@@ -17,9 +17,8 @@ import secrets
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Engine
-
 from ..domain.errors import Invalid, Violation, reject
+from ..store.engine import Engine
 from ..store.repository import TenantStore
 from . import views
 from .uow import Clock, UnitOfWork

@@ -17,8 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Engine
-
+from ..store.engine import Engine
 from .uow import UnitOfWork
 
 

@@ -24,10 +24,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Engine
-
 from ..domain.errors import reject
 from ..store import moves as rows
+from ..store.engine import Engine
 from ..store.moves import tenant_tables  # noqa: F401 (what a move copies)
 from .check import run_checks
 

@@ -13,8 +13,6 @@ import uuid
 from datetime import date, timedelta, timezone
 from typing import Callable, Protocol
 
-from sqlalchemy import Engine
-
 from ..domain import journal
 from ..domain.commands import (
     Context, ExpectedLine, ExpectedTotals, IssueRefund, PaymentRequest, RefundLineRequest,
@@ -23,6 +21,7 @@ from ..domain.errors import Invalid, RefundError, reject
 from ..domain.model import Invoice, Policy, Till
 from ..domain.money import Currency
 from ..domain.refunds import RefundPlan, plan_refund
+from ..store.engine import Engine
 from ..store.repository import CapExceeded, InvoiceRows, TenantStore, policy_of
 from . import events, views
 from .idempotency import KEY_LIFETIME_HOURS, Response, fingerprint, key_in_use, replay_of

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import Engine
-
 from ..domain import money
 from ..domain.errors import Invalid, Violation, reject
 from ..domain.journal import DEFAULT_CHART, ROLE_ACCOUNT
+from ..store.engine import Engine
 from . import limits
 from .uow import Clock, UnitOfWork
 

@@ -10,10 +10,8 @@ from datetime import date, datetime, timezone
 from typing import Callable, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
-
 from ..domain.errors import RefundError, reject
+from ..store.engine import DBAPIError, Engine
 from ..store.repository import TenantStore
 from ..store.tenants import Tenants, write_status
 

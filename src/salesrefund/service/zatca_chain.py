@@ -16,11 +16,9 @@ from datetime import timezone
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
-
 from ..documents import zatca
 from ..documents.ubl import DocumentIncomplete
+from ..store.engine import Connection, IntegrityError
 from ..store.documents import DocumentStore, all_zatca_documents
 from .uow import Clock, UnitOfWork, with_retries
 
