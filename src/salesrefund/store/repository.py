@@ -1,9 +1,11 @@
-"""The tenant-scoped store: the one place that scopes every query by tenant (R19).
+"""The tenant-scoped store (R19).
 
 A ``TenantStore`` wraps a connection inside a unit of work and a tenant id; callers never write a
-``tenant_id`` filter themselves. It turns rows into domain snapshots and writes a plan's effects.
-Caps are raised with one conditional UPDATE per invoice line (R7): zero rows updated means another
-refund got there first, and the refund is rejected.
+``tenant_id`` filter themselves: every statement it runs names its tenant (``_where``, or
+``scoped`` for the statements built once), updates and deletes by id included. It turns rows into
+domain snapshots and writes a plan's effects. Caps are raised with one conditional UPDATE per
+invoice line (R7): zero rows updated means another refund got there first, and the refund is
+rejected. Its other parts: ``books.BooksQueries``, ``events.EventQueries``, ``payouts.PayoutQueries``.
 """
 
 from __future__ import annotations
