@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from ..domain import money
 from ..store.engine import Engine
-from ..store.app_sessions import Sessions
 from .tenants import Principal, authenticate
 from .uow import Clock, UnitOfWork
 
@@ -47,7 +46,7 @@ def sign_in(engine: Engine, token: str, language: str, clock: Clock | None = Non
     now = clock.now()
     session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     with UnitOfWork(engine, None) as uow:  # sessions are not the tenant's books: no write fence
-        Sessions(uow.conn).open(
+        uow.sessions.open(
             now=now, token_hash=_hash(session_id), tenant_id=principal.tenant_id,
             credential_id=principal.credential_id, csrf_token=csrf, language=language, created_at=now,
             last_used_at=now, expires_at=now + LIFETIME)
@@ -65,7 +64,7 @@ def resume(engine: Engine, session_id: str | None, clock: Clock | None = None) -
     now = clock.now()
     key = _hash(session_id)
     with UnitOfWork(engine, None) as uow:
-        sessions = Sessions(uow.conn)
+        sessions = uow.sessions
         row = sessions.find(key)
         if row is None:
             return None
@@ -86,12 +85,12 @@ def resume(engine: Engine, session_id: str | None, clock: Clock | None = None) -
 
 def set_language(engine: Engine, session_id: str, language: str) -> None:
     with UnitOfWork(engine, None) as uow:
-        Sessions(uow.conn).set_language(_hash(session_id), language)
+        uow.sessions.set_language(_hash(session_id), language)
         uow.commit()
 
 
 def sign_out(engine: Engine, session_id: str | None) -> None:
     if session_id:
         with UnitOfWork(engine, None) as uow:
-            Sessions(uow.conn).end(_hash(session_id))
+            uow.sessions.end(_hash(session_id))
             uow.commit()

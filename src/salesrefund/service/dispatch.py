@@ -46,7 +46,6 @@ from urllib.parse import urlsplit
 
 from .. import __version__
 from ..store.engine import Engine
-from ..store.dispatch import Deliveries
 from .uow import Clock, UnitOfWork
 
 log = logging.getLogger("salesrefund.dispatch")
@@ -231,7 +230,7 @@ class Dispatcher:
         if not self._anything_due(now):  # a read first: an idle dispatcher never takes SQLite's write lock
             return []
         with UnitOfWork(self.engine, None) as uow:  # SQLite: BEGIN IMMEDIATE, the write lock up front
-            rows = Deliveries(uow.conn, self.settings.tenant_id).claim(
+            rows = uow.deliveries(self.settings.tenant_id).claim(
                 now, lease_until, self.settings.batch, lambda: str(uuid.uuid4()))
             uow.commit()
         return [Claimed(id=row["id"], token=row["token"], attempt=row["attempt"], created_at=_aware(row["created_at"]),
@@ -240,7 +239,7 @@ class Dispatcher:
 
     def _anything_due(self, now: datetime) -> bool:
         with UnitOfWork(self.engine, None, write=False) as uow:
-            return Deliveries(uow.conn, self.settings.tenant_id).anything_due(now)
+            return uow.deliveries(self.settings.tenant_id).anything_due(now)
 
     def deliver(self, item: Claimed) -> bool:
         headers = {"Content-Type": "application/json", "User-Agent": f"salesrefund-webhooks/{__version__}",
@@ -266,7 +265,7 @@ class Dispatcher:
             delay = min(self.settings.backoff_base * 2 ** (item.attempt - 1), self.settings.backoff_max)
             values = dict(next_attempt_at=now + timedelta(seconds=delay * (1 + random.random() / 10)))
         with UnitOfWork(self.engine, None) as uow:
-            done = Deliveries(uow.conn).finish(item.tenant_id, item.id, item.token, last_status=status,
+            done = uow.deliveries().finish(item.tenant_id, item.id, item.token, last_status=status,
                                                last_error=error, **values)
             uow.commit()
         if done and values.get("state") == "dead":

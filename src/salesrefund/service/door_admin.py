@@ -16,7 +16,6 @@ from copy import deepcopy
 
 from ..domain.errors import Invalid, Violation, reject
 from ..store.engine import Engine
-from ..store.tenants import DoorCredentials
 from . import doors
 from .tenants import create_token, revoke_token, tenant_id_by_name
 from .uow import Clock, UnitOfWork
@@ -65,14 +64,14 @@ def create(engine: Engine, tenant: str, door: str, *, login: str, secret: str | 
         return {"id": f"token-{token['id']}", "door": door, "login": login, "secret": token["token"],
                 "settings": {}, "credential_id": token["id"], "revoked": False}
     with UnitOfWork(engine, None, write=False) as uow:
-        taken = DoorCredentials(uow.conn).login_taken(door, login)
+        taken = uow.door_credentials.login_taken(door, login)
     if taken:
         raise reject("duplicate", "/login", "{login} already exists", login=login)
     secret = secret or secrets.token_urlsafe(24)
     door_id = doors.create_door_credential(engine, tenant, door, login=login, secret=secret,
                                            permissions=PERMISSIONS, settings=merged, clock=clock)
     with UnitOfWork(engine, tenant_id, write=False) as uow:
-        credential_id = DoorCredentials(uow.conn).credential_of(tenant_id, door_id)
+        credential_id = uow.door_credentials.credential_of(tenant_id, door_id)
     return {"id": str(door_id), "door": door, "login": login, "secret": secret, "settings": merged,
             "credential_id": credential_id, "revoked": False}
 
@@ -81,8 +80,8 @@ def list_credentials(engine: Engine, tenant: str) -> list[dict]:
     """The tenant's door credentials (never their secrets), oldest first; SnR2U's API keys too."""
     tenant_id = tenant_id_by_name(engine, tenant)
     with UnitOfWork(engine, tenant_id, write=False) as uow:
-        rows = DoorCredentials(uow.conn).of_tenant(tenant_id)
-        keys = DoorCredentials(uow.conn).tokens_named_like(tenant_id, "snr2u%")
+        rows = uow.door_credentials.of_tenant(tenant_id)
+        keys = uow.door_credentials.tokens_named_like(tenant_id, "snr2u%")
     items = [{"id": str(r["id"]), "door": r["door"], "login": r["login"], "settings": json.loads(r["settings_json"] or "{}"),
               "credential_id": r["credential_id"], "created_at": r["created_at"].isoformat(),
               "revoked": r["revoked_at"] is not None} for r in rows]
@@ -105,4 +104,4 @@ def revoke(engine: Engine, tenant: str, credential: str, clock: Clock | None = N
 def _token_named(engine: Engine, tenant: str, name: str) -> bool:
     tenant_id = tenant_id_by_name(engine, tenant)
     with UnitOfWork(engine, tenant_id, write=False) as uow:
-        return DoorCredentials(uow.conn).token_named(tenant_id, name)
+        return uow.door_credentials.token_named(tenant_id, name)

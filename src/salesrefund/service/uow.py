@@ -12,8 +12,10 @@ from zoneinfo import ZoneInfo
 
 from ..domain.errors import RefundError, reject
 from ..store.engine import DBAPIError, Engine
+from ..store.app_sessions import Sessions
+from ..store.dispatch import Deliveries
 from ..store.repository import TenantStore
-from ..store.tenants import Tenants, write_status
+from ..store.tenants import DoorCredentials, Tenants, write_status
 
 
 T = TypeVar("T")
@@ -78,6 +80,19 @@ class UnitOfWork:
 
     def savepoint(self):
         return self.conn.begin_nested()
+
+    # -- the store's parts above one tenant, in this transaction ----------------------------------
+    @property
+    def sessions(self) -> Sessions:
+        return Sessions(self.conn)
+
+    @property
+    def door_credentials(self) -> DoorCredentials:
+        return DoorCredentials(self.conn)
+
+    def deliveries(self, tenant_id: int | None = None) -> Deliveries:
+        """The webhook deliveries of every tenant, or of ``tenant_id`` only."""
+        return Deliveries(self.conn, tenant_id)
 
     def commit(self) -> None:
         """Commit. If the connection is lost while the commit is under way, nobody can say whether
