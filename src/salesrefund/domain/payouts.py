@@ -38,7 +38,7 @@ from .commands import IssueRefund
 from .errors import Invalid, RefundError, Violation
 from .journal import ROLE_ACCOUNT, Posting, entry
 from .model import PaymentMethod, Policy
-from .refunds import _check_dates
+from .refunds import refund_dates
 
 MAX_REFERENCE = 100  # refunds.reference
 MAX_REASON = 500  # refunds.reason
@@ -218,7 +218,7 @@ def plan_payout(command: PayOut, *, policy: Policy, account: Account, catalog: P
                expected=account.currency, given=command.currency)
     posting_date = document_date = today
     try:
-        posting_date, document_date = _check_dates(_dated(command), policy=policy, invoice=None, today=today)
+        posting_date, document_date = refund_dates(_dated(command), policy=policy, invoice=None, today=today)
     except RefundError as error:
         violations.extend(error.violations)
     payment = None

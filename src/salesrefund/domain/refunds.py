@@ -171,7 +171,7 @@ def plan_refund(
     _check_shape(command)
     _check_till(command, till)
     _check_parties(command, policy=policy, invoice=invoice, customer=customer, products=products)
-    posting_date, document_date = _check_dates(command, policy=policy, invoice=invoice, today=today)
+    posting_date, document_date = refund_dates(command, policy=policy, invoice=invoice, today=today)
     lines = _plan_lines(command, policy=policy, invoice=invoice, products=products,
                         default_location=default_location)
     _check_magnitudes(lines, invoice.currency if invoice else policy.currency)
@@ -310,8 +310,12 @@ def _check_parties(command: IssueRefund, *, policy: Policy, invoice: Invoice | N
                      expected=expected, given=command.currency)
 
 
-def _check_dates(command: IssueRefund, *, policy: Policy, invoice: Invoice | None,
+def refund_dates(command: IssueRefund, *, policy: Policy, invoice: Invoice | None,
                  today: date) -> tuple[date, date]:
+    """The refund's posting date (given, else today) and document date (given, else the posting
+    date), or the first broken rule: a posting date after today (``posting_date_in_future``),
+    before the invoice's date (``posting_date_before_invoice``), or in a closed period
+    (``period_closed``, R13). Today 2026-03-15, nothing given: (2026-03-15, 2026-03-15)."""
     posting_date = command.posting_date or today
     document_date = command.document_date or posting_date
     if posting_date > today:

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response as StarletteResponse
 
 from ..domain.errors import TITLES, Invalid, RefundError, Violation
+from ..domain.text import SURROGATE, has_lone_surrogate, lone_surrogate_at, pointer_escape  # noqa: F401 (re-exported)
 from ..service.idempotency import Response
 from .auth import authorize
 
@@ -82,7 +83,7 @@ def refuse_duplicate_keys(value, pointer: str = "") -> None:
 
 # -- text that cannot be stored or sent: lone UTF-16 surrogates (issue 9, item 9) ----------------
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE = SURROGATE
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 SURROGATE_MESSAGE = "the text holds a lone UTF-16 surrogate (half of a character); it must be valid Unicode"
@@ -97,26 +98,6 @@ def _may_hold_surrogates(body: bytes | str) -> bool:
     return bool(_SURROGATE_ESCAPE.search(body) or _SURROGATE.search(body))
 
 
-def lone_surrogate_at(value, pointer: str = "") -> str | None:
-    """The JSON pointer of the first string holding a lone surrogate in a decoded document (dicts,
-    lists, strings), or None. A key holding one is reported as its object (a pointer naming the
-    key could not itself be written out)."""
-    stack = [(value, pointer)]
-    while stack:
-        item, where = stack.pop()
-        if isinstance(item, str):
-            if _SURROGATE.search(item):
-                return where or "/"
-        elif isinstance(item, dict):
-            for key, child in reversed(list(item.items())):
-                if isinstance(key, str) and _SURROGATE.search(key):
-                    return where or "/"
-                stack.append((child, f"{where}/{_escape(str(key))}"))
-        elif isinstance(item, (list, tuple)):
-            stack.extend((child, f"{where}/{i}") for i, child in reversed(list(enumerate(item))))
-    return None
-
-
 def refuse_lone_surrogates(value, pointer: str = "") -> None:
     """``Invalid`` (422 validation_error, in whichever door's shape) naming the first field whose
     text holds a lone surrogate: it could be neither stored faithfully nor sent back as UTF-8."""
@@ -125,12 +106,7 @@ def refuse_lone_surrogates(value, pointer: str = "") -> None:
         raise Invalid(Violation(where, "validation_error", SURROGATE_MESSAGE))
 
 
-def has_lone_surrogate(text: str) -> bool:
-    return bool(_SURROGATE.search(text))
-
-
-def _escape(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
+_escape = pointer_escape
 
 
 def holds_nul(value) -> bool:

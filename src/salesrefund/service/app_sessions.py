@@ -11,12 +11,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine, delete, insert, select, update
-
 from ..domain import money
-from ..store import tables as t
+from ..store.engine import Engine
 from .tenants import Principal, authenticate
-from .uow import Clock
+from .uow import Clock, UnitOfWork
 
 IDLE = timedelta(minutes=30)
 LIFETIME = timedelta(hours=12)
@@ -47,11 +45,12 @@ def sign_in(engine: Engine, token: str, language: str, clock: Clock | None = Non
         return None
     now = clock.now()
     session_id, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-    with engine.begin() as conn:
-        conn.execute(delete(t.app_sessions).where(t.app_sessions.c.expires_at <= now))  # tidy up
-        conn.execute(insert(t.app_sessions).values(
-            token_hash=_hash(session_id), tenant_id=principal.tenant_id, credential_id=principal.credential_id,
-            csrf_token=csrf, language=language, created_at=now, last_used_at=now, expires_at=now + LIFETIME))
+    with UnitOfWork(engine, None) as uow:  # sessions are not the tenant's books: no write fence
+        uow.sessions.open(
+            now=now, token_hash=_hash(session_id), tenant_id=principal.tenant_id,
+            credential_id=principal.credential_id, csrf_token=csrf, language=language, created_at=now,
+            last_used_at=now, expires_at=now + LIFETIME)
+        uow.commit()
     found = resume(engine, session_id, clock)
     assert found is not None
     return session_id, found
@@ -63,24 +62,21 @@ def resume(engine: Engine, session_id: str | None, clock: Clock | None = None) -
         return None
     clock = clock or Clock()
     now = clock.now()
-    s, c, tn = t.app_sessions.c, t.credentials.c, t.tenants.c
     key = _hash(session_id)
-    with engine.begin() as conn:
-        row = conn.execute(
-            select(s.tenant_id, s.credential_id, s.csrf_token, s.language, s.last_used_at, s.expires_at,
-                   c.permissions, c.revoked_at, c.expires_at.label("token_expires_at"), tn.name, tn.currency,
-                   tn.currency_exponent)
-            .join(t.credentials, c.id == s.credential_id).join(t.tenants, tn.id == s.tenant_id)
-            .where(s.token_hash == key)).mappings().first()
+    with UnitOfWork(engine, None) as uow:
+        sessions = uow.sessions
+        row = sessions.find(key)
         if row is None:
             return None
         dead = (_aware(row["expires_at"], now) <= now or _aware(row["last_used_at"], now) + IDLE <= now
                 or row["revoked_at"] is not None
                 or (row["token_expires_at"] is not None and _aware(row["token_expires_at"], now) <= now))
         if dead:
-            conn.execute(delete(t.app_sessions).where(s.token_hash == key))
+            sessions.end(key, row["tenant_id"])
+            uow.commit()
             return None
-        conn.execute(update(t.app_sessions).where(s.token_hash == key).values(last_used_at=now))
+        sessions.touch(row["tenant_id"], key, now)
+        uow.commit()
     principal = Principal(row["tenant_id"], row["credential_id"], frozenset(row["permissions"].split()),
                           money.Currency(row["currency"], row["currency_exponent"]))
     return PageSession(principal, row["name"], row["csrf_token"], row["language"],
@@ -88,12 +84,13 @@ def resume(engine: Engine, session_id: str | None, clock: Clock | None = None) -
 
 
 def set_language(engine: Engine, session_id: str, language: str) -> None:
-    with engine.begin() as conn:
-        conn.execute(update(t.app_sessions).where(t.app_sessions.c.token_hash == _hash(session_id))
-                     .values(language=language))
+    with UnitOfWork(engine, None) as uow:
+        uow.sessions.set_language(_hash(session_id), language)
+        uow.commit()
 
 
 def sign_out(engine: Engine, session_id: str | None) -> None:
     if session_id:
-        with engine.begin() as conn:
-            conn.execute(delete(t.app_sessions).where(t.app_sessions.c.token_hash == _hash(session_id)))
+        with UnitOfWork(engine, None) as uow:
+            uow.sessions.end(_hash(session_id))
+            uow.commit()

@@ -11,21 +11,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import Engine, func, or_, select, update
-
 from ..domain import money
 from ..domain.errors import Invalid, Violation, reject
-from ..store import tables as t
-from ..store.repository import INVOICE_SELECT
+from ..store.engine import Engine
 from . import views
 from .uow import Clock, UnitOfWork
-
-
-def _page_rows(store, table, conditions, cursor, limit, order=None):
-    c = table.c
-    rows = store.conn.execute(select(table).where(store._where(table, c.id > views.decode_cursor(cursor), *conditions))
-                              .order_by(c.id).limit(limit + 1)).mappings().all()
-    return rows
 
 
 def _paged(items, rows, limit):
@@ -45,11 +35,9 @@ class BackOffice:
     # -- master data lists ----------------------------------------------------------------
     def list_customers(self, tenant_id: int, *, cursor=None, limit=50, q: str | None = None) -> dict:
         with self._read(tenant_id) as uow:
-            store, c = uow.store, t.customers.c
+            store = uow.store
             cur = store.policy().currency
-            conditions = [or_(c.code.contains(q, autoescape=True), c.name.contains(q, autoescape=True),
-                              c.tax_number == q)] if q else []
-            rows = _page_rows(store, t.customers, conditions, cursor, limit)
+            rows = store.customers_page(views.decode_cursor(cursor), limit, q)
             items = [{"code": r["code"], "name": r["name"], "tax_number": r["tax_number"], "currency": r["currency"],
                       "email": r["email"], "credit_balance": money.format_amount(r["credit_balance_minor"], cur)}
                      for r in rows]
@@ -57,19 +45,19 @@ class BackOffice:
 
     def list_products(self, tenant_id: int, *, cursor=None, limit=50, barcode: str | None = None) -> dict:
         with self._read(tenant_id) as uow:
-            store, c = uow.store, t.products.c
+            store = uow.store
             cur = store.policy().currency
-            conditions = []
+            product_id = None
             if barcode is not None:
                 found = store.product_by_barcode(barcode)
-                conditions.append(c.id == (found["id"] if found else -1))
-            rows = _page_rows(store, t.products, conditions, cursor, limit)
+                product_id = found["id"] if found else -1
+            rows = store.products_page(views.decode_cursor(cursor), limit, product_id)
             items = [product_view(store, r, cur) for r in rows]
             return _paged(items, rows, limit)
 
     def list_locations(self, tenant_id: int, *, cursor=None, limit=50) -> dict:
         with self._read(tenant_id) as uow:
-            rows = _page_rows(uow.store, t.locations, [], cursor, limit)
+            rows = uow.store.locations_page(views.decode_cursor(cursor), limit)
             return _paged([{"code": r["code"], "name": r["name"]} for r in rows], rows, limit)
 
     def get_location(self, tenant_id: int, code: str) -> dict:
@@ -81,9 +69,7 @@ class BackOffice:
 
     def list_payment_methods(self, tenant_id: int) -> dict:
         with self._read(tenant_id) as uow:
-            store, c = uow.store, t.payment_methods.c
-            rows = store.conn.execute(select(t.payment_methods).where(store._where(t.payment_methods))
-                                      .order_by(c.id)).mappings().all()
+            rows = uow.store.payment_method_rows()
             return {"items": [{"code": r["code"], "name": r["name"], "kind": r["kind"], "account": r["account_code"],
                                "active": r["active"]} for r in rows], "next": None}
 
@@ -120,8 +106,7 @@ class BackOffice:
                 if increment < 0:
                     raise Invalid(Violation("/cash_rounding", "validation_error", "cash rounding must not be negative"))
                 values["cash_increment_minor"] = increment
-            if values:
-                uow.conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(**values))
+            uow.store.update_tenant(**values)
             view = settings_view(uow.store.tenant())
             uow.commit()
         return view
@@ -131,10 +116,7 @@ class BackOffice:
         """The public id of the refund whose id or credit-note number is ``key`` (else ``key``:
         the caller's read then answers its own 404)."""
         with self._read(tenant_id) as uow:
-            store, r = uow.store, t.refunds.c
-            row = store.conn.execute(select(r.public_id).where(store._where(
-                t.refunds, or_(r.public_id == key, r.number == key)))).first()
-            return row[0] if row else key
+            return uow.store.refund_public_id(key) or key
 
     # -- invoice search -----------------------------------------------------------------------
     def search_invoices(self, tenant_id: int, *, number: str | None = None, customer: str | None = None,
@@ -143,24 +125,13 @@ class BackOffice:
         or code on one of their lines, or date; newest first is what a counter wants, but the cursor
         walks ids upward like every other list, so the page shows them in id order."""
         with self._read(tenant_id) as uow:
-            store, c = uow.store, t.invoices.c
-            conditions = [c.id > views.decode_cursor(cursor)]
-            if number:
-                conditions.append(c.number.startswith(number, autoescape=True))
-            if customer:
-                cc = t.customers.c
-                ids = select(cc.id).where(store._where(t.customers, or_(
-                    cc.code == customer, cc.name.contains(customer, autoescape=True), cc.tax_number == customer)))
-                conditions.append(c.customer_id.in_(ids))
+            store = uow.store
+            product_id = None
             if barcode:
                 product = store.product_by_barcode(barcode) or store.product(barcode)
-                il = t.invoice_lines.c
-                conditions.append(c.id.in_(select(il.invoice_id).where(store._where(
-                    t.invoice_lines, il.product_id == (product["id"] if product else -1)))))
-            if day:
-                conditions.append(c.date == day)
-            rows = store.conn.execute(INVOICE_SELECT.where(store._where(t.invoices, *conditions))
-                                      .order_by(c.id).limit(limit + 1)).mappings().all()
+                product_id = product["id"] if product else -1
+            rows = store.invoices_page(views.decode_cursor(cursor), limit, number_starts=number or None,
+                                       customer_like=customer or None, product_id=product_id, day=day)
             return views.page([views.invoice_view(store, r) for r in rows[:limit]], [r["id"] for r in rows], limit)
 
     # -- an invoice's figures per tax rate and payment method --------------------------------
@@ -173,13 +144,8 @@ class BackOffice:
             if invoice is None:
                 raise reject("not_found", "/number", "invoice {number} does not exist", number=number)
             cur = money.Currency(invoice["currency"], invoice["currency_exponent"])
-            il = t.invoice_lines.c
             rates = []
-            for rate, net, tax, gross, r_gross, r_tax in store.conn.execute(
-                    select(il.tax_rate, func.sum(il.net_minor), func.sum(il.tax_minor), func.sum(il.gross_minor),
-                           func.sum(il.refunded_gross_minor), func.sum(il.refunded_tax_minor))
-                    .where(store._where(t.invoice_lines, il.invoice_id == invoice["id"]))
-                    .group_by(il.tax_rate).order_by(il.tax_rate)):
+            for rate, net, tax, gross, r_gross, r_tax in store.sold_by_rate(invoice["id"]):
                 net, tax, gross, r_gross, r_tax = (int(x or 0) for x in (net, tax, gross, r_gross, r_tax))
                 rates.append({"tax_rate": money.format_rate(int(rate)),
                               "sold_net": money.format_amount(net, cur), "sold_tax": money.format_amount(tax, cur),
@@ -187,16 +153,11 @@ class BackOffice:
                               "refunded_tax": money.format_amount(r_tax, cur),
                               "refundable_net": money.format_amount(net - (r_gross - r_tax), cur),
                               "refundable_tax": money.format_amount(tax - r_tax, cur)})
-            ip, rp, r = t.invoice_payments.c, t.refund_payments.c, t.refunds.c
             paid: dict[str, int] = {}
-            for method, amount in store.conn.execute(select(ip.method, ip.amount_minor).where(
-                    store._where(t.invoice_payments, ip.invoice_id == invoice["id"])).order_by(ip.id)):
+            for method, amount in store.paid_by_method(invoice["id"]):
                 paid[method] = paid.get(method, 0) + int(amount)
             back: dict[str, int] = {}
-            for method, amount in store.conn.execute(
-                    select(rp.method, func.sum(rp.amount_minor)).join(t.refunds, r.id == rp.refund_id)
-                    .where(store._where(t.refund_payments), r.invoice_id == invoice["id"], r.state == "posted")
-                    .group_by(rp.method)):
+            for method, amount in store.paid_back_by_method(invoice["id"]):
                 back[method] = int(amount or 0)
             methods = [{"method": m, "paid": money.format_amount(paid.get(m, 0), cur),
                         "refunded": money.format_amount(back.get(m, 0), cur)} for m in [*paid, *(k for k in back if k not in paid)]]
@@ -207,17 +168,13 @@ class BackOffice:
         """The stock moves a refund (and its void) made, and the names of the tenant's accounts."""
         with self._read(tenant_id) as uow:
             store = uow.store
-            row = store._one(t.refunds, t.refunds.c.public_id == public_id)
+            row = store.refund_by_public_id(public_id)
             if row is None:
                 raise reject("not_found", "/id", "refund {id} does not exist", id=public_id)
-            m = t.stock_moves.c
-            moves = store.conn.execute(select(t.stock_moves).where(store._where(
-                t.stock_moves, m.source_id == row["id"], m.source_type.in_(("refund", "void")))).order_by(m.id)
-            ).mappings().all()
-            products = store.codes_by_id(t.products, [x["product_id"] for x in moves])
-            locations = store.codes_by_id(t.locations, [x["location_id"] for x in moves])
-            names = dict(store.conn.execute(select(t.accounts.c.code, t.accounts.c.name)
-                                            .where(store._where(t.accounts))).all())
+            moves = store.refund_and_void_moves(row["id"])
+            products = store.product_codes([x["product_id"] for x in moves])
+            locations = store.location_codes([x["location_id"] for x in moves])
+            names = store.account_names()
             return {"stock_moves": [{"date": x["date"].isoformat(), "product": products.get(x["product_id"]),
                                      "location": locations.get(x["location_id"]), "source": x["source_type"],
                                      "quantity": money.format_quantity(x["quantity"])} for x in moves],
@@ -233,24 +190,15 @@ class BackOffice:
             cur = money.Currency(tenant["currency"], tenant["currency_exponent"])
             today = self.clock.today_in(tenant["timezone"])
             start = today - timedelta(days=days - 1)
-            r = t.refunds.c
-            per_day = {row[0]: (int(row[1]), int(row[2] or 0)) for row in store.conn.execute(
-                select(r.posting_date, func.count(), func.sum(r.total_minor))
-                .where(store._where(t.refunds, r.state == "posted", r.kind == "refund", r.posting_date >= start,
-                                    r.posting_date <= today))
-                .group_by(r.posting_date))}
+            per_day = store.refunds_per_day(start, today)
             daily = []
             for i in range(days):
                 day = start + timedelta(days=i)
                 count, total = per_day.get(day, (0, 0))
                 daily.append({"date": day.isoformat(), "refunds": count, "amount": money.format_amount(total, cur),
                               "amount_minor": total})
-            il, p = t.invoice_lines.c, t.products.c
             products = []
-            for code, name, sold, refunded in store.conn.execute(
-                    select(p.code, p.name, func.sum(il.quantity), func.sum(il.refunded_quantity))
-                    .join(t.products, p.id == il.product_id)
-                    .where(store._where(t.invoice_lines)).group_by(p.code, p.name).order_by(p.code)):
+            for code, name, sold, refunded in store.sold_and_refunded_by_product():
                 sold, refunded = int(sold or 0), int(refunded or 0)
                 rate = money.div_round(refunded * 1000, sold) if sold else 0  # per mille
                 products.append({"product": code, "name": name, "sold": money.format_quantity(sold),
@@ -258,10 +206,7 @@ class BackOffice:
                                  "rate": money.format_scaled(rate, 1), "rate_permille": rate})
             reasons = [{"reason": reason or "—", "refunds": int(count), "amount": money.format_amount(int(total or 0), cur),
                         "amount_minor": int(total or 0)}
-                       for reason, count, total in store.conn.execute(
-                           select(r.reason, func.count(), func.sum(r.total_minor))
-                           .where(store._where(t.refunds, r.state == "posted", r.kind == "refund"))
-                           .group_by(r.reason).order_by(func.sum(r.total_minor).desc()))]
+                       for reason, count, total in store.refunds_by_reason()]
             return {"currency": cur.code, "from": start.isoformat(), "to": today.isoformat(), "daily": daily,
                     "products": products, "reasons": reasons}
 

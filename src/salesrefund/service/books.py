@@ -6,16 +6,13 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 from typing import Callable, Iterator
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.exc import IntegrityError
-
 from ..domain import journal, money
 from ..domain.commands import RecordInvoice
 from ..domain.errors import Invalid, Violation, reject
-from ..domain.invoices import SoldLine, check_sold_lines, line_figures, sale_rounding
+from ..domain.invoices import SoldProduct, plan_invoice
 from ..domain.model import PAYMENT_KINDS
-from ..store import tables as t
-from ..store.repository import INVOICE_SELECT, TenantStore, policy_of
+from ..store.engine import Engine, IntegrityError
+from ..store.repository import TenantStore, policy_of
 from . import events, views
 from .uow import Clock, UnitOfWork, with_retries
 
@@ -38,13 +35,13 @@ class Books:
     # -- master data ----------------------------------------------------------------------
     def create_customer(self, tenant_id: int, *, code: str, name: str, tax_number: str | None = None,
                         currency: str | None = None, email: str | None = None) -> dict:
-        with self._creating(tenant_id, lambda store: self._unique(store, t.customers, code)) as uow:
+        with self._creating(tenant_id, lambda store: self._unique(store, "customer", code)) as uow:
             tenant = uow.store.tenant()
             if currency is not None and currency != tenant["currency"]:
                 raise reject("currency_mismatch", "/currency", "this tenant keeps its books in {cur}",
                              cur=tenant["currency"])
-            self._unique(uow.store, t.customers, code)
-            uow.store.insert_row(t.customers, code=code, name=name, tax_number=tax_number,
+            self._unique(uow.store, "customer", code)
+            uow.store.insert_customer(code=code, name=name, tax_number=tax_number,
                                  currency=currency or tenant["currency"], email=email)
             view = self._customer_view(uow.store, uow.store.customer(code))
             uow.commit()
@@ -66,7 +63,7 @@ class Books:
     def create_product(self, tenant_id: int, *, code: str, name: str, barcodes: list[str] = (),
                        unit: str = "unit", stock_tracked: bool = False, cost: int = 0) -> dict:
         def unique(store: TenantStore) -> None:
-            self._unique(store, t.products, code)
+            self._unique(store, "product", code)
             for i, barcode in enumerate(barcodes):
                 if store.product_by_barcode(barcode) is not None or barcodes.index(barcode) != i:
                     raise reject("duplicate", f"/barcodes/{i}", "barcode {barcode} is already in use",
@@ -75,9 +72,8 @@ class Books:
         with self._creating(tenant_id, unique) as uow:
             store = uow.store
             unique(store)
-            product_id = store.insert_row(t.products, code=code, name=name, unit=unit,
-                                          stock_tracked=stock_tracked, unit_cost=cost)
-            store.insert_rows(t.product_barcodes, [{"product_id": product_id, "barcode": b} for b in barcodes])
+            store.insert_product(code=code, name=name, unit=unit, stock_tracked=stock_tracked, unit_cost=cost,
+                                 barcodes=barcodes)
             view = self._product_view(store, store.product(code))
             uow.commit()
         return view
@@ -95,9 +91,9 @@ class Books:
                 "cost": money.format_price(row["unit_cost"], store.policy().currency)}  # the currency's decimals
 
     def create_location(self, tenant_id: int, *, code: str, name: str) -> dict:
-        with self._creating(tenant_id, lambda store: self._unique(store, t.locations, code)) as uow:
-            self._unique(uow.store, t.locations, code)
-            uow.store.insert_row(t.locations, code=code, name=name)
+        with self._creating(tenant_id, lambda store: self._unique(store, "location", code)) as uow:
+            self._unique(uow.store, "location", code)
+            uow.store.insert_location(code=code, name=name)
             uow.commit()
         return {"code": code, "name": name}
 
@@ -126,7 +122,7 @@ class Books:
             if policy.is_closed(day):
                 raise reject("period_closed", "/date", "the accounting period of {day} is closed", day=day)
             cost = money.bounded(money.extend(quantity, row["unit_cost"], policy.currency), policy.currency, "/quantity")
-            move_id = store.insert_row(t.stock_moves, product_id=row["id"], location_id=place["id"],
+            move_id = store.insert_stock_move(product_id=row["id"], location_id=place["id"],
                                        quantity=quantity, unit_cost=row["unit_cost"], date=day,
                                        source_type="receipt", source_id=0)
             if cost:
@@ -141,9 +137,9 @@ class Books:
         if kind not in PAYMENT_KINDS:
             raise Invalid(Violation("/kind", "validation_error", "kind must be one of {kinds}",
                                     {"kinds": ", ".join(PAYMENT_KINDS)}))
-        with self._creating(tenant_id, lambda store: self._unique(store, t.payment_methods, code)) as uow:
-            self._unique(uow.store, t.payment_methods, code)
-            uow.store.insert_row(t.payment_methods, code=code, name=name, kind=kind,
+        with self._creating(tenant_id, lambda store: self._unique(store, "payment_method", code)) as uow:
+            self._unique(uow.store, "payment_method", code)
+            uow.store.insert_payment_method(code=code, name=name, kind=kind,
                                  account_code=journal.ROLE_ACCOUNT[kind], active=True)
             uow.commit()
         return {"code": code, "name": name, "kind": kind}
@@ -156,11 +152,7 @@ class Books:
             place = store.location(location)
             if place is None:
                 raise reject("location_not_found", "/location", "location {code} does not exist", code=location)
-            p = t.pos_sessions.c
-            updated = store.conn.execute(t.pos_sessions.update().where(store._where(
-                t.pos_sessions, p.pos == pos, p.session == session)).values(state=state, location_id=place["id"]))
-            if updated.rowcount == 0:
-                store.insert_row(t.pos_sessions, pos=pos, session=session, location_id=place["id"], state=state)
+            store.set_till(pos, session, place["id"], state)
             uow.commit()
 
     @contextmanager
@@ -178,8 +170,8 @@ class Books:
                 unique(fresh.store)
             raise
 
-    def _unique(self, store: TenantStore, table, code: str) -> None:
-        if store._one(table, table.c.code == code, columns=[table.c.id]) is not None:
+    def _unique(self, store: TenantStore, kind: str, code: str) -> None:
+        if store.code_taken(kind, code):
             raise reject("duplicate", "/code", "{code} already exists", code=code)
 
     # -- invoices -------------------------------------------------------------------------
@@ -211,82 +203,35 @@ class Books:
         location = store.location(location_code)
         if location is None:
             raise reject("location_not_found", "/location", "location {code} does not exist", code=location_code)
-        today = self.clock.today_in(tenant["timezone"])
-        if command.date > today:
-            raise reject("posting_date_in_future", "/date", "the invoice date {day} is after today", day=command.date)
-        if policy.is_closed(command.date):
-            raise reject("period_closed", "/date", "the accounting period of {day} is closed", day=command.date)
-        products = {}
-        for i, line in enumerate(command.lines):
-            if line.product is not None and line.product not in products:
-                row = store.product(line.product)
-                if row is None:
-                    raise reject("product_not_found", f"/lines/{i}/product", "product {code} does not exist",
-                                 code=line.product)
-                products[line.product] = row
-            if line.product is None and not line.description:
-                raise Invalid(Violation(f"/lines/{i}/description", "validation_error",
-                                        "a line without a product needs a description"))
-        sold = [SoldLine(line.product, line.description or products[line.product]["name"], line.quantity,
-                         line.unit_price, line.discount_minor, line.tax_rate) for line in command.lines]
-        check_sold_lines(sold, cur)
-        include = policy.prices_include_tax if command.prices_include_tax is None else command.prices_include_tax
-        figures = [line_figures(line, cur=cur, prices_include_tax=include) for line in sold]
-        total = money.bounded(sum(f.gross_minor for f in figures), cur, "/lines")
-        money.bounded(sum(money.extend(line.quantity, products[line.product]["unit_cost"], cur) for line in sold
-                          if line.product is not None and products[line.product]["stock_tracked"]), cur, "/lines")
-        methods = store.payment_methods()
-        for i, p in enumerate(command.payments):
-            if p.method not in methods or not methods[p.method].active:
-                raise reject("unknown_payment_method", f"/payments/{i}/method",
-                             "payment method {method} does not exist or is not active", method=p.method)
-            if p.amount_minor <= 0:
-                raise Invalid(Violation(f"/payments/{i}/amount", "validation_error", "amount must be greater than zero"))
-        paid = sum(p.amount_minor for p in command.payments)
-        rounding = sale_rounding(total, paid, [methods[p.method] for p in command.payments], policy)
-        if paid > total + rounding:
-            raise reject("payments_do_not_match_total", "/payments",
-                         "the payments ({paid}) exceed the invoice total ({total})",
-                         paid=money.format_amount(paid, cur), total=money.format_amount(total, cur))
+        rows = {code: store.product(code) for code in dict.fromkeys(l.product for l in command.lines if l.product)}
+        products = {code: SoldProduct(code, row["name"], bool(row["stock_tracked"]), row["unit_cost"])
+                    for code, row in rows.items() if row is not None}
+        plan = plan_invoice(command, policy=policy, today=self.clock.today_in(tenant["timezone"]),
+                            products=products, methods=store.payment_methods())
         now = self.clock.now()
-        invoice_id = store.insert_row(
-            t.invoices, number=command.number, customer_id=customer["id"], date=command.date,
-            currency=cur.code, currency_exponent=cur.exponent, prices_include_tax=include,
-            location_id=location["id"], net_minor=sum(f.net_minor for f in figures),
-            tax_minor=sum(f.tax_minor for f in figures), total_minor=total, refunded_total_minor=0,
-            rounding_minor=rounding, receivable_minor=total + rounding - paid, created_at=now,
-            myinvois_uuid=command.myinvois_uuid)
-        costs = []
-        rows = []
-        for n, (line, f) in enumerate(zip(sold, figures), start=1):
-            product = products.get(line.product)
-            tracked = bool(product and product["stock_tracked"])
-            unit_cost = product["unit_cost"] if product else 0
-            costs.append(money.extend(line.quantity, unit_cost, cur) if tracked else 0)
-            rows.append({"invoice_id": invoice_id, "line_no": n, "product_id": product["id"] if product else None,
-                         "description": line.description[:500], "quantity": line.quantity,
-                         "unit_price": line.unit_price, "discount_minor": line.discount_minor,
-                         "tax_rate": line.tax_rate, "net_minor": f.net_minor, "tax_minor": f.tax_minor,
-                         "gross_minor": f.gross_minor, "unit_cost": unit_cost, "stock_tracked": tracked,
-                         "cost_minor": costs[-1]})
-        store.insert_rows(t.invoice_lines, rows)
-        store.insert_rows(t.invoice_payments, [{"invoice_id": invoice_id, "method": p.method,
-                                                "amount_minor": p.amount_minor} for p in command.payments])
-        store.insert_rows(t.stock_moves, [{
-            "product_id": r["product_id"], "location_id": location["id"], "quantity": -r["quantity"],
-            "unit_cost": r["unit_cost"], "date": command.date, "source_type": "invoice", "source_id": invoice_id}
-            for r in rows if r["stock_tracked"]])
-        store_credit = sum(p.amount_minor for p in command.payments if methods[p.method].kind == "store_credit")
-        if store_credit and not store.adjust_customer_credit(customer["id"], -store_credit):
+        product_ids = {code: row["id"] for code, row in rows.items() if row is not None}
+        invoice_id = store.insert_invoice(
+            number=command.number, customer_id=customer["id"], date=command.date,
+            currency=cur.code, currency_exponent=cur.exponent, prices_include_tax=plan.prices_include_tax,
+            location_id=location["id"], net_minor=plan.net_minor, tax_minor=plan.tax_minor,
+            total_minor=plan.total_minor, refunded_total_minor=0, rounding_minor=plan.rounding_minor,
+            receivable_minor=plan.receivable_minor, created_at=now, myinvois_uuid=command.myinvois_uuid,
+            lines=[{"line_no": line.line, "product_id": product_ids.get(line.product),
+                    "description": line.description, "quantity": line.quantity, "unit_price": line.unit_price,
+                    "discount_minor": line.discount_minor, "tax_rate": line.tax_rate, "net_minor": line.net_minor,
+                    "tax_minor": line.tax_minor, "gross_minor": line.gross_minor, "unit_cost": line.unit_cost,
+                    "stock_tracked": line.stock_tracked, "cost_minor": line.cost_minor} for line in plan.lines],
+            payments=[{"method": p.method, "amount_minor": p.amount_minor} for p in command.payments])
+        store.insert_stock_moves([{
+            "product_id": product_ids[line.product], "location_id": location["id"], "quantity": -line.quantity,
+            "unit_cost": line.unit_cost, "date": command.date, "source_type": "invoice", "source_id": invoice_id}
+            for line in plan.stock_issues()])
+        if plan.store_credit_minor and not store.adjust_customer_credit(customer["id"], -plan.store_credit_minor):
             raise reject("customer_balance_insufficient", "/payments",
                          "the customer's store credit does not cover this payment")
-        postings = journal.sale_entry(
-            net_minor=sum(f.net_minor for f in figures), tax_minor=sum(f.tax_minor for f in figures),
-            cost_minor=sum(costs), payments=[(methods[p.method].account, p.amount_minor) for p in command.payments],
-            rounding_minor=rounding)
         entry_id = store.write_entry(day=command.date, source_type="invoice", source_id=invoice_id,
-                                     memo=f"Invoice {command.number}", postings=postings, now=now)
-        store.conn.execute(t.invoices.update().where(t.invoices.c.id == invoice_id).values(journal_entry_id=entry_id))
+                                     memo=f"Invoice {command.number}", postings=plan.postings, now=now)
+        store.set_invoice_entry(invoice_id, entry_id)
         view = views.invoice_view(store, store.invoice_row(command.number))
         events.emit(store, "invoice.created", f"invoice:{command.number}", view, now)  # the outbox, same transaction
         return view
@@ -302,15 +247,11 @@ class Books:
                       number: str | None = None) -> dict:
         with self.lagging_uow(tenant_id) as uow:
             store = uow.store
-            c = t.invoices.c
-            conditions = [c.id > views.decode_cursor(cursor)]
+            customer_id = None
             if customer is not None:
                 row = store.customer(customer)
-                conditions.append(c.customer_id == (row["id"] if row else -1))
-            if number is not None:
-                conditions.append(c.number == number)
-            rows = store.conn.execute(INVOICE_SELECT.where(store._where(t.invoices, *conditions))
-                                      .order_by(c.id).limit(limit + 1)).mappings().all()
+                customer_id = row["id"] if row else -1
+            rows = store.invoices_page(views.decode_cursor(cursor), limit, customer_id=customer_id, number=number)
             return views.page([views.invoice_view(store, r) for r in rows], [r["id"] for r in rows], limit)
 
     # -- refunds (read) ---------------------------------------------------------------------
@@ -319,36 +260,26 @@ class Books:
                      date_to: date | None = None, number: str | None = None) -> dict:
         with self.lagging_uow(tenant_id) as uow:
             store = uow.store
-            c = t.refunds.c
-            conditions = [c.id > views.decode_cursor(cursor)]
+            invoice_id = customer_id = None
             if invoice is not None:
                 row = store.invoice_row(invoice)
-                conditions.append(c.invoice_id == (row["id"] if row else -1))
+                invoice_id = row["id"] if row else -1
             if customer is not None:
                 row = store.customer(customer)
-                conditions.append(c.customer_id == (row["id"] if row else -1))
-            if state is not None:
-                conditions.append(c.state == state)
-            if date_from is not None:
-                conditions.append(c.posting_date >= date_from)
-            if date_to is not None:
-                conditions.append(c.posting_date <= date_to)
-            if number is not None:
-                conditions.append(c.number == number)
-            rows = store.conn.execute(select(t.refunds).where(store._where(t.refunds, *conditions))
-                                      .order_by(c.id).limit(limit + 1)).mappings().all()
+                customer_id = row["id"] if row else -1
+            rows = store.refunds_page(views.decode_cursor(cursor), limit, invoice_id=invoice_id,
+                                      customer_id=customer_id, state=state, date_from=date_from, date_to=date_to,
+                                      number=number)
             return views.page([views.refund_view(store, r) for r in rows], [r["id"] for r in rows], limit)
 
     def refund_journal(self, tenant_id: int, public_id: str) -> dict:
         with self.uow(tenant_id, write=False) as uow:
             store = uow.store
-            row = store._one(t.refunds, t.refunds.c.public_id == public_id)
+            row = store.refund_by_public_id(public_id)
             if row is None:
                 raise reject("not_found", "/id", "refund {id} does not exist", id=public_id)
             ids = [i for i in (row["journal_entry_id"], row["void_entry_id"]) if i is not None]
-            entries = store.conn.execute(select(t.journal_entries).where(
-                store._where(t.journal_entries, t.journal_entries.c.id.in_(ids)))
-                .order_by(t.journal_entries.c.id)).mappings().all() if ids else []
+            entries = store.journal_entries_by_id(ids)
             cur = money.Currency(row["currency"], row["currency_exponent"])
             return {"items": views.entries_view(store, entries, cur), "next": None}
 
@@ -357,14 +288,7 @@ class Books:
                 date_to: date | None = None) -> dict:
         with self.lagging_uow(tenant_id) as uow:
             store = uow.store
-            c = t.journal_entries.c
-            conditions = [c.id > views.decode_cursor(cursor)]
-            if date_from is not None:
-                conditions.append(c.date >= date_from)
-            if date_to is not None:
-                conditions.append(c.date <= date_to)
-            rows = store.conn.execute(select(t.journal_entries).where(store._where(t.journal_entries, *conditions))
-                                      .order_by(c.id).limit(limit + 1)).mappings().all()
+            rows = store.journal_page(views.decode_cursor(cursor), limit, date_from, date_to)
             items = views.entries_view(store, rows[:limit], store.policy().currency)
             more = len(rows) > limit
             return {"items": items, "next": views.encode_cursor(rows[limit - 1]["id"]) if more else None}
@@ -392,8 +316,7 @@ class Books:
         with self.uow(tenant_id, write=False) as uow:
             tenant = uow.store.tenant()
             today = self.clock.today_in(tenant["timezone"])
-            first = uow.conn.execute(select(func.min(t.journal_entries.c.date)).where(
-                t.journal_entries.c.tenant_id == tenant_id)).scalar()
+            first = uow.store.first_entry_date()
             first = min(d for d in (first, tenant["created_at"].date(), tenant["closed_through"]) if d)
             return views.periods_view(first, today, tenant["closed_through"])
 
@@ -432,18 +355,15 @@ class Books:
         (issue 9, item 11: reading ``closed_through`` before the lock let a close through D-40
         that read before a close through D-10 committed write D-40 over it). On PostgreSQL the
         tenant row is locked FOR UPDATE; SQLite's ``BEGIN IMMEDIATE`` already serializes writers."""
-        if uow.store.postgres:
-            uow.conn.execute(select(t.tenants.c.id).where(t.tenants.c.id == uow.tenant_id).with_for_update())
+        uow.store.lock_tenant()
 
     def audit_trail(self, tenant_id: int, public_id: str) -> list[dict]:
         with self.uow(tenant_id, write=False) as uow:
             store = uow.store
-            row = store._one(t.refunds, t.refunds.c.public_id == public_id)
+            row = store.refund_by_public_id(public_id)
             if row is None:
                 raise reject("not_found", "/id", "refund {id} does not exist", id=public_id)
-            a = t.audit_events.c
-            events = store.conn.execute(select(t.audit_events).where(
-                store._where(t.audit_events, a.refund_id == row["id"])).order_by(a.id)).mappings().all()
+            events = store.audit_events_of(row["id"])
             return [{"action": e["action"], "channel": e["channel"], "credential_id": e["credential_id"],
                      "request_id": e["request_id"], "at": views._iso(e["at"])} for e in events]
 

@@ -44,12 +44,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from sqlalchemy import Engine, and_, exists, select, update
-from sqlalchemy.orm import aliased
-
 from .. import __version__
-from ..store import tables as t
-from .uow import Clock
+from ..store.engine import Engine
+from .uow import Clock, UnitOfWork
 
 log = logging.getLogger("salesrefund.dispatch")
 
@@ -59,9 +56,6 @@ ENV_LEASE = "SALESREFUND_WEBHOOK_LEASE"
 ENV_POLL = "SALESREFUND_WEBHOOK_POLL"
 ENV_BACKOFF = "SALESREFUND_WEBHOOK_BACKOFF"
 SIGNATURE_HEADER = "Salesrefund-Signature"
-
-_d, _e, _w = t.webhook_deliveries.c, t.events.c, t.webhook_endpoints.c
-
 
 @dataclasses.dataclass(frozen=True)
 class DispatchSettings:
@@ -197,6 +191,7 @@ class Claimed:
     event: str
     type: str
     body: bytes
+    tenant_id: int | None = None  # the delivery's tenant (its updates name it)
 
 
 class Dispatcher:
@@ -231,44 +226,20 @@ class Dispatcher:
 
     def claim(self) -> list[Claimed]:
         now = self.clock.now()
-        earlier = aliased(t.webhook_deliveries)
-        due = and_(_d.state == "pending", _d.next_attempt_at <= now, *self._tenant(),
-                   (_d.lease_until.is_(None)) | (_d.lease_until <= now),
-                   ~exists().where(earlier.c.endpoint_id == _d.endpoint_id, earlier.c.subject == _d.subject,
-                                   earlier.c.state == "pending", earlier.c.id < _d.id))
-        stmt = select(_d.id, _d.attempts, _d.created_at).where(due).order_by(_d.id).limit(self.settings.batch)
-        postgres = self.engine.dialect.name == "postgresql"
-        if postgres:
-            stmt = stmt.with_for_update(skip_locked=True, of=t.webhook_deliveries)
         lease_until = now + timedelta(seconds=self.settings.lease)
         if not self._anything_due(now):  # a read first: an idle dispatcher never takes SQLite's write lock
             return []
-        with self.engine.begin() as conn:  # SQLite: BEGIN IMMEDIATE, the write lock up front
-            rows = conn.execute(stmt).all()
-            if not rows:
-                return []
-            tokens = {}
-            for row in rows:
-                tokens[row.id] = str(uuid.uuid4())
-                conn.execute(update(t.webhook_deliveries).where(_d.id == row.id).values(
-                    attempts=row.attempts + 1, lease_token=tokens[row.id], lease_until=lease_until))
-            details = conn.execute(
-                select(_d.id, _w.url, _w.secret, _e.public_id, _e.type, _e.payload_json)
-                .join(t.events, _e.id == _d.event_id).join(t.webhook_endpoints, _w.id == _d.endpoint_id)
-                .where(_d.id.in_(list(tokens)))).all()
-        by_id = {d.id: d for d in details}
-        return [Claimed(id=row.id, token=tokens[row.id], attempt=row.attempts + 1, created_at=_aware(row.created_at),
-                        url=by_id[row.id].url, secret=by_id[row.id].secret, event=by_id[row.id].public_id,
-                        type=by_id[row.id].type, body=by_id[row.id].payload_json.encode())
-                for row in rows]
+        with UnitOfWork(self.engine, None) as uow:  # SQLite: BEGIN IMMEDIATE, the write lock up front
+            rows = uow.deliveries(self.settings.tenant_id).claim(
+                now, lease_until, self.settings.batch, lambda: str(uuid.uuid4()))
+            uow.commit()
+        return [Claimed(id=row["id"], token=row["token"], attempt=row["attempt"], created_at=_aware(row["created_at"]),
+                        url=row["url"], secret=row["secret"], event=row["event"], type=row["type"],
+                        body=row["body"].encode(), tenant_id=row["tenant_id"]) for row in rows]
 
     def _anything_due(self, now: datetime) -> bool:
-        with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            return conn.execute(select(_d.id).where(_d.state == "pending", _d.next_attempt_at <= now, *self._tenant())
-                                .limit(1)).first() is not None
-
-    def _tenant(self) -> list:
-        return [_d.tenant_id == self.settings.tenant_id] if self.settings.tenant_id is not None else []
+        with UnitOfWork(self.engine, None, write=False) as uow:
+            return uow.deliveries(self.settings.tenant_id).anything_due(now)
 
     def deliver(self, item: Claimed) -> bool:
         headers = {"Content-Type": "application/json", "User-Agent": f"salesrefund-webhooks/{__version__}",
@@ -293,16 +264,16 @@ class Dispatcher:
         else:
             delay = min(self.settings.backoff_base * 2 ** (item.attempt - 1), self.settings.backoff_max)
             values = dict(next_attempt_at=now + timedelta(seconds=delay * (1 + random.random() / 10)))
-        with self.engine.begin() as conn:
-            done = conn.execute(update(t.webhook_deliveries).where(
-                _d.id == item.id, _d.lease_token == item.token, _d.state == "pending").values(
-                lease_token=None, lease_until=None, last_status=status, last_error=error, **values))
-        if done.rowcount and values.get("state") == "dead":
+        with UnitOfWork(self.engine, None) as uow:
+            done = uow.deliveries().finish(item.tenant_id, item.id, item.token, last_status=status,
+                                               last_error=error, **values)
+            uow.commit()
+        if done and values.get("state") == "dead":
             log.warning("webhook delivery %s of %s is a dead letter after %s attempts: %s",
                         item.id, item.event, item.attempt, error)
         with self._count:
-            self.delivered += bool(ok and done.rowcount)
-        return bool(done.rowcount)
+            self.delivered += bool(ok and done)
+        return done
 
 
 ATTEMPT_OBSERVERS: list = []  # told of every attempt: (event type, delivered?, seconds) (the metrics)

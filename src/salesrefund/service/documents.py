@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 
-from sqlalchemy import Engine
-
 from ..documents import ubl
 from ..documents.record import (
     ADDRESS_FIELDS, CreditNoteRecord, Line, OriginalInvoice, Party, Payment, TaxRow,
@@ -14,20 +12,13 @@ from ..documents.record import (
 from ..domain import money
 from ..domain.errors import Invalid, Violation, reject
 from ..domain.money import Currency
-from ..store.documents import DocumentStore
+from ..store.engine import Engine
+from ..store.documents import DocumentStore, tenant_of_public_id
+from . import zatca_chain
 from .uow import Clock, UnitOfWork
 
 LANGUAGE_BY_COUNTRY = {"SA": "ar", "MN": "mn", "MY": "ms", "BN": "ms"}
 DOCUMENT_LANGUAGES = ("en", "ar", "mn", "ms")
-
-
-class DocumentUnitOfWork(UnitOfWork):
-    """A unit of work whose store is a ``DocumentStore``."""
-
-    def __enter__(self) -> "DocumentUnitOfWork":
-        super().__enter__()
-        self.store = DocumentStore(self.conn, self.tenant_id)
-        return self
 
 
 class Documents:
@@ -35,8 +26,9 @@ class Documents:
         self.engine = engine
         self.clock = clock or Clock()
 
-    def uow(self, tenant_id: int, *, write: bool = False) -> DocumentUnitOfWork:
-        return DocumentUnitOfWork(self.engine, tenant_id, write=write)
+    def uow(self, tenant_id: int, *, write: bool = False) -> UnitOfWork:
+        """A unit of work whose store is a ``DocumentStore``."""
+        return UnitOfWork(self.engine, tenant_id, write=write, store=DocumentStore)
 
     # -- the record -------------------------------------------------------------------------
     def record(self, tenant_id: int, refund: str) -> CreditNoteRecord:
@@ -89,7 +81,6 @@ class Documents:
     def xml(self, tenant_id: int, refund: str, profile: str = "en16931") -> tuple[bytes, str]:
         """The refund's e-invoice in ``profile``, and its credit-note number."""
         if profile == "zatca":
-            from . import zatca_chain
             return zatca_chain.document(self, tenant_id, refund)
         record = self.record(tenant_id, refund)
         if profile == "myinvois":
@@ -105,7 +96,6 @@ class Documents:
 
     def zatca_qr_svg(self, tenant_id: int, record: CreditNoteRecord) -> str | None:
         """The QR of the refund's ZATCA document as a base64 SVG (issued when the tenant is ready)."""
-        from . import zatca_chain
         return zatca_chain.qr_svg(self, tenant_id, record.id)
 
     # -- settings ----------------------------------------------------------------------------
@@ -236,12 +226,11 @@ def _line(r, cur: Currency, inclusive: bool, discounts: dict[int, int]) -> Line:
 def tenant_of_refund(engine: Engine, refund: str, tenant: str | None = None) -> int:
     """The tenant whose refund ``refund`` is (an operator's look-up for the command line): by
     tenant name when given (then ``refund`` may be a number), else by the refund's public id."""
-    from ..store.documents import tenant_of_public_id
     from .tenants import tenant_id_by_name
     if tenant is not None:
         return tenant_id_by_name(engine, tenant)
-    with engine.connect() as conn:
-        found = tenant_of_public_id(conn, refund)
+    with UnitOfWork(engine, None, write=False) as uow:
+        found = tenant_of_public_id(uow.conn, refund)
     if found is None:
         raise reject("not_found", "/id", "refund {id} does not exist", id=refund)
     return found

@@ -14,13 +14,11 @@ import json
 import secrets
 from copy import deepcopy
 
-from sqlalchemy import Engine, select
-
 from ..domain.errors import Invalid, Violation, reject
-from ..store import tables as t
+from ..store.engine import Engine
 from . import doors
 from .tenants import create_token, revoke_token, tenant_id_by_name
-from .uow import Clock
+from .uow import Clock, UnitOfWork
 
 DOORS = ("vodo", "crmcom", "beansbooks", "snr2u")
 PERMISSIONS = ("refund:create", "refund:read")
@@ -56,7 +54,7 @@ def create(engine: Engine, tenant: str, door: str, *, login: str, secret: str | 
         raise Invalid(Violation("/settings", "validation_error", "settings must be an object"))
     if door == "beansbooks" and not login.isdigit():
         raise Invalid(Violation("/login", "validation_error", "a BeansBooks auth_uid is a whole number"))
-    tenant_id_by_name(engine, tenant)  # 404 before anything is written
+    tenant_id = tenant_id_by_name(engine, tenant)  # 404 before anything is written
     merged = {**deepcopy(default_settings(door)), **(settings or {})}
     if door == "snr2u":
         if _token_named(engine, tenant, f"snr2u:{login}"):
@@ -65,16 +63,15 @@ def create(engine: Engine, tenant: str, door: str, *, login: str, secret: str | 
                              clock=clock)
         return {"id": f"token-{token['id']}", "door": door, "login": login, "secret": token["token"],
                 "settings": {}, "credential_id": token["id"], "revoked": False}
-    with engine.connect() as conn:
-        d = t.door_credentials.c
-        if conn.execute(select(d.id).where(d.door == door, d.login == login)).first():
-            raise reject("duplicate", "/login", "{login} already exists", login=login)
+    with UnitOfWork(engine, None, write=False) as uow:
+        taken = uow.door_credentials.login_taken(door, login)
+    if taken:
+        raise reject("duplicate", "/login", "{login} already exists", login=login)
     secret = secret or secrets.token_urlsafe(24)
     door_id = doors.create_door_credential(engine, tenant, door, login=login, secret=secret,
                                            permissions=PERMISSIONS, settings=merged, clock=clock)
-    with engine.connect() as conn:
-        credential_id = conn.execute(select(t.door_credentials.c.credential_id)
-                                     .where(t.door_credentials.c.id == door_id)).scalar_one()
+    with UnitOfWork(engine, tenant_id, write=False) as uow:
+        credential_id = uow.door_credentials.credential_of(tenant_id, door_id)
     return {"id": str(door_id), "door": door, "login": login, "secret": secret, "settings": merged,
             "credential_id": credential_id, "revoked": False}
 
@@ -82,14 +79,9 @@ def create(engine: Engine, tenant: str, door: str, *, login: str, secret: str | 
 def list_credentials(engine: Engine, tenant: str) -> list[dict]:
     """The tenant's door credentials (never their secrets), oldest first; SnR2U's API keys too."""
     tenant_id = tenant_id_by_name(engine, tenant)
-    d, c = t.door_credentials.c, t.credentials.c
-    with engine.connect() as conn:
-        rows = conn.execute(select(d.id, d.door, d.login, d.settings_json, c.id.label("credential_id"),
-                                   c.created_at, c.revoked_at)
-                            .join(t.credentials, c.id == d.credential_id)
-                            .where(d.tenant_id == tenant_id).order_by(d.id)).mappings().all()
-        keys = conn.execute(select(c.id, c.name, c.created_at, c.revoked_at)
-                            .where(c.tenant_id == tenant_id, c.name.like("snr2u%")).order_by(c.id)).mappings().all()
+    with UnitOfWork(engine, tenant_id, write=False) as uow:
+        rows = uow.door_credentials.of_tenant(tenant_id)
+        keys = uow.door_credentials.tokens_named_like(tenant_id, "snr2u%")
     items = [{"id": str(r["id"]), "door": r["door"], "login": r["login"], "settings": json.loads(r["settings_json"] or "{}"),
               "credential_id": r["credential_id"], "created_at": r["created_at"].isoformat(),
               "revoked": r["revoked_at"] is not None} for r in rows]
@@ -111,6 +103,5 @@ def revoke(engine: Engine, tenant: str, credential: str, clock: Clock | None = N
 
 def _token_named(engine: Engine, tenant: str, name: str) -> bool:
     tenant_id = tenant_id_by_name(engine, tenant)
-    c = t.credentials.c
-    with engine.connect() as conn:
-        return conn.execute(select(c.id).where(c.tenant_id == tenant_id, c.name == name)).first() is not None
+    with UnitOfWork(engine, tenant_id, write=False) as uow:
+        return uow.door_credentials.token_named(tenant_id, name)

@@ -17,19 +17,14 @@ import secrets
 import uuid
 from datetime import date, datetime, time, timedelta, timezone
 
-from sqlalchemy import Engine, and_, select, update
-
 from ..domain.errors import Invalid, Violation, reject
-from ..store import tables as t
+from ..store.engine import Engine
 from ..store.repository import TenantStore
 from . import views
 from .uow import Clock, UnitOfWork
 
 EVENT_TYPES = ("refund.created", "refund.posted", "refund.voided", "payout.created", "invoice.created")
 MAX_REPLAY = 10_000  # events one replay request may queue
-
-_e, _w, _d = t.events.c, t.webhook_endpoints.c, t.webhook_deliveries.c
-
 
 def emit(store: TenantStore, event_type: str, subject: str, obj: dict, now: datetime) -> str:
     """Record an event and queue it for every endpoint subscribed to its type, in the caller's
@@ -38,12 +33,10 @@ def emit(store: TenantStore, event_type: str, subject: str, obj: dict, now: date
     assert event_type in EVENT_TYPES, event_type
     public_id = "evt_" + uuid.uuid4().hex
     body = {"id": public_id, "type": event_type, "created_at": views._iso(now), "data": obj}
-    event_id = store.insert_row(t.events, public_id=public_id, type=event_type, subject=subject,
-                                payload_json=json.dumps(body, default=str), created_at=now)
-    endpoints = [row for row in store.conn.execute(select(_w.id, _w.events).where(
-        store._where(t.webhook_endpoints, _w.deleted_at.is_(None)))).all() if event_type in row.events.split()]
-    store.insert_rows(t.webhook_deliveries, [_pending(event_id, endpoint_id, subject, now)
-                                             for endpoint_id, _ in endpoints])
+    event_id = store.insert_event(public_id=public_id, type=event_type, subject=subject,
+                                  payload_json=json.dumps(body, default=str), created_at=now)
+    store.queue_deliveries([_pending(event_id, endpoint["id"], subject, now) for endpoint in store.live_endpoints()
+                            if event_type in endpoint["events"].split()])
     return public_id
 
 
@@ -86,17 +79,15 @@ class Webhooks:
             raise Invalid(problems)
         secret = new_secret()
         with self.uow(tenant_id) as uow:
-            row_id = uow.store.insert_row(t.webhook_endpoints, public_id=str(uuid.uuid4()), url=url,
-                                          events=" ".join(dict.fromkeys(events)), secret=secret,
-                                          description=description, created_at=self.clock.now())
-            row = uow.store._one(t.webhook_endpoints, _w.id == row_id)
+            row = uow.store.insert_endpoint(public_id=str(uuid.uuid4()), url=url,
+                                            events=" ".join(dict.fromkeys(events)), secret=secret,
+                                            description=description, created_at=self.clock.now())
             uow.commit()
         return {**_endpoint_view(row), "secret": secret}
 
     def list(self, tenant_id: int) -> dict:
         with self.uow(tenant_id, write=False) as uow:
-            rows = uow.conn.execute(select(t.webhook_endpoints).where(uow.store._where(
-                t.webhook_endpoints, _w.deleted_at.is_(None))).order_by(_w.id)).mappings().all()
+            rows = uow.store.live_endpoints()
             return {"items": [_endpoint_view(r) for r in rows], "next": None}
 
     def get(self, tenant_id: int, endpoint_id: str) -> dict:
@@ -107,15 +98,11 @@ class Webhooks:
         """Stop delivering to an endpoint; what it still had pending becomes a dead letter."""
         with self.uow(tenant_id) as uow:
             row = self._endpoint(uow.store, endpoint_id)
-            now = self.clock.now()
-            uow.conn.execute(update(t.webhook_endpoints).where(_w.id == row["id"]).values(deleted_at=now))
-            uow.conn.execute(update(t.webhook_deliveries).where(
-                and_(_d.endpoint_id == row["id"], _d.state == "pending")).values(
-                state="dead", last_error="endpoint deleted", lease_token=None, lease_until=None))
+            uow.store.delete_endpoint(row["id"], self.clock.now())
             uow.commit()
 
     def _endpoint(self, store: TenantStore, endpoint_id: str):
-        row = store._one(t.webhook_endpoints, _w.public_id == endpoint_id, _w.deleted_at.is_(None))
+        row = store.live_endpoint(endpoint_id)
         if row is None:
             raise reject("not_found", "/id", "webhook endpoint {id} does not exist", id=endpoint_id)
         return row
@@ -124,16 +111,13 @@ class Webhooks:
     def events(self, tenant_id: int, *, cursor: str | None, limit: int, date_from: date | None = None,
                date_to: date | None = None, event_type: str | None = None) -> dict:
         with self.uow(tenant_id, write=False) as uow:
-            conditions = [_e.id > views.decode_cursor(cursor), *_window(date_from, date_to)]
-            if event_type is not None:
-                conditions.append(_e.type == event_type)
-            rows = uow.conn.execute(select(t.events).where(uow.store._where(t.events, *conditions))
-                                    .order_by(_e.id).limit(limit + 1)).mappings().all()
+            rows = uow.store.events_page(views.decode_cursor(cursor), limit, **_window(date_from, date_to),
+                                         event_type=event_type)
             return views.page([json.loads(r["payload_json"]) for r in rows], [r["id"] for r in rows], limit)
 
     def event(self, tenant_id: int, public_id: str) -> dict:
         with self.uow(tenant_id, write=False) as uow:
-            row = uow.store._one(t.events, _e.public_id == public_id)
+            row = uow.store.event(public_id)
             if row is None:
                 raise reject("not_found", "/id", "event {id} does not exist", id=public_id)
             return json.loads(row["payload_json"])
@@ -143,14 +127,7 @@ class Webhooks:
         """An endpoint's deliveries, newest last; ``state="dead"`` is its dead-letter list."""
         with self.uow(tenant_id, write=False) as uow:
             endpoint = self._endpoint(uow.store, endpoint_id)
-            conditions = [_d.endpoint_id == endpoint["id"], _d.id > views.decode_cursor(cursor)]
-            if state is not None:
-                conditions.append(_d.state == state)
-            rows = uow.conn.execute(
-                select(t.webhook_deliveries, _e.public_id.label("event"), _e.type.label("type"))
-                .join(t.events, _e.id == _d.event_id)
-                .where(uow.store._where(t.webhook_deliveries, *conditions)).order_by(_d.id).limit(limit + 1)
-            ).mappings().all()
+            rows = uow.store.deliveries_page(endpoint["id"], views.decode_cursor(cursor), limit, state)
             return views.page([_delivery_view(r) for r in rows], [r["id"] for r in rows], limit)
 
     # -- replay ---------------------------------------------------------------------------------------
@@ -160,9 +137,8 @@ class Webhooks:
         subscribed to it (or to ``endpoint`` alone), due now. Returns how many were queued."""
         with self.uow(tenant_id) as uow:
             store = uow.store
-            conditions = [_e.public_id == event] if event is not None else list(_window(date_from, date_to))
-            rows = uow.conn.execute(select(_e.id, _e.type, _e.subject).where(store._where(t.events, *conditions))
-                                    .order_by(_e.id).limit(MAX_REPLAY + 1)).all()
+            window = _window(date_from, date_to) if event is None else {}
+            rows = store.events_to_replay(public_id=event, **window, limit=MAX_REPLAY + 1)
             if event is not None and not rows:
                 raise reject("not_found", "/id", "event {id} does not exist", id=event)
             if len(rows) > MAX_REPLAY:
@@ -171,22 +147,20 @@ class Webhooks:
             if endpoint is not None:
                 targets = [self._endpoint(store, endpoint)]
             else:
-                targets = uow.conn.execute(select(t.webhook_endpoints).where(store._where(
-                    t.webhook_endpoints, _w.deleted_at.is_(None)))).mappings().all()
+                targets = store.live_endpoints()
             now = self.clock.now()
             queued = [_pending(event_id, target["id"], subject, now) for event_id, event_type, subject in rows
                       for target in targets if endpoint is not None or event_type in target["events"].split()]
-            store.insert_rows(t.webhook_deliveries, queued)
+            store.queue_deliveries(queued)
             uow.commit()
         return {"events": len(rows), "deliveries": len(queued)}
 
 
-def _window(date_from: date | None, date_to: date | None):
+def _window(date_from: date | None, date_to: date | None) -> dict:
     """Events created from the start of ``date_from`` to the end of ``date_to`` (UTC days)."""
-    if date_from is not None:
-        yield _e.created_at >= datetime.combine(date_from, time.min, timezone.utc)
-    if date_to is not None:
-        yield _e.created_at < datetime.combine(date_to + timedelta(days=1), time.min, timezone.utc)
+    return {"created_from": datetime.combine(date_from, time.min, timezone.utc) if date_from is not None else None,
+            "created_before": (datetime.combine(date_to + timedelta(days=1), time.min, timezone.utc)
+                               if date_to is not None else None)}
 
 
 def _endpoint_view(row) -> dict:

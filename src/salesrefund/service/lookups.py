@@ -17,9 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import Engine, select
-
-from ..store import tables as t
+from ..store.engine import Engine
 from .uow import UnitOfWork
 
 
@@ -75,11 +73,7 @@ class Lookups:
     # -- master data ------------------------------------------------------------------------
     def customer_code_by_tax_number(self, tax_number: str) -> str | None:
         """The code of the customer with this tax number (the first one, when several share it)."""
-        c = t.customers.c
-        row = self.store.conn.execute(
-            select(c.code).where(self.store._where(t.customers, c.tax_number == tax_number)).order_by(c.id)
-        ).first()
-        return row[0] if row else None
+        return self.store.first_customer_code_with_tax_number(tax_number)
 
     def product_code(self, identifier: str) -> str | None:
         """The code of the product with this barcode (ACS code), else with this product code."""
@@ -98,13 +92,7 @@ class Lookups:
         if invoice is None:
             return None
         customer = self.store.customer_by_id(invoice["customer_id"])
-        il = t.invoice_lines.c
-        rows = self.store.conn.execute(
-            select(il.line_no, il.description, il.quantity, il.unit_price, il.tax_rate,
-                   t.products.c.code.label("product"))
-            .outerjoin(t.products, t.products.c.id == il.product_id)
-            .where(self.store._where(t.invoice_lines, il.invoice_id == invoice["id"]))
-            .order_by(il.line_no)).mappings().all()
+        rows = self.store.sale_lines(invoice["id"])
         return Sale(number=invoice["number"], date=invoice["date"], customer=customer["code"],
                     customer_name=customer["name"], customer_email=customer["email"],
                     customer_tax_number=customer["tax_number"],
@@ -116,9 +104,4 @@ class Lookups:
         invoice = self.store.invoice_row(invoice_number)
         if invoice is None:
             return []
-        r = t.refunds.c
-        rows = self.store.conn.execute(
-            select(r.public_id, r.state, r.created_at, r.command_json)
-            .where(self.store._where(t.refunds, r.invoice_id == invoice["id"], r.channel == channel))
-            .order_by(r.id)).all()
-        return [DoorRefund(*row) for row in rows]
+        return [DoorRefund(*row) for row in self.store.door_refunds(invoice["id"], channel)]

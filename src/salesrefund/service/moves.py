@@ -24,37 +24,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from sqlalchemy import Engine, Table, delete, func, insert, select, text, update
-
 from ..domain.errors import reject
-from ..store import tables as t
-from ..store.engine import is_postgres
+from ..store import moves as rows
+from ..store.engine import Engine
+from ..store.moves import tenant_tables  # noqa: F401 (what a move copies)
 from .check import run_checks
-
-BATCH = 1000
-FENCE_LOCK = text("SELECT pg_advisory_xact_lock(15, CAST(:t AS integer))")  # uow.FENCE_LOCK_CLASS
-
-
-def tenant_tables() -> list[Table]:
-    """Every table holding a tenant's rows, parents before children."""
-    return [table for table in t.metadata.sorted_tables if "tenant_id" in table.c and table is not t.tenants]
-
-
-def _rows_of(conn, table: Table, tenant_id: int) -> list[dict]:
-    order = [c for c in table.primary_key.columns]
-    return [dict(r) for r in conn.execute(select(table).where(table.c.tenant_id == tenant_id)
-                                          .order_by(*order)).mappings()]
-
-
-def _count(conn, table: Table, tenant_id: int) -> int:
-    return conn.execute(select(func.count()).select_from(table).where(table.c.tenant_id == tenant_id)).scalar()
 
 
 def _set_status(engine: Engine, tenant_id: int, status: str, *, fence: bool = False) -> None:
     with engine.begin() as conn:
-        if fence and is_postgres(conn):
-            conn.execute(FENCE_LOCK, {"t": tenant_id})  # waits for every write of the tenant in flight
-        conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(status=status))
+        rows.set_status(conn, tenant_id, status, fence=fence)
 
 
 def _fail(message: str, **params):
@@ -66,7 +45,7 @@ def move_tenant(source: Engine, target: Engine, name: str, *,
     """Move tenant ``name`` from ``source`` to ``target`` (both migrated); a report of what was
     copied. Raises ``RefundError`` (code ``move_failed``) with nothing changed on failure."""
     with source.connect() as conn:
-        tenant = conn.execute(select(t.tenants).where(t.tenants.c.name == name)).mappings().first()
+        tenant = rows.tenant_named(conn, name)
     if tenant is None:
         raise _fail("no tenant {name} in the source database", name=name)
     if tenant["status"] != "active":
@@ -93,56 +72,25 @@ def move_tenant(source: Engine, target: Engine, name: str, *,
 
 def _preflight(source: Engine, target: Engine, tenant) -> None:
     with target.connect() as conn:
-        if conn.execute(select(t.tenants.c.id).where(
-                (t.tenants.c.name == tenant["name"]) | (t.tenants.c.id == tenant["id"]))).first():
+        if rows.name_or_id_taken(conn, tenant["name"], tenant["id"]):
             raise _fail("the target database already has tenant {name} or tenant id {id}",
                         name=tenant["name"], id=tenant["id"])
     with source.connect() as src, target.connect() as dst:
-        for table in tenant_tables():
-            if "id" not in table.c:
-                continue
-            ids = [r[0] for r in src.execute(select(table.c.id).where(table.c.tenant_id == tenant["id"]))]
-            for i in range(0, len(ids), BATCH):
-                if dst.execute(select(table.c.id).where(table.c.id.in_(ids[i:i + BATCH])).limit(1)).first():
-                    raise _fail("the target database already uses ids of the tenant's {table}; give each "
+        for table in rows.tenant_tables():
+            if "id" in table.c and rows.ids_taken(src, dst, table, tenant["id"]):
+                raise _fail("the target database already uses ids of the tenant's {table}; give each "
                                 "database its own id range", table=table.name)
 
 
 def _copy(source: Engine, target: Engine, tenant_id: int) -> dict[str, int]:
-    counts: dict[str, int] = {}
     with source.connect().execution_options(sqlite_begin="DEFERRED") as src, target.begin() as dst:
-        if is_postgres(src):
-            src.execute(text("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"))
-        row = dict(src.execute(select(t.tenants).where(t.tenants.c.id == tenant_id)).mappings().one())
-        dst.execute(insert(t.tenants).values({**row, "status": "fenced"}))
-        for table in tenant_tables():
-            rows = _rows_of(src, table, tenant_id)
-            for i in range(0, len(rows), BATCH):
-                dst.execute(insert(table), rows[i:i + BATCH])
-            counts[table.name] = len(rows)
-        if is_postgres(dst):
-            _advance_sequences(dst)
-    return counts
-
-
-def _advance_sequences(conn) -> None:
-    """PostgreSQL: move each id sequence past the highest id now in its table (never back)."""
-    for table in [t.tenants, *tenant_tables()]:
-        if "id" not in table.c:
-            continue
-        sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar()
-        top = conn.execute(select(func.max(table.c.id))).scalar()
-        if sequence is None or top is None:
-            continue
-        last, called = conn.execute(text(f"SELECT last_value, is_called FROM {sequence}")).one()
-        if top > last or (top == last and not called):
-            conn.execute(text("SELECT setval(:s, :v)"), {"s": sequence, "v": top})
+        return rows.copy_tenant(src, dst, tenant_id)
 
 
 def _verify(source: Engine, target: Engine, tenant_id: int, counts: dict[str, int]) -> None:
     with source.connect() as src, target.connect() as dst:
-        for table in tenant_tables():
-            there, here = _count(dst, table, tenant_id), _count(src, table, tenant_id)
+        for table in rows.tenant_tables():
+            there, here = rows.count(dst, table, tenant_id), rows.count(src, table, tenant_id)
             if there != here or there != counts[table.name]:
                 raise _fail("row counts differ after the copy: {table} has {here} rows in the source, "
                             "{there} in the target", table=table.name, here=here, there=there)
@@ -153,6 +101,4 @@ def _verify(source: Engine, target: Engine, tenant_id: int, counts: dict[str, in
 
 def _remove_copy(target: Engine, tenant_id: int) -> None:
     with target.begin() as conn:
-        for table in reversed(tenant_tables()):
-            conn.execute(delete(table).where(table.c.tenant_id == tenant_id))
-        conn.execute(delete(t.tenants).where(t.tenants.c.id == tenant_id))
+        rows.remove_tenant(conn, tenant_id)

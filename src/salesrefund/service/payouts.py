@@ -28,14 +28,12 @@ import json
 import uuid
 from datetime import date
 
-from sqlalchemy import select, update
 
 from ..domain.commands import Context
 from ..domain.errors import reject
 from ..domain.payouts import (
     Account, PayOut, PayoutCatalog, PayoutPlan, Ref, check_shape, payout_entry, plan_payout,
 )
-from ..store import tables as t
 from ..store.repository import TenantStore, policy_of
 from . import events, views
 from .idempotency import Response
@@ -63,8 +61,7 @@ class PayoutService:
         anything else, another tenant's payout and a refund that is not a payout (R19)."""
         with self.refunds.uow(tenant_id, write=False) as uow:
             store = uow.store
-            column = {"id": t.refunds.c.public_id, "number": t.refunds.c.number}.get(ref.field)
-            row = store._one(t.refunds, column == ref.value, t.refunds.c.kind == KIND) if column is not None else None
+            row = store.payout(ref.field, ref.value)
             if row is None:
                 raise reject("not_found", "/id", "payout {id} does not exist", id=ref.value)
             return payout_view(store, row)
@@ -89,15 +86,14 @@ class PayoutService:
             plan = plan_payout(command, policy=policy, account=account, catalog=catalog,
                                methods=store.payment_methods(), today=today)
             amount = plan.amount_minor
-            store.conn.execute(update(t.refunds).where(t.refunds.c.id == row["id"]).values(
+            store.set_refund(row["id"], dict(
                 net_minor=amount, gross_minor=amount, total_minor=amount, reason=command.reason,
                 posting_date=plan.posting_date if posting else command.posting_date,
                 document_date=plan.document_date if posting else command.document_date,
                 metadata_json=json.dumps(_metadata(command, plan)), command_json=encode_payout(command)))
-            store.conn.execute(update(t.refund_payments).where(store._where(
-                t.refund_payments, t.refund_payments.c.refund_id == row["id"])).values(
-                method=plan.payment.code, kind=plan.payment.kind, amount_minor=amount,
-                reference=plan.preference.id if plan.preference else None))
+            store.set_refund_payment(
+                row["id"], method=plan.payment.code, kind=plan.payment.kind, amount_minor=amount,
+                reference=plan.preference.id if plan.preference else None)
             now = self.clock.now()
             store.audit(refund_id=row["id"], action="edit", channel=ctx.channel, credential_id=ctx.credential_id,
                         request_id=ctx.request_id, now=now, payload={"fields": sorted(changes)})
@@ -105,7 +101,7 @@ class PayoutService:
                 self._post(store, row["id"], row["customer_id"], plan)
                 store.audit(refund_id=row["id"], action="post", channel=ctx.channel,
                             credential_id=ctx.credential_id, request_id=ctx.request_id, now=now)
-            view = payout_view(store, store._one(t.refunds, t.refunds.c.id == row["id"]))
+            view = payout_view(store, store.refund_by_id(row["id"]))
             if posting:
                 events.emit(store, "refund.posted", f"refund:{view['id']}", view, now)
             return view, 200
@@ -120,11 +116,10 @@ class PayoutService:
             store = uow.store
             row = _draft_row(store, ref, "reject")
             now = self.clock.now()
-            store.conn.execute(update(t.refunds).where(t.refunds.c.id == row["id"]).values(
-                state="voided", voided_at=now))
+            store.set_refund(row["id"], dict(state="voided", voided_at=now))
             store.audit(refund_id=row["id"], action="reject", channel=ctx.channel, credential_id=ctx.credential_id,
                         request_id=ctx.request_id, now=now)
-            view = payout_view(store, store._one(t.refunds, t.refunds.c.id == row["id"]))
+            view = payout_view(store, store.refund_by_id(row["id"]))
             events.emit(store, "refund.voided", f"refund:{view['id']}", view, now)
             return view, 200
         return self.refunds.once(ctx, f"payout.reject:{ref.field}:{ref.value}", {}, responder, work)
@@ -144,16 +139,15 @@ class PayoutService:
         plan = plan_payout(command, policy=policy, account=account, catalog=catalog,
                            methods=store.payment_methods(), today=today)
         if command.reference is not None:
-            taken = store._one(t.refunds, t.refunds.c.kind == KIND, t.refunds.c.reference == command.reference,
-                               columns=[t.refunds.c.public_id])
+            taken = store.payout_with_reference(command.reference)
             if taken is not None:
                 raise reject("duplicate", "/reference", "reference {reference} is already used by payout {id}",
-                             reference=command.reference, id=taken["public_id"])
+                             reference=command.reference, id=taken)
         now = self.clock.now()
         cur = policy.currency
         amount = plan.amount_minor
-        refund_id = store.insert_row(
-            t.refunds, public_id=str(uuid.uuid4()), kind=KIND, number=None, state="draft", invoice_id=None,
+        refund_id = store.insert_refund(
+            public_id=str(uuid.uuid4()), kind=KIND, number=None, state="draft", invoice_id=None,
             customer_id=customer["id"], currency=cur.code, currency_exponent=cur.exponent,
             reason=command.reason, reference=command.reference,
             posting_date=plan.posting_date if posting else command.posting_date,
@@ -165,14 +159,14 @@ class PayoutService:
             request_json=json.dumps(ctx.request, default=str) if ctx.request is not None else None,
             created_at=now)
         uow.refund_id = refund_id  # the refund this request wrote (its document numbers point to it)
-        store.insert_rows(t.refund_payments, [{
+        store.insert_refund_parts([], [{
             "refund_id": refund_id, "method": plan.payment.code, "kind": plan.payment.kind, "amount_minor": amount,
-            "reference": plan.preference.id if plan.preference else None}])
+            "reference": plan.preference.id if plan.preference else None}], [])
         if posting:
             self._post(store, refund_id, customer["id"], plan)
         store.audit(refund_id=refund_id, action="create", channel=ctx.channel, credential_id=ctx.credential_id,
                     request_id=ctx.request_id, now=now)
-        view = payout_view(store, store._one(t.refunds, t.refunds.c.id == refund_id))
+        view = payout_view(store, store.refund_by_id(refund_id))
         events.emit(store, "payout.created", f"refund:{view['id']}", view, now)  # the outbox, same transaction
         return view
 
@@ -187,8 +181,7 @@ class PayoutService:
         now = self.clock.now()
         entry_id = store.write_entry(day=plan.posting_date, source_type=KIND, source_id=refund_id,
                                      memo=f"Payout {number}", postings=payout_entry(plan), now=now)
-        store.conn.execute(update(t.refunds).where(t.refunds.c.id == refund_id).values(
-            state="posted", number=number, journal_entry_id=entry_id, posted_at=now))
+        store.set_refund(refund_id, dict(state="posted", number=number, journal_entry_id=entry_id, posted_at=now))
 
 
 def is_rejected(view: dict) -> bool:
@@ -198,12 +191,7 @@ def is_rejected(view: dict) -> bool:
 
 def _draft_row(store: TenantStore, ref: Ref, action: str):
     """The tenant's payout a ``Ref`` names, locked, which must be a draft."""
-    column = {"id": t.refunds.c.public_id, "number": t.refunds.c.number}.get(ref.field)
-    stmt = select(t.refunds).where(store._where(t.refunds, column == ref.value, t.refunds.c.kind == KIND)) \
-        if column is not None else None
-    if stmt is not None and store.postgres:
-        stmt = stmt.with_for_update()
-    row = store.conn.execute(stmt).mappings().first() if stmt is not None else None
+    row = store.payout(ref.field, ref.value, lock=True)
     if row is None:
         raise reject("not_found", "/id", "payout {id} does not exist", id=ref.value)
     if row["state"] != "draft":
@@ -227,13 +215,7 @@ def decode_payout(text: str) -> PayOut:
 
 def resolve_customer(store: TenantStore, ref: Ref):
     """The customer row a ``Ref`` names: by id (the database id), code, name or tax number."""
-    c = t.customers.c
-    if ref.field == "id":
-        condition = c.id == int(ref.value) if ref.value.isdigit() and len(ref.value) < 19 else None
-    else:
-        condition = {"code": c.code, "name": c.name, "tax_number": c.tax_number}[ref.field] == ref.value
-    rows = [] if condition is None else store.conn.execute(
-        select(t.customers).where(store._where(t.customers, condition)).order_by(c.id).limit(2)).mappings().all()
+    rows = store.customers_matching(ref.field, ref.value)
     if not rows:
         raise reject("customer_not_found", "/customer", "there is no customer account {value}",
                      value=ref.value)

@@ -13,8 +13,6 @@ import uuid
 from datetime import date, timedelta, timezone
 from typing import Callable, Protocol
 
-from sqlalchemy import Engine, delete, select, update
-
 from ..domain import journal
 from ..domain.commands import (
     Context, ExpectedLine, ExpectedTotals, IssueRefund, PaymentRequest, RefundLineRequest,
@@ -23,7 +21,7 @@ from ..domain.errors import Invalid, RefundError, reject
 from ..domain.model import Invoice, Policy, Till
 from ..domain.money import Currency
 from ..domain.refunds import RefundPlan, plan_refund
-from ..store import tables as t
+from ..store.engine import Engine
 from ..store.repository import CapExceeded, InvoiceRows, TenantStore, policy_of
 from . import events, views
 from .idempotency import KEY_LIFETIME_HOURS, Response, fingerprint, key_in_use, replay_of
@@ -132,7 +130,7 @@ class RefundService:
         if refund_id is None:
             return
         now = self.clock.now()
-        uow.store.insert_rows(t.document_numbers, [
+        uow.store.record_document_numbers([
             {"door": ctx.channel, "field": field, "number": number, "refund_id": refund_id, "created_at": now}
             for field, number in ctx.document_numbers])
 
@@ -179,7 +177,7 @@ class RefundService:
             channel=ctx.channel, credential_id=ctx.credential_id, request_id=ctx.request_id,
             request_json=json.dumps(ctx.request, default=str) if ctx.request is not None else None,
             created_at=now, **_totals(plan))
-        refund_id = store.insert_row(t.refunds, **header)
+        refund_id = store.insert_refund(**header)
         uow.refund_id = refund_id  # the refund this request wrote (its document numbers point to it)
         lines, payments, taxes = self._write_lines(store, refund_id, plan, basis)
         store.audit(refund_id=refund_id, action="create", channel=ctx.channel,
@@ -275,8 +273,7 @@ class RefundService:
                      "reference": p.reference, "tender_minor": p.tender_minor} for p in plan.payments]
         taxes = [{"refund_id": refund_id, "tax_rate": rate, "net_minor": net, "tax_minor": tax}
                  for rate, net, tax in plan.tax_summary()]
-        for table, rows in ((t.refund_lines, lines), (t.refund_payments, payments), (t.refund_taxes, taxes)):
-            store.insert_rows(table, rows)
+        store.insert_refund_parts(lines, payments, taxes)
         return lines, payments, taxes
 
     def _post(self, store: TenantStore, refund_id: int, plan: RefundPlan, basis: "Basis",
@@ -290,7 +287,7 @@ class RefundService:
             except CapExceeded as exceeded:
                 raise _cap_error(exceeded, plan, command)
         now = self.clock.now()
-        store.insert_rows(t.stock_moves, [{
+        store.insert_stock_moves([{
             "product_id": basis.product_ids[line.product], "location_id": basis.location_ids[line.location],
             "quantity": line.quantity, "unit_cost": line.unit_cost, "date": plan.posting_date,
             "source_type": "refund", "source_id": refund_id} for line in plan.stock_returns()])
@@ -339,8 +336,7 @@ class RefundService:
             entry_id = store.write_entry(
                 day=today, source_type="void", source_id=row["id"], memo=f"Void of credit note {row['number']}",
                 postings=journal.reversal(store.entry_postings(row["journal_entry_id"])), now=now)
-            store.conn.execute(update(t.refunds).where(t.refunds.c.id == row["id"]).values(
-                state="voided", voided_at=now, void_entry_id=entry_id))
+            store.set_refund(row["id"], dict(state="voided", voided_at=now, void_entry_id=entry_id))
             self._audit(uow, ctx, row["id"], "void", {"reason": reason} if reason else None)
             view = views.refund_view(store, self._refund_row(store, public_id))
             _emit(store, ("refund.voided",), view, now)
@@ -354,17 +350,13 @@ class RefundService:
         if row["kind"] == "payout":  # a voided payout (CRM.COM) gives the customer their credit back
             store.adjust_customer_credit(row["customer_id"], row["total_minor"])
             return
-        lines = store.conn.execute(select(t.refund_lines).where(
-            store._where(t.refund_lines, t.refund_lines.c.refund_id == row["id"]))).mappings().all()
-        payments = store.conn.execute(select(t.refund_payments).where(
-            store._where(t.refund_payments, t.refund_payments.c.refund_id == row["id"]))).mappings().all()
+        lines = store.refund_lines(row["id"])
+        payments = store.refund_payments(row["id"])
         if row["invoice_id"] is not None:
             store.lock_invoice(row["invoice_id"])
             store.release_caps(row["invoice_id"], lines, payments, row["gross_minor"], row["total_minor"])
-        moves = store.conn.execute(select(t.stock_moves).where(store._where(
-            t.stock_moves, t.stock_moves.c.source_type == "refund", t.stock_moves.c.source_id == row["id"]
-        ))).mappings().all()
-        store.insert_rows(t.stock_moves, [{
+        moves = store.stock_moves_of("refund", row["id"])
+        store.insert_stock_moves([{
             "product_id": m["product_id"], "location_id": m["location_id"], "quantity": -m["quantity"],
             "unit_cost": m["unit_cost"], "date": day,
             "source_type": "void", "source_id": row["id"]} for m in moves])
@@ -382,7 +374,7 @@ class RefundService:
             basis = self._basis(uow.store, command, posting=False)
             plan = self._plan(basis, command)
             self._rewrite(uow.store, row["id"], plan, basis)
-            uow.conn.execute(update(t.refunds).where(t.refunds.c.id == row["id"]).values(
+            uow.store.set_refund(row["id"], dict(
                 command_json=encode_command(command), reason=command.reason,
                 posting_date=command.posting_date, document_date=command.document_date,
                 metadata_json=json.dumps(command.metadata or {}),
@@ -395,23 +387,17 @@ class RefundService:
         with self.uow(ctx.tenant_id) as uow:
             row = self._refund_row(uow.store, public_id, lock=True)
             _require_state(row, "draft", "delete")
-            for table in (t.refund_lines, t.refund_payments, t.refund_taxes, t.document_numbers):
-                uow.conn.execute(delete(table).where(uow.store._where(table, table.c.refund_id == row["id"])))
-            uow.conn.execute(delete(t.refunds).where(t.refunds.c.id == row["id"]))
+            uow.store.delete_refund(row["id"])
             self._audit(uow, ctx, row["id"], "delete", {"id": public_id, "command": row["command_json"]})
             uow.commit()
 
     def _rewrite(self, store: TenantStore, refund_id: int, plan: RefundPlan, basis: "Basis") -> None:
-        for table in (t.refund_lines, t.refund_payments, t.refund_taxes):
-            store.conn.execute(delete(table).where(store._where(table, table.c.refund_id == refund_id)))
+        store.delete_refund_parts(refund_id)
         self._write_lines(store, refund_id, plan, basis)
-        store.conn.execute(update(t.refunds).where(t.refunds.c.id == refund_id).values(**_totals(plan)))
+        store.set_refund(refund_id, _totals(plan))
 
     def _refund_row(self, store: TenantStore, public_id: str, *, lock: bool = False):
-        stmt = select(t.refunds).where(store._where(t.refunds, t.refunds.c.public_id == public_id))
-        if lock and store.postgres:
-            stmt = stmt.with_for_update()
-        row = store.conn.execute(stmt).mappings().first()
+        row = store.refund_by_public_id(public_id, lock=lock)
         if row is None:
             raise reject("not_found", "/id", "refund {id} does not exist", id=public_id)
         return row

@@ -10,14 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import Engine, bindparam, insert, select, update
-
 from ..domain import money
 from ..domain.errors import Invalid, Violation, reject
 from ..domain.journal import DEFAULT_CHART, ROLE_ACCOUNT
-from ..store import tables as t
+from ..store.engine import Engine
 from . import limits
-from .uow import Clock
+from .uow import Clock, UnitOfWork
 
 PERMISSIONS = ("refund:create", "refund:post", "refund:void", "refund:read", "masterdata:write",
                "period:close", "admin")
@@ -76,23 +74,19 @@ def create_tenant(engine: Engine, name: str, *, currency: str, country: str | No
         raise Invalid(Violation("/cash_rounding", "validation_error", "cash rounding must be positive"))
     now = (clock or Clock()).now()
     token = token or new_token()
-    with engine.begin() as conn:
-        if conn.execute(select(t.tenants.c.id).where(t.tenants.c.name == name)).first():
+    with UnitOfWork(engine, None) as uow:  # no tenant yet: the one write above every tenant
+        if uow.tenants.id_named(name) is not None:
             raise reject("duplicate", "/name", "tenant {name} already exists", name=name)
-        tenant_id = conn.execute(insert(t.tenants).values(
+        tenant_id = uow.tenants.create(
             name=name, currency=cur.code, currency_exponent=cur.exponent, country=country, timezone=timezone,
             prices_include_tax=prices_include_tax, cash_increment_minor=increment,
             cash_rounding_all_methods=cash_rounding_all_methods,
             allow_unlinked_refunds=allow_unlinked_refunds, closed_through=None, created_at=now,
-            tax_rates=rates, refund_to_other_methods=refund_to_other_methods,
-        )).inserted_primary_key[0]
-        conn.execute(insert(t.accounts), [{"tenant_id": tenant_id, "code": code, "name": label, "role": role}
-                                          for code, label, role in DEFAULT_CHART])
-        conn.execute(insert(t.payment_methods), [
-            {"tenant_id": tenant_id, "code": code, "name": label, "kind": kind,
-             "account_code": ROLE_ACCOUNT[kind], "active": True} for code, label, kind in DEFAULT_METHODS])
-        conn.execute(insert(t.locations).values(tenant_id=tenant_id, code="main", name="Main location"))
-        credential_id = _insert_credential(conn, tenant_id, "admin", token, ("admin",), now)
+            tax_rates=rates, refund_to_other_methods=refund_to_other_methods, accounts=DEFAULT_CHART,
+            methods=[{"code": code, "name": label, "kind": kind, "account_code": ROLE_ACCOUNT[kind],
+                      "active": True} for code, label, kind in DEFAULT_METHODS])
+        credential_id = _insert_credential(uow, tenant_id, "admin", token, ("admin",), now)
+        uow.commit()
     return {"tenant": name, "id": tenant_id, "currency": cur.code, "token": token,
             "credential_id": credential_id}
 
@@ -112,13 +106,11 @@ def set_tenant_settings(engine: Engine, name: str, *, tax_rates: Iterable[str] |
         values["tax_rates"] = parse_tax_rates(tax_rates)
     if refund_to_other_methods is not None:
         values["refund_to_other_methods"] = refund_to_other_methods
-    with engine.begin() as conn:
-        tenant = conn.execute(select(t.tenants).where(t.tenants.c.name == name)).mappings().first()
-        if tenant is None:
-            raise reject("not_found", "/tenant", "tenant {name} does not exist", name=name)
-        if values:
-            conn.execute(update(t.tenants).where(t.tenants.c.id == tenant["id"]).values(**values))
+    with UnitOfWork(engine, tenant_id_by_name(engine, name)) as uow:
+        tenant = uow.store.tenant()
+        uow.store.update_tenant(**values)
         tenant = {**tenant, **values}
+        uow.commit()
     return {"tenant": name,
             "tax_rates": [money.format_rate(int(rate)) for rate in tenant["tax_rates"].split()],
             "refund_to_other_methods": bool(tenant["refund_to_other_methods"])}
@@ -126,32 +118,30 @@ def set_tenant_settings(engine: Engine, name: str, *, tax_rates: Iterable[str] |
 
 def publish_tenant(engine: Engine, tenant_id: int, name: str, token: str, clock: Clock | None = None) -> None:
     """Give a fully loaded tenant its public name and an admin token, in one transaction."""
-    with engine.begin() as conn:
-        conn.execute(update(t.tenants).where(t.tenants.c.id == tenant_id).values(name=name))
-        _insert_credential(conn, tenant_id, "admin", token, ("admin",), (clock or Clock()).now())
+    with UnitOfWork(engine, tenant_id) as uow:
+        uow.store.update_tenant(name=name)
+        _insert_credential(uow, tenant_id, "admin", token, ("admin",), (clock or Clock()).now())
+        uow.commit()
 
 
 def purge_tenant(engine: Engine, tenant_id: int) -> None:
     """Delete every row of a tenant (used only for an interrupted demo load, never for real books)."""
-    with engine.begin() as conn:
-        for table in reversed(t.metadata.sorted_tables):
-            if table is t.tenants:
-                conn.execute(t.tenants.delete().where(t.tenants.c.id == tenant_id))
-            elif "tenant_id" in table.c:
-                conn.execute(table.delete().where(table.c.tenant_id == tenant_id))
+    with UnitOfWork(engine, tenant_id) as uow:
+        uow.tenants.purge(tenant_id)
+        uow.commit()
 
 
 def tenant_ids_named_like(engine: Engine, pattern: str) -> list[int]:
-    with engine.connect() as conn:
-        return list(conn.execute(select(t.tenants.c.id).where(t.tenants.c.name.like(pattern))).scalars())
+    with UnitOfWork(engine, None, write=False) as uow:
+        return uow.tenants.ids_named_like(pattern)
 
 
 def tenant_id_by_name(engine: Engine, name: str) -> int:
-    with engine.connect() as conn:
-        row = conn.execute(select(t.tenants.c.id).where(t.tenants.c.name == name)).first()
-    if row is None:
+    with UnitOfWork(engine, None, write=False) as uow:
+        tenant_id = uow.tenants.id_named(name)
+    if tenant_id is None:
         raise reject("not_found", "/tenant", "tenant {name} does not exist", name=name)
-    return row[0]
+    return tenant_id
 
 
 def create_token(engine: Engine, tenant: str, *, permissions: tuple[str, ...] = (), name: str = "token",
@@ -163,18 +153,18 @@ def create_token(engine: Engine, tenant: str, *, permissions: tuple[str, ...] = 
                                 {"p": unknown[0], "known": ", ".join(PERMISSIONS)}))
     tenant_id = tenant_id_by_name(engine, tenant)
     token = token or new_token()
-    with engine.begin() as conn:
-        credential_id = _insert_credential(conn, tenant_id, name, token, permissions,
+    with UnitOfWork(engine, tenant_id) as uow:
+        credential_id = _insert_credential(uow, tenant_id, name, token, permissions,
                                            (clock or Clock()).now(), expires_at)
+        uow.commit()
     return {"id": credential_id, "token": token, "tenant": tenant, "permissions": list(permissions)}
 
 
 def list_tokens(engine: Engine, tenant: str, clock: Clock | None = None) -> list[dict]:
     tenant_id = tenant_id_by_name(engine, tenant)
     now = (clock or Clock()).now()
-    c = t.credentials.c
-    with engine.connect() as conn:
-        rows = conn.execute(select(t.credentials).where(c.tenant_id == tenant_id).order_by(c.id)).mappings().all()
+    with UnitOfWork(engine, tenant_id, write=False) as uow:
+        rows = uow.tenants.credentials_of(tenant_id)
     return [{"id": r["id"], "name": r["name"], "permissions": r["permissions"].split(),
              "created_at": r["created_at"].isoformat(),
              "expires_at": r["expires_at"].isoformat() if r["expires_at"] else None,
@@ -194,10 +184,9 @@ def _token_state(row, now: datetime) -> str:
 def list_tenants(engine: Engine) -> list[dict]:
     """Every tenant with its settings and how many of its tokens are active now."""
     now = Clock().now()
-    with engine.connect() as conn:
-        tenants = conn.execute(select(t.tenants).order_by(t.tenants.c.id)).mappings().all()
-        creds = conn.execute(select(t.credentials.c.tenant_id, t.credentials.c.revoked_at,
-                                    t.credentials.c.expires_at)).mappings().all()
+    with UnitOfWork(engine, None, write=False) as uow:
+        tenants = uow.tenants.all()
+        creds = uow.tenants.credential_lifetimes()
     active: dict[int, int] = {}
     for c in creds:
         if _token_state(c, now) == "active":
@@ -207,26 +196,24 @@ def list_tenants(engine: Engine) -> list[dict]:
 
 
 def revoke_token(engine: Engine, credential_id: int, clock: Clock | None = None) -> bool:
-    with engine.begin() as conn:
-        result = conn.execute(update(t.credentials).where(
-            (t.credentials.c.id == credential_id) & t.credentials.c.revoked_at.is_(None)
-        ).values(revoked_at=(clock or Clock()).now()))
-    return result.rowcount == 1
-
-
-_c = t.credentials.c
-_CREDENTIAL = (select(_c.id, _c.tenant_id, _c.permissions, _c.expires_at, _c.revoked_at,
-                      t.tenants.c.currency, t.tenants.c.currency_exponent, t.tenants.c.status)
-               .join(t.tenants, t.tenants.c.id == _c.tenant_id)
-               .where(_c.token_hash == bindparam("token_hash")))  # built once: it runs on every request
+    """Revoke a credential (by its id, as ``token list`` shows it); False if there is none or it
+    was revoked already. The update names the credential's tenant too."""
+    with UnitOfWork(engine, None, write=False) as uow:
+        tenant_id = uow.tenants.tenant_of_credential(credential_id)
+    if tenant_id is None:
+        return False
+    with UnitOfWork(engine, tenant_id) as uow:
+        revoked = uow.tenants.revoke_credential(tenant_id, credential_id, (clock or Clock()).now())
+        uow.commit()
+    return revoked
 
 
 def authenticate(engine: Engine, token: str, clock: Clock | None = None) -> Principal | None:
     """The principal for a bearer token, or None when unknown, revoked or expired."""
     if not token or len(token) > 512:
         return None
-    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-        row = conn.execute(_CREDENTIAL, {"token_hash": hash_token(token)}).mappings().first()
+    with UnitOfWork(engine, None, write=False) as uow:
+        row = uow.tenants.credential_by_token_hash(hash_token(token))
     if row is None:  # a guessed token counts against the caller's address (issue 10)
         limits.failed(engine, limits.sign_in(engine, None, None, clock))
         return None
@@ -246,7 +233,7 @@ def authenticate(engine: Engine, token: str, clock: Clock | None = None) -> Prin
                      money.Currency(row["currency"], row["currency_exponent"]))
 
 
-def _insert_credential(conn, tenant_id: int, name: str, token: str, permissions, now, expires_at=None) -> int:
-    return conn.execute(insert(t.credentials).values(
-        tenant_id=tenant_id, name=name, token_hash=hash_token(token), permissions=" ".join(permissions),
-        created_at=now, expires_at=expires_at)).inserted_primary_key[0]
+def _insert_credential(uow: UnitOfWork, tenant_id: int, name: str, token: str, permissions, now,
+                       expires_at=None) -> int:
+    return uow.tenants.insert_credential(tenant_id, name=name, token_hash=hash_token(token),
+                                         permissions=" ".join(permissions), created_at=now, expires_at=expires_at)

@@ -1,4 +1,5 @@
-"""The unit of work: one database transaction, the only place that commits."""
+"""The unit of work: one database transaction; every write of the service commits here (the
+exceptions are listed in this package's docs.md)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ from datetime import date, datetime, timezone
 from typing import Callable, TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Engine, bindparam, select, text
-from sqlalchemy.exc import DBAPIError
-
 from ..domain.errors import RefundError, reject
-from ..store import tables as t
+from ..store.engine import DBAPIError, Engine
+from ..store.app_sessions import Sessions
+from ..store.dispatch import Deliveries
 from ..store.repository import TenantStore
+from ..store.tenants import DoorCredentials, Tenants, write_status
 
 
 T = TypeVar("T")
@@ -50,20 +51,26 @@ class UnitOfWork:
 
     Writers start with ``BEGIN IMMEDIATE`` on SQLite (the write lock up front); readers
     (``write=False``) with a deferred ``BEGIN`` so they never wait for a writer.
+
+    ``tenant_id=None`` is a transaction above any one tenant (creating a tenant, finding a
+    credential's tenant): it has ``tenants`` and no ``store``.
     """
 
-    def __init__(self, engine: Engine, tenant_id: int, *, write: bool = True):
+    def __init__(self, engine: Engine, tenant_id: int | None, *, write: bool = True,
+                 store: type[TenantStore] = TenantStore):
         self.engine = engine
         self.tenant_id = tenant_id
         self.write = write
+        self.store_class = store  # a TenantStore, or a kind of it (store.documents.DocumentStore)
 
     def __enter__(self) -> "UnitOfWork":
         self.conn = self.engine.connect()
         if not self.write:
             self.conn = self.conn.execution_options(sqlite_begin="DEFERRED")
         self.tx = self.conn.begin()
-        self.store = TenantStore(self.conn, self.tenant_id)
-        if self.write:
+        self.store = self.store_class(self.conn, self.tenant_id) if self.tenant_id is not None else None
+        self.tenants = Tenants(self.conn)
+        if self.write and self.tenant_id is not None:
             try:
                 writable(self.conn, self.tenant_id)
             except BaseException:
@@ -74,6 +81,19 @@ class UnitOfWork:
     def savepoint(self):
         return self.conn.begin_nested()
 
+    # -- the store's parts above one tenant, in this transaction ----------------------------------
+    @property
+    def sessions(self) -> Sessions:
+        return Sessions(self.conn)
+
+    @property
+    def door_credentials(self) -> DoorCredentials:
+        return DoorCredentials(self.conn)
+
+    def deliveries(self, tenant_id: int | None = None) -> Deliveries:
+        """The webhook deliveries of every tenant, or of ``tenant_id`` only."""
+        return Deliveries(self.conn, tenant_id)
+
     def commit(self) -> None:
         """Commit. If the connection is lost while the commit is under way, nobody can say whether
         it took effect: that is answered 503 ``service_unavailable`` with ``Retry-After`` (a retry
@@ -81,7 +101,7 @@ class UnitOfWork:
         saying nothing was recorded (issue 9, items 8 and 13)."""
         try:
             self.tx.commit()
-            if self.write and (commits := request_commits.get()) is not None:
+            if self.write and self.tenant_id is not None and (commits := request_commits.get()) is not None:
                 commits.append(self.tenant_id)
         except DBAPIError as error:
             if unwritable(error):
@@ -117,11 +137,6 @@ class UnitOfWork:
 
 # -- the write fence of a tenant being moved (issue 15, service.moves) -------------------------------
 
-FENCE_LOCK_CLASS = 15  # pg_advisory_xact_lock(15, tenant id): its own key space (two-int form)
-_FENCE_SHARED = text("SELECT pg_advisory_xact_lock_shared(15, CAST(:t AS integer))")
-_STATUS = select(t.tenants.c.status).where(t.tenants.c.id == bindparam("t"))
-
-
 def writable(conn, tenant_id: int) -> None:
     """Refuse a write to a tenant that is being moved or has moved (503, nothing written).
 
@@ -129,9 +144,7 @@ def writable(conn, tenant_id: int) -> None:
     exclusively to set ``fenced``, so it waits for the writes in flight, and every later write
     reads the new status (a statement of its own, begun after the lock is granted). SQLite:
     writers are serialized by ``BEGIN IMMEDIATE``, so reading the status inside suffices."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(_FENCE_SHARED, {"t": tenant_id})
-    status = conn.execute(_STATUS, {"t": tenant_id}).scalar()
+    status = write_status(conn, tenant_id)
     if status in (None, "active"):
         return
     moving = reject("service_unavailable", "/", "this tenant is being moved to another database; retry shortly"

@@ -13,12 +13,9 @@ import hmac
 import json
 from datetime import date, datetime, timezone
 
-from sqlalchemy import func, select
-
 from ..domain import money
 from ..domain.money import Currency, format_amount, format_quantity, format_rate
 from ..domain.refunds import RefundPlan
-from ..store import tables as t
 from ..store.repository import TenantStore
 
 MAX_PAGE = 200
@@ -101,18 +98,12 @@ def _iso(value) -> str | None:
 # -- refunds ---------------------------------------------------------------------------------
 
 def refund_view(store: TenantStore, row) -> dict:
-    lines = store.conn.execute(
-        select(t.refund_lines).where(store._where(t.refund_lines, t.refund_lines.c.refund_id == row["id"]))
-        .order_by(t.refund_lines.c.line_no)).mappings().all()
-    payments = store.conn.execute(
-        select(t.refund_payments).where(store._where(t.refund_payments, t.refund_payments.c.refund_id == row["id"]))
-        .order_by(t.refund_payments.c.id)).mappings().all()
-    taxes = store.conn.execute(
-        select(t.refund_taxes).where(store._where(t.refund_taxes, t.refund_taxes.c.refund_id == row["id"]))
-        .order_by(t.refund_taxes.c.tax_rate)).mappings().all()
-    products = store.codes_by_id(t.products, [line["product_id"] for line in lines])
-    locations = store.codes_by_id(t.locations, [line["location_id"] for line in lines] + [row["location_id"]])
-    invoice = store._one(t.invoices, t.invoices.c.id == row["invoice_id"]) if row["invoice_id"] else None
+    lines = store.refund_lines(row["id"])
+    payments = store.refund_payments(row["id"])
+    taxes = store.refund_taxes(row["id"])
+    products = store.product_codes([line["product_id"] for line in lines])
+    locations = store.location_codes([line["location_id"] for line in lines] + [row["location_id"]])
+    invoice = store.invoice_by_id(row["invoice_id"]) if row["invoice_id"] else None
     customer = store.customer_by_id(row["customer_id"])
     return render_refund(
         row, lines=[{**line, "product": products.get(line["product_id"]),
@@ -243,9 +234,7 @@ def entries_view(store: TenantStore, entries, cur: Currency) -> list[dict]:
     ids = [e["id"] for e in entries]
     lines: dict[int, list[dict]] = {i: [] for i in ids}
     if ids:
-        jl = t.journal_lines.c
-        for r in store.conn.execute(select(t.journal_lines).where(
-                store._where(t.journal_lines, jl.entry_id.in_(ids))).order_by(jl.id)).mappings():
+        for r in store.journal_lines_of(ids):
             lines[r["entry_id"]].append({"account": r["account_code"],
                                          "debit": format_amount(r["debit_minor"], cur),
                                          "credit": format_amount(r["credit_minor"], cur)})
@@ -254,12 +243,8 @@ def entries_view(store: TenantStore, entries, cur: Currency) -> list[dict]:
 
 
 def trial_balance(store: TenantStore, cur: Currency) -> dict:
-    jl = t.journal_lines.c
-    rows = store.conn.execute(
-        select(jl.account_code, func.sum(jl.debit_minor), func.sum(jl.credit_minor))
-        .where(store._where(t.journal_lines)).group_by(jl.account_code).order_by(jl.account_code)).all()
-    names = dict(store.conn.execute(select(t.accounts.c.code, t.accounts.c.name)
-                                    .where(store._where(t.accounts))).all())
+    rows = store.account_totals()
+    names = store.account_names()
     accounts = []
     for code, debit, credit in rows:
         debit, credit = int(debit or 0), int(credit or 0)

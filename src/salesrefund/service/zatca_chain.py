@@ -16,13 +16,11 @@ from datetime import timezone
 from io import BytesIO
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
-
 from ..documents import zatca
 from ..documents.ubl import DocumentIncomplete
-from ..store.documents import all_zatca_documents
-from .uow import with_retries
+from ..store.engine import Connection, IntegrityError
+from ..store.documents import DocumentStore, all_zatca_documents
+from .uow import Clock, UnitOfWork, with_retries
 
 STATUSES = ("pending_clearance", "pending_reporting", "cleared", "reported", "rejected")
 SERIES = "zatca-icv"
@@ -142,14 +140,12 @@ def _pem(certificate_b64: str) -> str:
 
 def create_keys(engine, clock, tenant_id: int, *, rotate: bool = False) -> dict:
     """A secp256k1 key and self-signed certificate for the tenant (``salesrefund tenant keys``)."""
-    from .documents import Documents
-    service = Documents(engine, clock)
-    with service.uow(tenant_id, write=True) as uow:
+    with UnitOfWork(engine, tenant_id, store=DocumentStore) as uow:
         if uow.store.signing_key() is not None and not rotate:
             raise ValueError("the tenant has a signing key already (use --rotate to replace it)")
         tenant = uow.store.tenant()
         profile = uow.store.seller_profile() or {}
-        now = service.clock.now()
+        now = (clock or Clock()).now()
         key = zatca.new_signing_key(tenant["name"], profile.get("legal_name") or tenant["name"],
                                     profile.get("vat_number"), now)
         uow.store.set_signing_key(key.private_key_pem, key.certificate_pem, now)

@@ -23,31 +23,16 @@ class DocumentStore(TenantStore):
     def refund(self, public_id: str):
         return self._one(t.refunds, t.refunds.c.public_id == public_id)
 
-    def refund_by_id(self, refund_id: int):
-        return self._one(t.refunds, t.refunds.c.id == refund_id)
-
     def refund_by_number(self, number: str):
         return self._one(t.refunds, t.refunds.c.number == number)
 
-    def _children(self, table, refund_id: int, order):
-        return self.conn.execute(select(table).where(self._where(table, table.c.refund_id == refund_id))
-                                 .order_by(order)).mappings().all()
-
     def refund_lines(self, refund_id: int):
+        """The refund's lines, each with its product's code and unit too."""
         rl, p = t.refund_lines.c, t.products.c
         stmt = (select(t.refund_lines, p.code.label("product_code"), p.unit.label("product_unit"))
                 .outerjoin(t.products, p.id == rl.product_id)
                 .where(self._where(t.refund_lines, rl.refund_id == refund_id)).order_by(rl.line_no))
         return self.conn.execute(stmt).mappings().all()
-
-    def refund_payments(self, refund_id: int):
-        return self._children(t.refund_payments, refund_id, t.refund_payments.c.id)
-
-    def refund_taxes(self, refund_id: int):
-        return self._children(t.refund_taxes, refund_id, t.refund_taxes.c.tax_rate)
-
-    def invoice_by_id(self, invoice_id: int):
-        return self._one(t.invoices, t.invoices.c.id == invoice_id)
 
     # -- parties ------------------------------------------------------------------------------
     def seller_profile(self):

@@ -21,8 +21,11 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, IntegrityError
+
+__all__ = ["Connection", "DBAPIError", "Engine", "IntegrityError"]  # the persistence types the service names
 
 BUSY_TIMEOUT_MS = 30_000
 

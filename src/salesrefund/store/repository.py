@@ -1,9 +1,11 @@
-"""The tenant-scoped store: the one place that scopes every query by tenant (R19).
+"""The tenant-scoped store (R19).
 
 A ``TenantStore`` wraps a connection inside a unit of work and a tenant id; callers never write a
-``tenant_id`` filter themselves. It turns rows into domain snapshots and writes a plan's effects.
-Caps are raised with one conditional UPDATE per invoice line (R7): zero rows updated means another
-refund got there first, and the refund is rejected.
+``tenant_id`` filter themselves: every statement it runs names its tenant (``_where``, or
+``scoped`` for the statements built once), updates and deletes by id included. It turns rows into
+domain snapshots and writes a plan's effects. Caps are raised with one conditional UPDATE per
+invoice line (R7): zero rows updated means another refund got there first, and the refund is
+rejected. Its other parts: ``books.BooksQueries``, ``events.EventQueries``, ``payouts.PayoutQueries``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from ..domain.journal import Posting
 from ..domain.refunds import RefundPlan
 from ..domain.model import RECEIVABLE, Invoice, InvoiceLine, PaymentMethod, Policy, Product, Till
 from . import tables as t
+from .books import INVOICE_SELECT, BooksQueries
+from .events import EventQueries
+from .payouts import PayoutQueries
 
 
 TENANT = bindparam("tenant")  # not "tenant_id": a column's own name is reserved in INSERT and UPDATE
@@ -36,9 +41,6 @@ def scoped(table, *conditions):
 # Building a statement costs SQLAlchemy about five times what running its cached compiled form
 # does, so the statements a refund runs are built here, with bound parameters, and only run.
 _inv, _line, _cust, _loc = t.invoices.c, t.invoice_lines.c, t.customers.c, t.locations.c
-INVOICE_SELECT = (select(t.invoices, _cust.code.label("customer_code"), _loc.code.label("location_code"))
-                  .join(t.customers, _cust.id == _inv.customer_id)
-                  .outerjoin(t.locations, _loc.id == _inv.location_id))
 _INVOICE_BY_NUMBER = INVOICE_SELECT.where(scoped(t.invoices, _inv.number == bindparam("number")))
 _INVOICE_BY_NUMBER_LOCKED = _INVOICE_BY_NUMBER.with_for_update(of=t.invoices)  # PostgreSQL
 _INVOICE_LINES = (select(t.invoice_lines, t.products.c.code.label("product_code"),
@@ -112,7 +114,7 @@ class CapExceeded(Exception):
         self.line_no = line_no
 
 
-class TenantStore:
+class TenantStore(BooksQueries, EventQueries, PayoutQueries):
     def __init__(self, conn: Connection, tenant_id: int):
         self.conn = conn
         self.tenant_id = tenant_id
@@ -337,6 +339,68 @@ class TenantStore:
         free = sum(line["gross_minor"] for line in lines if line["invoice_line_no"] is None)
         self._run(_RAISE_INVOICE, invoice_id=invoice_id, g=-gross_minor, r=-given.get(RECEIVABLE.code, 0), f=-free,
                   p=-total_minor)
+
+    # -- refunds: the rows of one refund ------------------------------------------------------
+    def insert_refund(self, **header) -> int:
+        return self._insert(t.refunds, **header)
+
+    def insert_refund_parts(self, lines: list[dict], payments: list[dict], taxes: list[dict]) -> None:
+        """A refund's lines, payments and tax summary (each row carries its ``refund_id``)."""
+        self._insert_many(t.refund_lines, lines)
+        self._insert_many(t.refund_payments, payments)
+        self._insert_many(t.refund_taxes, taxes)
+
+    def delete_refund_parts(self, refund_id: int) -> None:
+        """A draft's lines, payments and tax summary, before they are written anew."""
+        for table in (t.refund_lines, t.refund_payments, t.refund_taxes):
+            self.conn.execute(table.delete().where(self._where(table, table.c.refund_id == refund_id)))
+
+    def delete_refund(self, refund_id: int) -> None:
+        """A draft and everything that points to it (its client document numbers too)."""
+        self.delete_refund_parts(refund_id)
+        d = t.document_numbers
+        self.conn.execute(d.delete().where(self._where(d, d.c.refund_id == refund_id)))
+        self.conn.execute(t.refunds.delete().where(self._where(t.refunds, t.refunds.c.id == refund_id)))
+
+    def refund_by_public_id(self, public_id: str, *, lock: bool = False):
+        """The refund row, or None; with ``lock`` (PostgreSQL) locked until commit."""
+        stmt = select(t.refunds).where(self._where(t.refunds, t.refunds.c.public_id == public_id))
+        if lock and self.postgres:
+            stmt = stmt.with_for_update()
+        return self.conn.execute(stmt).mappings().first()
+
+    def refund_by_id(self, refund_id: int):
+        return self._one(t.refunds, t.refunds.c.id == refund_id)
+
+    def refund_lines(self, refund_id: int):
+        rl = t.refund_lines
+        return self.conn.execute(select(rl).where(self._where(rl, rl.c.refund_id == refund_id))
+                                 .order_by(rl.c.line_no)).mappings().all()
+
+    def refund_payments(self, refund_id: int):
+        rp = t.refund_payments
+        return self.conn.execute(select(rp).where(self._where(rp, rp.c.refund_id == refund_id))
+                                 .order_by(rp.c.id)).mappings().all()
+
+    def refund_taxes(self, refund_id: int):
+        rt = t.refund_taxes
+        return self.conn.execute(select(rt).where(self._where(rt, rt.c.refund_id == refund_id))
+                                 .order_by(rt.c.tax_rate)).mappings().all()
+
+    def record_document_numbers(self, rows: list[dict]) -> None:
+        """A client's document numbers of a refund (``door``, ``field``, ``number``, ``refund_id``)."""
+        self._insert_many(t.document_numbers, rows)
+
+    def insert_stock_moves(self, rows: list[dict]) -> None:
+        self._insert_many(t.stock_moves, rows)
+
+    def insert_stock_move(self, **values) -> int:
+        return self._insert(t.stock_moves, **values)
+
+    def stock_moves_of(self, source_type: str, source_id: int):
+        m = t.stock_moves.c
+        return self.conn.execute(select(t.stock_moves).where(self._where(
+            t.stock_moves, m.source_type == source_type, m.source_id == source_id)).order_by(m.id)).mappings().all()
 
     # -- journal and stock -------------------------------------------------------------------
     def write_entry(self, *, day: date, source_type: str, source_id: int, memo: str,
