@@ -389,22 +389,11 @@ def find_by_reference(app, tenant_id: int, field: str, value: str) -> dict:
     ``reference_id`` (kept in its metadata); ``not_found`` for anything else, another tenant's too."""
     import json as _json
 
-    from sqlalchemy import select
-
     from ...service import views
-    from ...store import tables as t
+    from ...store.queries.internom import refunds_by_reference
 
-    c = t.refunds.c
     with app.state.refunds.uow(tenant_id, write=False) as uow:
-        where = [c.channel == CHANNEL]
-        if field == "reference":
-            where.append(c.reference == value)
-        else:
-            fragment = _json.dumps({"reference_id": value})[1:-1]
-            escaped = fragment.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append(c.metadata_json.like(f"%{escaped}%", escape="\\"))
-        rows = uow.conn.execute(select(t.refunds).where(uow.store._where(t.refunds, *where)).order_by(c.id)).mappings()
-        for row in rows:
+        for row in refunds_by_reference(uow.store, CHANNEL, field, value):
             metadata = _json.loads(row["metadata_json"])
             if field == "reference" or metadata.get("reference_id") == value:
                 return {**views.refund_view(uow.store, row), "metadata": metadata}
