@@ -14,7 +14,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import Engine
+from ..store.engine import Engine
 
 from ..domain import money
 from ..store import credentials as store

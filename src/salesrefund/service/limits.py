@@ -19,8 +19,8 @@ import os
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
+from ..store.engine import Engine
+from ..store.engine import DBAPIError
 
 from ..domain.errors import reject
 from ..store import credentials as store

@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Callable
 
 from fastapi import Request
-from sqlalchemy.exc import DBAPIError
+from ...store.engine import DBAPIError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response as StarletteResponse
 
