@@ -330,6 +330,9 @@ def test_a_payout_through_the_crmcom_door_writes_payout_created(engine, clock, c
     payout = event["data"]
     assert payout["kind"] == "payout" and payout["state"] == "posted" and payout["total"] == "50.00"
     assert {k: v for k, v in payout.items() if k != "account"} == api.get(f"/v1/refunds/{payout['id']}").json()
+    # the account by the tenant's own code, never its global row id (which counts other tenants' accounts)
+    assert payout["account"] == {"code": "ACR0000001", "name": payout["account"]["name"],
+                                 "tax_number": payout["account"]["tax_number"]}
     refund_events = api.get("/v1/events", type="refund.created").json()["items"]  # the seed's store-credit refunds
     assert refund_events and {e["data"]["kind"] for e in refund_events} == {"refund"}  # a payout is not one
 

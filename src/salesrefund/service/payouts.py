@@ -227,11 +227,12 @@ def resolve_customer(store: TenantStore, ref: Ref):
 
 
 def payout_view(store: TenantStore, row) -> dict:
-    """The native refund view of a payout, plus the customer account it pays out of."""
+    """The native refund view of a payout, plus the customer account it pays out of, named by its
+    code (the tenant's own): never the global row id, which would count other tenants' accounts
+    in every webhook event that carries this view (issue 10)."""
     view = views.refund_view(store, row)
     customer = store.customer_by_id(row["customer_id"])
-    view["account"] = {"id": str(customer["id"]), "code": customer["code"], "name": customer["name"],
-                       "tax_number": customer["tax_number"]}
+    view["account"] = {"code": customer["code"], "name": customer["name"], "tax_number": customer["tax_number"]}
     return view
 
 
