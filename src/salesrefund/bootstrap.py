@@ -23,6 +23,9 @@ def engine_for(url: str | None = None, *, run_migrations: bool = True) -> Engine
     engine = make_engine(database_url(url), pool_size=int(os.environ.get(ENV_POOL, "10")))
     if run_migrations:
         migrate(engine)
+        from .service import views
+        from .store import credentials
+        views.use_key(credentials.server_secret(engine, "ids"))  # ids shown to tenants, as the server shows them
     return engine
 
 

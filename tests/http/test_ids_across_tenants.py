@@ -66,3 +66,22 @@ def test_the_permutation_is_one_to_one_and_inverts():
         shown = views.public_number("journal", 3, value)
         assert views.private_number("journal", 3, shown) == value
     assert len({views.public_number("cursor", 0, v) for v in range(2000)}) == 2000
+
+
+def test_the_audit_trail_credential_ids_count_nothing_across_tenants(books, make_tenant, make_token, api_for):
+    """Tenant B's credentials as its audit trail shows them: made before and after tenant A made
+    seven credentials, their shown ids have no gap of 7 (or any small gap), and each is the same
+    in every audit record of that credential (the issue's finding: a gap of exactly 7)."""
+    tenant = books["tenant"]
+    first = api_for(make_token(tenant, "refund:create", "refund:read"))
+    one = _refund(first)
+    a_tenant = make_tenant()
+    for _ in range(7):
+        make_token(a_tenant, "refund:read")
+    second = api_for(make_token(tenant, "refund:create", "refund:read"))
+    two = _refund(second, line=2)
+    shown = [books["api"].get(f"/v1/refunds/{r['id']}/audit").json()["items"][0]["credential_id"] for r in (one, two)]
+    assert shown[0] != shown[1]
+    assert abs(shown[1] - shown[0]) > 30, f"the gap {shown[1] - shown[0]} counts tenant A's credentials"
+    again = _refund(first, line=3)
+    assert books["api"].get(f"/v1/refunds/{again['id']}/audit").json()["items"][0]["credential_id"] == shown[0]

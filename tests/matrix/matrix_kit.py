@@ -269,6 +269,14 @@ def credential_of_door(engine, door: str, login: str) -> int:
         return conn.execute(select(d.credential_id).where(d.door == door, d.login == login)).scalar_one()
 
 
+def shown_credential(engine, credential_id: int) -> int:
+    """A credential's id as its tenant sees it (audit, door credentials: issue 10)."""
+    from salesrefund.service.views import public_number
+    with engine.connect() as conn:
+        tenant_id = conn.execute(select(t.credentials.c.tenant_id).where(t.credentials.c.id == credential_id)).scalar_one()
+    return public_number("credential", tenant_id, credential_id)
+
+
 def credential_of_token(engine, token: str) -> int:
     c = t.credentials.c
     with engine.connect() as conn:

@@ -364,7 +364,9 @@ class Books:
             if row is None:
                 raise reject("not_found", "/id", "refund {id} does not exist", id=public_id)
             events = store.audit_events_of(row["id"])
-            return [{"action": e["action"], "channel": e["channel"], "credential_id": e["credential_id"],
+            return [{"action": e["action"], "channel": e["channel"],  # the id as the tenant sees it (issue 10)
+                     "credential_id": views.public_number("credential", tenant_id, e["credential_id"])
+                     if e["credential_id"] is not None else None,
                      "request_id": e["request_id"], "at": views._iso(e["at"])} for e in events]
 
 

@@ -16,7 +16,7 @@ from copy import deepcopy
 
 from ..domain.errors import Invalid, Violation, reject
 from ..store.engine import Engine
-from . import doors
+from . import doors, views
 from .tenants import create_token, revoke_token, tenant_id_by_name
 from .uow import Clock, UnitOfWork
 
@@ -61,8 +61,9 @@ def create(engine: Engine, tenant: str, door: str, *, login: str, secret: str | 
             raise reject("duplicate", "/login", "{login} already exists", login=login)
         token = create_token(engine, tenant, permissions=PERMISSIONS, name=f"snr2u:{login}"[:100], token=secret,
                              clock=clock)
-        return {"id": f"token-{token['id']}", "door": door, "login": login, "secret": token["token"],
-                "settings": {}, "credential_id": token["id"], "revoked": False}
+        return {"id": f"token-{_shown('credential', tenant_id, token['id'])}", "door": door, "login": login,
+                "secret": token["token"], "settings": {}, "credential_id": _shown("credential", tenant_id, token["id"]),
+                "revoked": False}
     with UnitOfWork(engine, None, write=False) as uow:
         taken = uow.door_credentials.login_taken(door, login)
     if taken:
@@ -72,33 +73,47 @@ def create(engine: Engine, tenant: str, door: str, *, login: str, secret: str | 
                                            permissions=PERMISSIONS, settings=merged, clock=clock)
     with UnitOfWork(engine, tenant_id, write=False) as uow:
         credential_id = uow.door_credentials.credential_of(tenant_id, door_id)
-    return {"id": str(door_id), "door": door, "login": login, "secret": secret, "settings": merged,
-            "credential_id": credential_id, "revoked": False}
+    return {"id": str(_shown("door", tenant_id, door_id)), "door": door, "login": login, "secret": secret,
+            "settings": merged, "credential_id": _shown("credential", tenant_id, credential_id), "revoked": False}
 
 
 def list_credentials(engine: Engine, tenant: str) -> list[dict]:
-    """The tenant's door credentials (never their secrets), oldest first; SnR2U's API keys too."""
+    """The tenant's door credentials (never their secrets), oldest first; SnR2U's API keys too.
+    Ids as the tenant sees them (``views.public_number``): they count nothing across tenants."""
+    return [item for item, _ in _credentials(engine, tenant)]
+
+
+def _credentials(engine: Engine, tenant: str) -> list[tuple[dict, int]]:
+    """Each credential as shown, with the id of its tenant credential (to revoke it)."""
     tenant_id = tenant_id_by_name(engine, tenant)
     with UnitOfWork(engine, tenant_id, write=False) as uow:
         rows = uow.door_credentials.of_tenant(tenant_id)
         keys = uow.door_credentials.tokens_named_like(tenant_id, "snr2u%")
-    items = [{"id": str(r["id"]), "door": r["door"], "login": r["login"], "settings": json.loads(r["settings_json"] or "{}"),
-              "credential_id": r["credential_id"], "created_at": r["created_at"].isoformat(),
-              "revoked": r["revoked_at"] is not None} for r in rows]
-    items += [{"id": f"token-{k['id']}", "door": "snr2u", "login": k["name"].partition(":")[2] or k["name"],
-               "settings": {}, "credential_id": k["id"], "created_at": k["created_at"].isoformat(),
-               "revoked": k["revoked_at"] is not None} for k in keys]
+    items = [({"id": str(_shown("door", tenant_id, r["id"])), "door": r["door"], "login": r["login"],
+               "settings": json.loads(r["settings_json"] or "{}"),
+               "credential_id": _shown("credential", tenant_id, r["credential_id"]),
+               "created_at": r["created_at"].isoformat(), "revoked": r["revoked_at"] is not None}, r["credential_id"])
+             for r in rows]
+    items += [({"id": f"token-{_shown('credential', tenant_id, k['id'])}", "door": "snr2u",
+                "login": k["name"].partition(":")[2] or k["name"], "settings": {},
+                "credential_id": _shown("credential", tenant_id, k["id"]), "created_at": k["created_at"].isoformat(),
+                "revoked": k["revoked_at"] is not None}, k["id"]) for k in keys]
     return items
 
 
 def revoke(engine: Engine, tenant: str, credential: str, clock: Clock | None = None) -> dict:
     """Revoke one of the tenant's door credentials (by the ``id`` ``list_credentials`` shows)."""
-    found = next((item for item in list_credentials(engine, tenant) if item["id"] == credential), None)
+    found, credential_id = next(((item, raw) for item, raw in _credentials(engine, tenant) if item["id"] == credential),
+                                (None, None))
     if found is None:
         raise reject("not_found", "/id", "door credential {id} does not exist", id=credential)
     if not found["revoked"]:
-        revoke_token(engine, found["credential_id"], clock)
+        revoke_token(engine, credential_id, clock)
     return {**found, "revoked": True}
+
+
+def _shown(kind: str, tenant_id: int, row_id: int) -> int:
+    return views.public_number(kind, tenant_id, row_id)
 
 
 def _token_named(engine: Engine, tenant: str, name: str) -> bool:
