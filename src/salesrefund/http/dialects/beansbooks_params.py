@@ -10,6 +10,7 @@ from datetime import date
 
 from ...domain import money
 from ...domain.errors import Invalid, Violation
+from . import common
 
 JSON = "application/json"
 MAX_LINES = 1000
@@ -89,7 +90,7 @@ def parse(body: dict, config: Config) -> BeansRefund:
     date_created = _date(body, "date_created", bad, required=True)
     extra: dict = {}
     for name in OPTIONAL_TEXT:
-        value = _text(body, name, bad, required=False, limit=MAX_NUMBER)
+        value = common.text_field(body, name, bad, required=False, limit=MAX_NUMBER)
         if value is not None:
             extra[name] = value
     for name in OPTIONAL_IDS:
@@ -100,13 +101,13 @@ def parse(body: dict, config: Config) -> BeansRefund:
         value = _date(body, name, bad, required=False)
         if value is not None:
             extra[name] = value.isoformat()
-    sent = _text(body, "sent", bad, required=False, limit=10)
+    sent = common.text_field(body, "sent", bad, required=False, limit=10)
     if sent is not None and sent not in SENT:
         bad.append(_bad("sent", "{field_name} must be one of {choices}", choices=", ".join(SENT)))
     elif sent is not None:
         extra["sent"] = sent
     tax_exempt = _boolean(body, "tax_exempt", bad)
-    reason = _text(body, "tax_exempt_reason", bad, required=False, limit=500)
+    reason = common.text_field(body, "tax_exempt_reason", bad, required=False, limit=500)
     if tax_exempt:
         extra["tax_exempt"] = True
         if reason is not None:
@@ -137,7 +138,7 @@ def _lines(body: dict, bad: list[Violation]) -> tuple[BeansLine, ...]:
             bad.append(_bad(at, "{field_name} must be an object"))
             continue
         before = len(bad)
-        description = _text(item, "description", bad, required=True, limit=MAX_DESCRIPTION, at=f"{at}.description")
+        description = common.text_field(item, "description", bad, required=True, limit=MAX_DESCRIPTION, at=f"{at}.description")
         amount = None
         if item.get("amount") is None:
             bad.append(_bad(f"{at}.amount", "{field_name} is required"))
@@ -195,25 +196,6 @@ def _integer(body: dict, name: str, bad: list[Violation], *, required: bool, at:
     return None
 
 
-def _text(body: dict, name: str, bad: list[Violation], *, required: bool, limit: int,
-          at: str | None = None) -> str | None:
-    at = at or name
-    value = body.get(name)
-    if value is None:
-        if required:
-            bad.append(_bad(at, "{field_name} is required"))
-    elif not isinstance(value, str):
-        bad.append(_bad(at, "{field_name} must be a string"))
-    elif not value.strip():
-        if required:
-            bad.append(_bad(at, "{field_name} must not be empty"))
-    elif len(value) > limit:
-        bad.append(_bad(at, "{field_name} has more than {max} characters", max=limit))
-    else:
-        return value
-    return None
-
-
 def _date(body: dict, name: str, bad: list[Violation], *, required: bool) -> date | None:
     value = body.get(name)
     if value is None:
@@ -262,5 +244,4 @@ def positive_integer(body: dict, name: str) -> int:
     return value
 
 
-def _bad(field_: str, message: str, **params) -> Violation:
-    return Violation(field_, "validation_error", message, {"field_name": field_, **params})
+_bad = common.bad

@@ -117,3 +117,29 @@ async def call(function, *args, **kwargs):
         unavailable = reject("service_unavailable", "/", reason)
         unavailable.retry_after = UNWRITABLE_RETRY_AFTER_SECONDS if unwritable(error) else RETRY_AFTER_SECONDS
         raise unavailable from error
+
+
+def bad(field: str, message: str, **params) -> Violation:
+    """A ``validation_error`` naming ``field`` as the door names it."""
+    return Violation(field, "validation_error", message, {"field_name": field, **params})
+
+
+def text_field(body: dict, name: str, problems: list[Violation], *, limit: int, required: bool = True,
+               at: str | None = None) -> str | None:
+    """``body[name]`` when it is a non-blank string of at most ``limit`` characters; else None, with
+    the reason added to ``problems`` (a missing or blank one only when ``required``)."""
+    at = at or name
+    value = body.get(name)
+    if value is None:
+        if required:
+            problems.append(bad(at, "{field_name} is required"))
+    elif not isinstance(value, str):
+        problems.append(bad(at, "{field_name} must be a string"))
+    elif not value.strip():
+        if required:
+            problems.append(bad(at, "{field_name} must not be empty"))
+    elif len(value) > limit:
+        problems.append(bad(at, "{field_name} has more than {max} characters", max=limit))
+    else:
+        return value
+    return None

@@ -158,7 +158,7 @@ def parse(body: dict) -> InternomRefund:
     """The body as exact values, or ``Invalid`` naming every bad field. Unknown fields are
     ignored, as Internom's Odoo controller ignores them."""
     bad: list[Violation] = []
-    texts = {name: _text(body, name, bad) for name in ("branch_name", "reference", "reference_id", "customer_id")}
+    texts = {name: common.text_field(body, name, bad, limit=MAX_TEXT) for name in ("branch_name", "reference", "reference_id", "customer_id")}
     lines: list[OrderLine] = []
     fields: list[str] = []
     order_line = body.get("order_line")
@@ -190,22 +190,6 @@ def parse(body: dict) -> InternomRefund:
     return InternomRefund(lines=tuple(lines), product_fields=tuple(fields), **texts)
 
 
-def _text(body: dict, name: str, bad: list[Violation], at: str | None = None) -> str | None:
-    at = at or name
-    value = body.get(name)
-    if value is None:
-        bad.append(_bad(at, "{field_name} is required"))
-    elif not isinstance(value, str):
-        bad.append(_bad(at, "{field_name} must be a string"))
-    elif not value.strip():
-        bad.append(_bad(at, "{field_name} must not be empty"))
-    elif len(value) > MAX_TEXT:
-        bad.append(_bad(at, "{field_name} has more than {max} characters", max=MAX_TEXT))
-    else:
-        return value
-    return None
-
-
 def _product(item: dict, at: str, bad: list[Violation]) -> tuple[str, str | None]:
     """The line's product identifier: ``product_id`` (the document's example) or ``acs_id`` (its
     table); both may be sent only when they agree."""
@@ -213,7 +197,7 @@ def _product(item: dict, at: str, bad: list[Violation]) -> tuple[str, str | None
     if not given:
         bad.append(_bad(f"{at}.product_id", "{field_name} is required (or acs_id)"))
         return "product_id", None
-    values = [_text(item, name, bad, f"{at}.{name}") for name in given]
+    values = [common.text_field(item, name, bad, limit=MAX_TEXT, at=f"{at}.{name}") for name in given]
     if None in values:
         return given[values.index(None)], None
     if len(set(values)) > 1:
@@ -234,8 +218,7 @@ def _number(parse_, item: dict, at: str, bad: list[Violation]) -> int | None:
         return None
 
 
-def _bad(field: str, message: str, **params) -> Violation:
-    return Violation(field, "validation_error", message, {"field_name": field, **params})
+_bad = common.bad
 
 
 # -- mapping identifiers and building the command ------------------------------------------------------
