@@ -45,9 +45,13 @@ log = logging.getLogger("salesrefund.snr2u")
 
 router = APIRouter(tags=["snr2u"])
 # Failures answered at the app's edge (a body over the limit: 413, too slow: 408), in this shape and format.
-common.answers_errors(lambda path: path.startswith("/CustomerRefundNotes"), lambda request, error: _to_http(
-    dataclasses.replace(Responder(common.language(request, LANGUAGES)).failure(error), status=error.status),
-    _formats(request, "jsv" if request.url.path.endswith(".jsv") else None)[1], {}))
+common.answers_errors(lambda path: path.startswith("/CustomerRefundNotes"), lambda request, error: _edge_failure(request, error))
+
+
+def _edge_failure(request: Request, error: RefundError) -> HttpResponse:
+    out = _formats(request, "jsv" if request.url.path.endswith(".jsv") else None)[1]
+    failure = dataclasses.replace(Responder(common.language(request, LANGUAGES)).failure(error), status=error.status)
+    return _to_http(failure, out, {}, text_case(request, out))
 
 CHANNEL = "snr2u"
 LANGUAGES = ("en", "ms")
