@@ -220,7 +220,7 @@ def _fire(base_url: str, requests: list[tuple[str, str, str, dict]], deadline: f
                     continue
                 try:
                     r = client.request(method, path, **kwargs)
-                    results.append((kind, r.status_code if r.status_code < 500 else f"{r.status_code}: {r.text[:300]}"))
+                    results.append((kind, _refusal(path, r)))
                 except httpx.HTTPError as error:
                     results.append((kind, f"{type(error).__name__}: {error}"))
         return results
@@ -239,8 +239,24 @@ def _build(kinds, rng: random.Random, count: int) -> list[tuple[str, str, str, d
     return [(name, *make(rng)) for name, _, make in chosen]
 
 
+BEANSBOOKS_FAILURE = "200, BeansBooks' failure shape"
+
+
+def _refusal(path: str, r: httpx.Response) -> object:
+    """The status, or ``BEANSBOOKS_FAILURE`` for BeansBooks' documented way to refuse (HTTP 200 with
+    ``success: false``: its clients read only HTTP 200 bodies), or the 5xx with its body."""
+    if r.status_code == 200 and path.lower().startswith("/api/customer/sale/"):
+        try:
+            if r.json().get("success") is False:
+                return BEANSBOOKS_FAILURE
+        except ValueError:
+            pass
+    return r.status_code if r.status_code < 500 else f"{r.status_code}: {r.text[:300]}"
+
+
 def _not_4xx(results) -> list[str]:
-    return [f"{kind}: {status}" for kind, status in results if not (isinstance(status, int) and 400 <= status < 500)]
+    return [f"{kind}: {status}" for kind, status in results
+            if not (isinstance(status, int) and 400 <= status < 500) and status != BEANSBOOKS_FAILURE]
 
 
 def _server_with_doors(make_server):
