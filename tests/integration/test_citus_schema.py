@@ -230,7 +230,7 @@ def test_the_readme_names_every_table_once_as_the_schema_has_it(engine):
     calls = readme_calls()
     tables = [name for _, name, _, _ in calls]
     assert len(tables) == len(set(tables)), "a table is named twice"
-    live = set(inspect(engine).get_table_names()) - {"alembic_version"}
+    live = set(inspect(engine).get_table_names()) - {"alembic_version"} - set(counters.tables)
     assert set(tables) == live
     reference = {name for kind, name, _, _ in calls if kind == "create_reference_table"}
     assert reference == set(t.REFERENCE_TABLES)

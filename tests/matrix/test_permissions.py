@@ -582,7 +582,7 @@ def beans_auth(w, route):
         "no auth_expiration": {k: v for k, v in good.items() if k != "auth_expiration"},
         "wrong auth_key": {**good, "auth_key": "wrong"}, "unknown auth_uid": {**good, "auth_uid": uid + 1_000_000},
         "wrong auth_expiration": {**good, "auth_expiration": 1700000001},
-        "auth_uid as text": {**good, "auth_uid": str(uid)}, "auth_uid as boolean": {**good, "auth_uid": True},
+        "auth_uid as text, not digits": {**good, "auth_uid": f"{uid}a"}, "auth_uid as boolean": {**good, "auth_uid": True},
         "auth_key as number": {**good, "auth_key": 12345}, "auth_expiration as text": {**good, "auth_expiration": "1700000000"},
         "expired credential": beans_body(w.bad.beans_expired, w.spare_sale),
         "revoked credential": beans_body(w.bad.beans_revoked, w.spare_sale),
@@ -607,7 +607,7 @@ def beans_read_auth(w, route):
     variants = {
         "no credentials": {"id": d.refund_sale}, "no auth_key": {k: v for k, v in good.items() if k != "auth_key"},
         "wrong auth_key": {**good, "auth_key": "wrong"}, "unknown auth_uid": {**good, "auth_uid": uid + 1_000_000},
-        "wrong auth_expiration": {**good, "auth_expiration": 1700000001}, "auth_uid as text": {**good, "auth_uid": str(uid)},
+        "wrong auth_expiration": {**good, "auth_expiration": 1700000001}, "auth_uid as text, not digits": {**good, "auth_uid": f"{uid}a"},
         "expired credential": beans_read_body(w.bad.beans_expired, d.refund_sale),
         "revoked credential": beans_read_body(w.bad.beans_revoked, d.refund_sale),
         "a Vodo credential": {**good, "auth_uid": w.a.vodo.login, "auth_key": w.a.vodo.secret},
