@@ -19,8 +19,7 @@ import os
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
-from ..store.engine import Engine
-from ..store.engine import DBAPIError
+from ..store.engine import DBAPIError, Engine
 
 from ..domain.errors import reject
 from ..store import credentials as store
