@@ -926,3 +926,18 @@ def test_the_refund_that_closes_the_invoice_pays_back_exactly_the_cash_held():
     inv = apply(inv, first)
     last = plan(refund(line(1)), inv, policy=CASH_5)
     assert (last.gross_minor, last.rounding_minor, last.total_minor) == (202, 3, 205)
+
+
+def test_a_cash_refund_that_closes_an_invoice_on_account_pays_its_gross_unrounded():
+    """Found by the documents' property test: a 0.03 sale on account, closed by a cash refund where
+    cash rounds to 0.05, pays back 0.03 (R5: the closing refund pays exactly what the sale still
+    holds); 0.05, the rounded figure, would pay back more than the sale took."""
+    inv = invoice("""
+        line  product  quantity  unit_price
+        1     TEA      1         0.03
+    """, cur=MYR)
+    policy = replace(CASH_5, refund_to_other_methods=True)
+    closing = plan(refund(line(1), payments=(pay("cash", "0.03", MYR),)), inv, policy=policy)
+    assert (closing.gross_minor, closing.rounding_minor, closing.total_minor) == (3, 0, 3)
+    error = rejected(refund(line(1), payments=(pay("cash", "0.05", MYR),)), inv, policy=policy)
+    assert error.code == "payments_do_not_match_total"
