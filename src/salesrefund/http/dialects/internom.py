@@ -29,9 +29,9 @@ from ...service.idempotency import Response
 from ...service.lookups import Lookups
 from ..auth import authorize
 from ...service.uow import fault_message
-from ..problems import json_text, loads_exact, to_http as _http
+from ..problems import json_text, to_http as _http
 from .. import responses as R
-from . import common
+from . import common, pipeline
 
 log = logging.getLogger("salesrefund.internom")
 
@@ -95,44 +95,26 @@ _OPENAPI = {"requestBody": {"required": True, "content": {JSON: {"schema": {
              responses=R.INTERNOM_RESPONSES)
 async def refund_sale(request: Request):
     """Internom's ``refund/sale``: bearer token, JSON body, answers in Internom's envelope."""
-    lang = common.language(request, LANGUAGES)
-    responder = InternomResponder(lang)
-    try:
-        principal = await common.call(authorize, request, PERMISSION)
-        body = await _read_json(request)
-        parsed = parse(body)
-        responder.names = FieldNames(parsed.product_fields)
-        command = await common.call(resolve, request.app.state.engine, principal.tenant_id, parsed)
-        ctx = common.context(request, principal, CHANNEL, body=body,
-                             natural_keys=(("reference", parsed.reference), ("reference_id", parsed.reference_id)),
-                             document_numbers=("reference", "reference_id"))
-        response = await common.call(request.app.state.refunds.issue, ctx, command, responder)
-    except RefundError as error:
-        response = responder.failure(error)
-        headers = {}
-        if getattr(error, "retry_after", None):
-            headers["Retry-After"] = str(error.retry_after)
-        if error.code == "unauthorized":
-            headers["WWW-Authenticate"] = "Bearer"
-        return _http(response, headers)
-    except Exception:  # a real fault: the transaction rolled back, nothing was recorded
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        response = responder.failure(RefundError(Violation(
-            "/", "server_error", fault_message())))
-    return _http(response)
+    return await pipeline.run(DOOR, request)
 
 
-async def _read_json(request: Request):
-    body = await request.body()
-    if len(body) > common.MAX_BODY_BYTES:
-        raise Invalid(Violation("/", "validation_error", "the request body is too large"))
+async def _read_json(call: pipeline.Call):
     try:
-        data = loads_exact(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid(Violation("/", "validation_error", "the request body is not valid JSON"))
+        data = await pipeline.read_body(call.request, "json")
+    except pipeline.BodyError as error:
+        message = "the request body is too large" if error.kind == "too_large" else "the request body is not valid JSON"
+        raise Invalid(Violation("/", "validation_error", message))
     if not isinstance(data, dict):
         raise Invalid(Violation("/", "validation_error", "the request body must be a JSON object"))
     return data
+
+
+async def _parse(call: pipeline.Call) -> pipeline.Parsed:
+    parsed = parse(call.body)
+    call.responder.names = FieldNames(parsed.product_fields)
+    command = await common.call(resolve, call.app.state.engine, call.principal.tenant_id, parsed)
+    return pipeline.Parsed(command, natural_keys=(("reference", parsed.reference), ("reference_id", parsed.reference_id)),
+                           document_numbers=("reference", "reference_id"), echo=call.body)
 
 
 # -- parsing: the wire format into exact values, door field names in every error --------------------
@@ -401,3 +383,11 @@ def read_view(view: dict) -> dict:
 def _number_out(text: str | None):
     """A decimal string as the JSON number Internom writes (14900, 1.5), exactly."""
     return None if text is None else common.JsonNumber(text)
+
+
+DOOR = pipeline.Door(
+    channel=CHANNEL, languages=LANGUAGES, log=log, www_authenticate="Bearer",
+    responder=lambda call: InternomResponder(call.lang),
+    authenticate=lambda call: authorize(call.request, PERMISSION),
+    read=_read_json, parse=_parse,
+    fault=lambda call: call.responder.failure(RefundError(Violation("/", "server_error", fault_message()))))
