@@ -35,9 +35,9 @@ from ...service.tenants import Principal
 from ..auth import principal_for
 from ...service.uow import fault_message
 from ...store.queries import snr2u as queries
-from ..problems import holds_nul, loads_exact, refuse_lone_surrogates
+from ..problems import loads_exact
 from .. import responses as R
-from . import common, jsv
+from . import common, jsv, pipeline
 from .servicestack import formats as _formats, parse_date as _date, parse_datetime as _datetime, recased, text_case
 from .common import dumps
 
@@ -186,31 +186,39 @@ async def create_refund_note_jsv(request: Request):
 
 
 async def _handle(request: Request, suffix: str | None) -> HttpResponse:
-    lang = common.language(request, LANGUAGES)
-    given, out, refused = _formats(request, suffix)
-    headers: dict[str, str] = {}
-    try:
-        principal = await common.call(_authorize, request)  # 401 and 403 come before any body error
-        if refused is not None:
-            raise refused
-        body = await _read_body(request, given)
-        note = parse(body, principal.currency)
-        ctx = common.context(request, principal, CHANNEL, body=body,
-                             natural_keys=((NATURAL_KEY, note.number),), document_numbers=(NATURAL_KEY,))
-        response = await common.call(request.app.state.refunds.issue, ctx, note.command, Responder(lang))
-    except RefundError as error:
-        response = Responder(lang).failure(error)
-        if error.code == "unauthorized":
-            headers["WWW-Authenticate"] = "Bearer"
-        if getattr(error, "retry_after", None):
-            headers["Retry-After"] = str(error.retry_after)
-    except Exception:  # a real fault: answered in the door's shape, nothing was recorded
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        violation = Violation("", "server_error", fault_message())
-        response = Response(500, JSON_TYPE, dumps(error_body([violation], lang)))
+    return await pipeline.run(DOOR, request, suffix=suffix)
+
+
+def _formats_of(call: pipeline.Call):
+    """(the request's format, the answer's, a refusal of the asked format or None), once per request."""
+    if "formats" not in call.extra:
+        call.extra["formats"] = _formats(call.request, call.params.get("suffix"))
+    return call.extra["formats"]
+
+
+async def _read(call: pipeline.Call):
+    given, _, refused = _formats_of(call)
+    if refused is not None:  # after authentication: 401 and 403 come before any body error
+        raise refused
+    return await _read_body(call.request, given)
+
+
+async def _parse(call: pipeline.Call) -> pipeline.Parsed:
+    note = parse(call.body, call.principal.currency)
+    return pipeline.Parsed(note.command, natural_keys=((NATURAL_KEY, note.number),),
+                           document_numbers=(NATURAL_KEY,), echo=call.body)
+
+
+def _send(call: pipeline.Call, response: Response, headers: dict[str, str]) -> HttpResponse:
     if response.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return _to_http(response, out, headers, text_case(request, out))
+        headers = {**headers, "Idempotent-Replayed": "true"}
+    out = _formats_of(call)[1]
+    return _to_http(response, out, headers, text_case(call.request, out))
+
+
+def _fault(call: pipeline.Call) -> Response:
+    violation = Violation("", "server_error", fault_message())
+    return Response(500, JSON_TYPE, dumps(error_body([violation], call.lang)))
 
 
 def _authorize(request: Request) -> Principal:
@@ -223,37 +231,16 @@ def _authorize(request: Request) -> Principal:
 
 async def _read_body(request: Request, given: str):
     """The decoded body: JSON (exact decimals) or JSV (strings); ``Invalid`` when malformed."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise _malformed("the request body is too large")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _malformed("the request body is too large")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if given == "jsv":
-        try:
-            value = jsv.decode(raw)
-        except jsv.JsvError as error:
-            raise Invalid(Violation("", "validation_error", "the request body is not valid JSV ({detail})",
-                                    {"detail": str(error)}))
-        if holds_nul(value):  # as loads_exact refuses it in JSON: PostgreSQL text cannot hold it
-            raise Invalid(Violation("", "validation_error", "the request body is not valid JSV ({detail})",
-                                    {"detail": "a value holds the NUL character (U+0000)"}))
-        try:
-            refuse_lone_surrogates(value)
-        except Invalid as error:
-            raise _named_by_path(error)
-        return value
     try:
-        return loads_exact(raw)
-    except Invalid as error:  # a lone surrogate: named as the document names the field
+        return await pipeline.read_body(request, given)
+    except pipeline.BodyError as error:
+        if error.kind == "too_large":
+            raise _malformed("the request body is too large")
+        message = "the request body is not valid JSV ({detail})" if error.kind == "jsv" else \
+            "the request body is not valid JSON ({detail})"
+        raise Invalid(Violation("", "validation_error", message, {"detail": error.detail}))
+    except Invalid as error:  # a lone surrogate, a key given twice: named as the document names the field
         raise _named_by_path(error)
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise Invalid(Violation("", "validation_error", "the request body is not valid JSON ({detail})",
-                                {"detail": str(error) or type(error).__name__}))
 
 
 def _named_by_path(error: Invalid) -> Invalid:
@@ -826,3 +813,9 @@ def _page(app, tenant_id: int, filters: dict, skip: int, take: int, order) -> tu
         rows, total = queries.refund_notes(uow.store, number=filters.get("mid"), codes=codes,
                                            dates=filters.get("dates", ()), skip=skip, take=take, order=order)
         return [Responder("en").enrich(uow.store, V.refund_view(uow.store, row)) for row in rows], total
+
+
+DOOR = pipeline.Door(
+    channel=CHANNEL, languages=LANGUAGES, log=log, www_authenticate="Bearer",
+    responder=lambda call: Responder(call.lang), authenticate=lambda call: _authorize(call.request),
+    read=_read, parse=_parse, send=_send, fault=_fault)
