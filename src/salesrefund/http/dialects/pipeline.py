@@ -237,10 +237,9 @@ async def run_read(door: Door, request: Request, work: Callable[[Call], Awaitabl
     response sent as is), a ``RefundError`` in the door's shape with its headers, a fault as 500."""
     call = door.start(request, path_params)
     headers: dict[str, str] = {}
-    try:
+    try:  # sending the answer is inside: a fault there (after the commit) is answered too
         response = await work(call)
-        if isinstance(response, StarletteResponse):
-            return response
+        return response if isinstance(response, StarletteResponse) else door.send(call, response, {})
     except RefundError as error:
         response = door.failure(call, error)
         headers = error_headers(door, error)
