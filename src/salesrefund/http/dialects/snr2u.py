@@ -706,17 +706,15 @@ async def list_refund_notes(request: Request):
 
 async def _answer_read(request: Request, answer) -> HttpResponse:
     """A read route: the credential first, then the format, then ``answer(principal)`` (the body);
-    in the format and casing asked for, errors as ServiceStack's ``ResponseStatus``."""
-    lang = common.language(request, LANGUAGES)
-    _, out, refused = _formats(request, None)
-    try:
+    in the format and casing asked for, errors as ServiceStack's ``ResponseStatus`` (the pipeline's)."""
+    async def work(call: pipeline.Call) -> Response:
         principal = await common.call(_authorize_read, request)
+        refused = _formats_of(call)[2]
         if refused is not None:
             raise refused
-        response = Response(200, JSON_TYPE, dumps(await common.call(answer, principal)))
-    except RefundError as error:
-        return _read_failure(error, lang, out, text_case(request, out))
-    return _to_http(response, out, {}, text_case(request, out))
+        return Response(200, JSON_TYPE, dumps(await common.call(answer, principal)))
+
+    return await pipeline.run_read(DOOR, request, work)
 
 
 def _read_one(app, principal: Principal, number: str) -> dict:
@@ -740,13 +738,6 @@ def _read_page(app, principal: Principal, query) -> dict:
     views, total = _page(app, principal.tenant_id, filters, skip, take, order)
     return {"Offset": skip, "Total": total, "Results": [render_note(view)["CustomerRefundNote"] for view in views],
             "Meta": {}, "ResponseStatus": None}
-
-
-def _read_failure(error: RefundError, lang: str, out: str, case: str) -> HttpResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else {}
-    if getattr(error, "retry_after", None):
-        headers["Retry-After"] = str(error.retry_after)
-    return _to_http(Responder(lang).failure(error), out, headers, case)
 
 
 def _authorize_read(request: Request) -> Principal:
