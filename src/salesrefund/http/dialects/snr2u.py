@@ -752,46 +752,48 @@ def _list_query(query) -> tuple[dict, int, int, tuple[str, bool] | None]:
     """AutoQuery's query string: ``Skip``, ``Take`` (at most 100), ``OrderBy``/``OrderByDesc``,
     and filters by field name (case-insensitive, as ServiceStack binds them)."""
     reader = _Reader(money.currency("MYR"))
-    filters: dict = {}
-    skip, take, order = 0, LIST_MAX_TAKE, None
+    state = {"filters": {}, "skip": 0, "take": LIST_MAX_TAKE, "order": None}
     for key, value in query.multi_items():
-        low = key.lower()
         if "\x00" in value:
             reader.invalid(key, "{field_name} must not contain the NUL character")
-            continue
-        if low in ("skip", "take"):
-            if not value.isascii() or not value.isdigit() or (low == "take" and not 1 <= int(value) <= LIST_MAX_TAKE) \
-                    or int(value) > INT_MAX:
-                reader.invalid(key, "{field_name} must be a whole number from {low} to {high}",
-                               low=0 if low == "skip" else 1, high=INT_MAX if low == "skip" else LIST_MAX_TAKE)
-            elif low == "skip":
-                skip = int(value)
-            else:
-                take = int(value)
-        elif low in ("orderby", "orderbydesc"):
-            name = value.strip().lstrip("-")
-            if name.lower() not in _ORDERABLE:
-                reader.invalid(key, "{field_name} must be one of {choices}", choices=", ".join(_ORDERABLE.values()))
-            else:
-                order = (_ORDERABLE[name.lower()], low == "orderbydesc" or value.strip().startswith("-"))
-        elif low in _PAGING:
-            continue  # format is read by _formats; Include=Total and Fields change nothing here
-        elif low in _LIST_FIELDS:
-            if not value.strip() or len(value) > 40:
-                reader.invalid(key, "{field_name} must be a non-empty string of at most {max} characters", max=40)
-            else:
-                filters[_LIST_FIELDS[low]] = value
-        elif low in _DATE_PARAMS:
-            day = _date(value)
-            if day is None:
-                reader.invalid(key, "{field_name} must be a date such as 2026-06-15")
-            else:
-                filters.setdefault("dates", []).append((_DATE_PARAMS[low], day))
         else:
-            reader.invalid(key, "{field_name} is not a parameter of this request")
+            _list_parameter(reader, state, key, value)
     if reader.bad:
         raise Invalid(reader.bad)
-    return filters, skip, take, order
+    return state["filters"], state["skip"], state["take"], state["order"]
+
+
+def _list_parameter(reader: "_Reader", state: dict, key: str, value: str) -> None:
+    """One parameter of the query string into ``state`` (filters, skip, take, order), or its refusal."""
+    low = key.lower()
+    if low in ("skip", "take"):
+        if not value.isascii() or not value.isdigit() or (low == "take" and not 1 <= int(value) <= LIST_MAX_TAKE) \
+                or int(value) > INT_MAX:
+            reader.invalid(key, "{field_name} must be a whole number from {low} to {high}",
+                           low=0 if low == "skip" else 1, high=INT_MAX if low == "skip" else LIST_MAX_TAKE)
+        else:
+            state[low] = int(value)
+    elif low in ("orderby", "orderbydesc"):
+        name = value.strip().lstrip("-")
+        if name.lower() not in _ORDERABLE:
+            reader.invalid(key, "{field_name} must be one of {choices}", choices=", ".join(_ORDERABLE.values()))
+        else:
+            state["order"] = (_ORDERABLE[name.lower()], low == "orderbydesc" or value.strip().startswith("-"))
+    elif low in _PAGING:
+        return  # format is read by _formats; Include=Total and Fields change nothing here
+    elif low in _LIST_FIELDS:
+        if not value.strip() or len(value) > 40:
+            reader.invalid(key, "{field_name} must be a non-empty string of at most {max} characters", max=40)
+        else:
+            state["filters"][_LIST_FIELDS[low]] = value
+    elif low in _DATE_PARAMS:
+        day = _date(value)
+        if day is None:
+            reader.invalid(key, "{field_name} must be a date such as 2026-06-15")
+        else:
+            state["filters"].setdefault("dates", []).append((_DATE_PARAMS[low], day))
+    else:
+        reader.invalid(key, "{field_name} is not a parameter of this request")
 
 
 def _page(app, tenant_id: int, filters: dict, skip: int, take: int, order) -> tuple[list[dict], int]:
