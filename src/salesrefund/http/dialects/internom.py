@@ -325,17 +325,14 @@ async def read_refund(request: Request):
     """The refund a ``refund/sale`` request made, found by either of its natural keys, in the same
     envelope as that request's answer with what was refunded (the document has no read method:
     the shape follows its create answer and request)."""
-    lang = common.language(request, LANGUAGES)
-    responder = InternomResponder(lang)
-    try:
+    async def work(call: pipeline.Call) -> Response:
         principal = await common.call(authorize, request, READ_PERMISSION)
         field, value = _reference_query(request)
         view = await common.call(find_by_reference, request.app, principal.tenant_id, field, value)
-    except RefundError as error:
-        headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else {}
-        return _http(responder.failure(error), headers)
-    return _http(Response(200, JSON, common.dumps({"status": "success", "data": read_view(view),
-                                                   "message": SUCCESS_MESSAGE})))
+        return Response(200, JSON, common.dumps({"status": "success", "data": read_view(view),
+                                                 "message": SUCCESS_MESSAGE}))
+
+    return await pipeline.run_read(DOOR, request, work)
 
 
 def _reference_query(request: Request) -> tuple[str, str]:

@@ -14,6 +14,7 @@ rendered (``vodo_render``) from what ``store.queries.vodo`` reads back as intege
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import logging
 
@@ -174,16 +175,13 @@ LIST_MESSAGE = "The credit notes of the invoice"
             openapi_extra={"parameters": [{"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
                                           for name in AUTH_HEADERS]}, responses=R.VODO_LIST_RESPONSES)
 async def credit_notes_of_invoice(request: Request, invoice_id: str):
-    responder = VodoResponder(common.language(request, LANGUAGES))
-    try:
+    async def work(call: pipeline.Call):
         door = await common.call(_authenticate, request, "refund:read")
         _check_invoice_id(invoice_id)
-        notes = await common.call(_credit_notes, request.app, door.principal.tenant_id, invoice_id, responder.lang)
-    except RefundError as error:  # an invoice this tenant does not have is not found (404) on a read
-        response = responder.failure(error, status=404 if error.code == "invoice_not_found" else None)
-        retry = getattr(error, "retry_after", None)
-        return _http(response, {"Retry-After": str(retry)} if retry else None)
-    return _http(responder.answer(LIST_MESSAGE, notes))
+        notes = await common.call(_credit_notes, request.app, door.principal.tenant_id, invoice_id, call.lang)
+        return call.responder.answer(LIST_MESSAGE, notes)
+
+    return await pipeline.run_read(READ_DOOR, request, work)
 
 
 def _credit_notes(app, tenant_id: int, invoice_id: str, lang: str) -> list[dict]:
@@ -199,3 +197,7 @@ def _credit_notes(app, tenant_id: int, invoice_id: str, lang: str) -> list[dict]
 DOOR = pipeline.Door(
     channel=CHANNEL, languages=LANGUAGES, log=log, responder=lambda call: VodoResponder(call.lang),
     authenticate=lambda call: _authenticate(call.request), read=_read, parse=_parse, fault=_fault)
+
+# Reading: an invoice this tenant does not have is not found (404) on a read.
+READ_DOOR = dataclasses.replace(DOOR, failure=lambda call, error: call.responder.failure(
+    error, status=404 if error.code == "invoice_not_found" else None))
