@@ -27,7 +27,7 @@ from dataclasses import replace
 from fastapi import APIRouter, Request
 from starlette.responses import Response as StarletteResponse
 
-from ...domain.errors import Invalid, RefundError, Violation, reject
+from ...domain.errors import Invalid, Violation, reject
 from ...domain.payouts import PayoutCatalog, Ref
 from ...service import doors, payouts
 from ...service.payouts import PayoutService
