@@ -43,11 +43,10 @@ from ...service import doors, views
 from ...service.idempotency import KEY_LIFETIME_HOURS, Response
 from ...service.lookups import Lookups
 from ...service.refunds import encode_command
-from ...service.uow import fault_message
 from ...store.queries import beansbooks as queries
 from ..problems import loads_exact, to_http as _http
 from .. import responses as R
-from . import common
+from . import common, pipeline
 from .beansbooks_answers import BeansResponder, credit_note_number, error_response
 from .beansbooks_openapi import READ_OPENAPI, REFUND_OPENAPI
 from .beansbooks_params import BeansRefund, Config, ConfigError, is_int, parse, positive_integer, user_id
@@ -120,49 +119,38 @@ async def customer_sale_refund_any_case(request: Request, words: str):
 
 async def _answered(request: Request, action: str) -> StarletteResponse:
     """The answer to ``action`` (refund, lookup, cancel); every refusal in BeansBooks' envelope."""
-    try:
-        if action == "refund":
-            response = await _handle(request)
-        else:
-            response = await _stored(request, *ACTIONS[action])
-    except RefundError as error:
-        retry = getattr(error, "retry_after", None)
-        return _http(error_response(error), {"Retry-After": str(retry)} if retry else None)
-    except ConfigError as error:
-        log.error("beansbooks door credential misconfigured: %s", error)
-        response = error_response(RefundError(Violation("", "config_error", str(error))))
-    except Exception:  # a real fault: the transaction rolled back, nothing was recorded
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        response = error_response(RefundError(Violation("", "server_error", fault_message())))
-    return _http(response)
+    if action == "refund":
+        return await pipeline.run(DOOR, request)
+    return await pipeline.run_read(DOOR, request, lambda call: _stored(request, *ACTIONS[action]))
 
 
-async def _handle(request: Request) -> Response:
-    body = await _read_json(request)
-    door = await common.call(authenticate, request.app.state.engine, request.app.state.clock, body)
+async def _parse(call: pipeline.Call) -> pipeline.Parsed:
+    request, door, body = call.request, call.principal, call.body
     config = Config.of(door.settings)
     parsed = parse(body, config)
     command, sale, earlier, voided = await common.call(resolve, request.app.state.engine, door.principal.tenant_id,
                                                        parsed, config, door.principal.currency)
-    responder = BeansResponder(parsed, sale, config, door.principal.currency)
+    call.responder = BeansResponder(parsed, sale, config, door.principal.currency)
     if earlier is not None and _aware(earlier.created_at) + KEY_MARGIN <= request.app.state.clock.now():
-        return await common.call(_answer_earlier, request, door, command, earlier, responder)
-    ctx = common.context(request, door.principal, CHANNEL, body=_without_credentials(body),
-                         natural_keys=(("id", sale_key(parsed.sale_id, voided)),))
-    return await common.call(request.app.state.refunds.issue, ctx, command, responder)
+        return pipeline.Parsed(answer=await common.call(_answer_earlier, request, door, command, earlier, call.responder))
+    return pipeline.Parsed(command, echo=_without_credentials(body), natural_keys=(("id", sale_key(parsed.sale_id, voided)),))
 
 
 async def _read_json(request: Request) -> dict:
-    body = await request.body()
-    if len(body) > common.MAX_BODY_BYTES:
-        raise Invalid(Violation("", "validation_error", "the request body is too large"))
     try:
-        data = loads_exact(body)
-    except (ValueError, UnicodeDecodeError):
+        data = await pipeline.read_body(request, "json")
+    except pipeline.BodyError as error:
+        if error.kind == "too_large":
+            raise Invalid(Violation("", "validation_error", "the request body is too large"))
         data = None
     if not isinstance(data, dict):
         raise Invalid(Violation("", "validation_error", MALFORMED))
     return data
+
+
+def _config_error(call: pipeline.Call, error: Exception) -> Response:
+    log.error("beansbooks door credential misconfigured: %s", error)
+    return error_response(RefundError(Violation("", "config_error", str(error))))
 
 
 def _answer_earlier(request: Request, door: doors.DoorPrincipal, command: IssueRefund, earlier,
@@ -297,3 +285,11 @@ def sale_key(sale_id: int, voided: int) -> str:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+DOOR = pipeline.Door(
+    channel=CHANNEL, languages=("en",), log=log, responder=lambda call: None, body_first=True,
+    authenticate=lambda call: authenticate(call.app.state.engine, call.app.state.clock, call.body),
+    read=lambda call: _read_json(call.request), parse=_parse,
+    failure=lambda call, error: error_response(error), known_faults=((ConfigError, _config_error),),
+    send=lambda call, response, headers: _http(response, headers))

@@ -1,4 +1,4 @@
-"""What every door shares: exact JSON decoding and writing, language negotiation, the request
+"""What every door shares: exact JSON writing, language negotiation, the request
 context, and running the (synchronous) services off the event loop. Field mapping and rendering stay in each
 door's own module."""
 
@@ -17,7 +17,6 @@ from starlette.responses import Response as StarletteResponse
 from ...domain.commands import Context
 from ...domain.errors import RefundError, Violation, reject
 from ... import i18n
-from ..problems import loads_exact
 from ...service.idempotency import client_key
 from ...service.tenants import Principal
 from ...service.uow import RETRY_AFTER_SECONDS, UNWRITABLE_RETRY_AFTER_SECONDS, unavailable_reason, unwritable
@@ -43,21 +42,6 @@ def answers_errors(matches: Callable[[str], bool], render: Renderer) -> None:
 def renderer_for(path: str) -> Renderer | None:
     """The renderer of the door serving ``path``, or None (the native API: problem+json)."""
     return next((render for matches, render in _DOOR_RENDERERS if matches(path)), None)
-
-
-class BadBody(ValueError):
-    """The body is not in the door's wire format (not JSON, not multipart, not JSV...)."""
-
-
-async def read_json(request: Request):
-    """The JSON body with exact decimals; ``BadBody`` when it is not JSON."""
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise BadBody("the request body is too large")
-    try:
-        return loads_exact(body)
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadBody(f"the request body is not valid JSON ({error})")
 
 
 class JsonNumber(str):

@@ -27,15 +27,14 @@ from dataclasses import replace
 from fastapi import APIRouter, Request
 from starlette.responses import Response as StarletteResponse
 
-from ...domain.errors import Invalid, RefundError, Violation, reject
+from ...domain.errors import Invalid, Violation, reject
 from ...domain.payouts import PayoutCatalog, Ref
 from ...service import doors, payouts
 from ...service.payouts import PayoutService
-from ...service.uow import fault_message
 from ...store.queries import crmcom as queries
 from .. import responses as R
 from ..problems import to_http as _http
-from . import common, crmcom_openapi as doc
+from . import common, crmcom_openapi as doc, pipeline
 from .common import dumps  # noqa: F401  (the door's exact JSON writer, used by its tests)
 from .crmcom_answers import LOGIN_FIELD, CrmResponder, by_account_number, failure, limited, ok, render
 from .crmcom_params import (CHANNEL, LIST_MAX, REQUIRED, UDFS, Collect, account_identifier,  # noqa: F401
@@ -77,7 +76,7 @@ async def authentication_token(request: Request):
              openapi_extra=doc.CREATE, responses=_REFUND)
 async def refunds_create(request: Request):
     """Pays money out of the customer's accounts receivable; see ``docs/doors/crmcom.md``."""
-    return await _guarded(request, _create)
+    return await pipeline.run(DOOR, request)
 
 
 @router.get(BASE + "/refunds/show", summary="CRM.COM: show a refund", openapi_extra=doc.SHOW, responses=_REFUND)
@@ -109,14 +108,8 @@ async def refunds_reject(request: Request):
 
 
 async def _guarded(request: Request, handler) -> StarletteResponse:
-    try:
-        return await handler(request)
-    except RefundError as error:
-        headers = {"Retry-After": str(error.retry_after)} if getattr(error, "retry_after", None) else {}
-        return _http(failure(error), headers)
-    except Exception:  # a real fault: nothing was recorded (the transaction rolled back)
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return _http(failure(RefundError(Violation("", "server_error", fault_message()))))
+    """``handler(request)`` with the door's error handling (the pipeline's): refusals and faults in CRM.COM's envelope."""
+    return await pipeline.run_read(DOOR, request, lambda call: handler(request))
 
 
 # -- the handlers ---------------------------------------------------------------------------------
@@ -149,20 +142,22 @@ def _open_session(request: Request, body: dict) -> str:
     return doors.open_session(engine, door, clock)
 
 
-async def _create(request: Request) -> StarletteResponse:
-    body = await _body(request)
-    door = await common.call(_session, request, body.get("token"), "refund:create")
+async def _create(call: pipeline.Call) -> pipeline.Parsed:
+    body, door = call.body, call.principal
     tenant_id = door.principal.tenant_id
     wanted = fields_set(body.get("fields_set"))
     command = payout_command(body, door.principal.currency)
     command = replace(command, customer=by_account_number(command.customer, tenant_id))
     reference = command.reference
-    ctx = common.context(request, door.principal, CHANNEL, body=_without_secrets(body),
-                         natural_keys=(("back_office_code", reference),) if reference is not None else (),
-                         document_numbers=("back_office_code",))
-    catalog = PayoutCatalog.from_settings(door.settings)
-    response = await common.call(_service(request).pay_out, ctx, command, catalog, CrmResponder(tenant_id))
-    return _http(limited(response, wanted))
+    call.responder = CrmResponder(tenant_id)
+    return pipeline.Parsed(command, echo=_without_secrets(body),
+                           natural_keys=(("back_office_code", reference),) if reference is not None else (),
+                           document_numbers=("back_office_code",), finish=lambda response: limited(response, wanted))
+
+
+def _pay_out(call: pipeline.Call, ctx, command):
+    catalog = PayoutCatalog.from_settings(call.principal.settings)
+    return _service(call.request).pay_out(ctx, command, catalog, call.responder)
 
 
 async def _show(request: Request) -> StarletteResponse:
@@ -246,9 +241,10 @@ def _session(request: Request, token, permission: str) -> doors.DoorPrincipal:
 
 async def _body(request: Request) -> dict:
     try:
-        body = await common.read_json(request)
-    except common.BadBody as error:
-        raise Invalid(Violation("", "validation_error", "{detail}", {"detail": str(error)}))
+        body = await pipeline.read_body(request, "json")
+    except pipeline.BodyError as error:
+        detail = error.detail if error.kind == "too_large" else f"the request body is not valid JSON ({error.detail})"
+        raise Invalid(Violation("", "validation_error", "{detail}", {"detail": detail}))
     if not isinstance(body, dict):
         raise Invalid(Violation("", "validation_error", "the request body must be a JSON object"))
     return body
@@ -256,3 +252,10 @@ async def _body(request: Request) -> dict:
 
 def _without_secrets(body: dict) -> dict:
     return {name: value for name, value in body.items() if name != "token"}
+
+
+DOOR = pipeline.Door(
+    channel=CHANNEL, languages=("en",), log=log, responder=lambda call: None, body_first=True,
+    authenticate=lambda call: _session(call.request, call.body.get("token"), "refund:create"),
+    read=lambda call: _body(call.request), parse=_create, issue=_pay_out,
+    failure=lambda call, error: failure(error), send=lambda call, response, headers: _http(response, headers))

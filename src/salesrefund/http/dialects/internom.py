@@ -18,20 +18,17 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 
-from ...domain import money
-from ...domain.commands import IssueRefund, RefundLineRequest
 from ...domain.errors import Invalid, RefundError, Violation
 from ...service.idempotency import Response
-from ...service.lookups import Lookups
 from ..auth import authorize
 from ...service.uow import fault_message
-from ..problems import json_text, loads_exact, to_http as _http
+from ..problems import json_text, to_http as _http
 from .. import responses as R
-from . import common
+from . import common, pipeline
+from .internom_parse import MAX_LINES, MAX_TEXT, InternomRefund, OrderLine, _bad, parse, resolve  # noqa: F401
 
 log = logging.getLogger("salesrefund.internom")
 
@@ -41,8 +38,6 @@ LANGUAGES = ("en", "mn")  # the first is the default when Accept-Language names 
 PERMISSION = "refund:create"
 JSON = "application/json"
 SUCCESS_MESSAGE = "Requestedoperationisvalid"  # verbatim from the document
-MAX_TEXT = 100  # reference, reference_id, customer_id, branch_name, product ids
-MAX_LINES = 1000
 
 # HTTP status per code: the document only says "error/500"; we answer 4xx for client errors.
 STATUS = {
@@ -95,165 +90,29 @@ _OPENAPI = {"requestBody": {"required": True, "content": {JSON: {"schema": {
              responses=R.INTERNOM_RESPONSES)
 async def refund_sale(request: Request):
     """Internom's ``refund/sale``: bearer token, JSON body, answers in Internom's envelope."""
-    lang = common.language(request, LANGUAGES)
-    responder = InternomResponder(lang)
-    try:
-        principal = await common.call(authorize, request, PERMISSION)
-        body = await _read_json(request)
-        parsed = parse(body)
-        responder.names = FieldNames(parsed.product_fields)
-        command = await common.call(resolve, request.app.state.engine, principal.tenant_id, parsed)
-        ctx = common.context(request, principal, CHANNEL, body=body,
-                             natural_keys=(("reference", parsed.reference), ("reference_id", parsed.reference_id)),
-                             document_numbers=("reference", "reference_id"))
-        response = await common.call(request.app.state.refunds.issue, ctx, command, responder)
-    except RefundError as error:
-        response = responder.failure(error)
-        headers = {}
-        if getattr(error, "retry_after", None):
-            headers["Retry-After"] = str(error.retry_after)
-        if error.code == "unauthorized":
-            headers["WWW-Authenticate"] = "Bearer"
-        return _http(response, headers)
-    except Exception:  # a real fault: the transaction rolled back, nothing was recorded
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        response = responder.failure(RefundError(Violation(
-            "/", "server_error", fault_message())))
-    return _http(response)
+    return await pipeline.run(DOOR, request)
 
 
-async def _read_json(request: Request):
-    body = await request.body()
-    if len(body) > common.MAX_BODY_BYTES:
-        raise Invalid(Violation("/", "validation_error", "the request body is too large"))
+async def _read_json(call: pipeline.Call):
     try:
-        data = loads_exact(body)
-    except (ValueError, UnicodeDecodeError):
-        raise Invalid(Violation("/", "validation_error", "the request body is not valid JSON"))
+        data = await pipeline.read_body(call.request, "json")
+    except pipeline.BodyError as error:
+        message = "the request body is too large" if error.kind == "too_large" else "the request body is not valid JSON"
+        raise Invalid(Violation("/", "validation_error", message))
     if not isinstance(data, dict):
         raise Invalid(Violation("/", "validation_error", "the request body must be a JSON object"))
     return data
 
 
-# -- parsing: the wire format into exact values, door field names in every error --------------------
-
-@dataclass(frozen=True)
-class OrderLine:
-    product: str  # barcode / ACS code as sent
-    quantity: int  # 1/10,000 units
-    price_unit: int  # 1/10,000 currency units
-
-
-@dataclass(frozen=True)
-class InternomRefund:
-    branch_name: str
-    reference: str
-    reference_id: str
-    customer_id: str  # the customer's tax number
-    lines: tuple[OrderLine, ...]
-    product_fields: tuple[str, ...]  # "product_id" or "acs_id", as each line named its product
+async def _parse(call: pipeline.Call) -> pipeline.Parsed:
+    parsed = parse(call.body)
+    call.responder.names = FieldNames(parsed.product_fields)
+    command = await common.call(resolve, call.app.state.engine, call.principal.tenant_id, parsed)
+    return pipeline.Parsed(command, natural_keys=(("reference", parsed.reference), ("reference_id", parsed.reference_id)),
+                           document_numbers=("reference", "reference_id"), echo=call.body)
 
 
-def parse(body: dict) -> InternomRefund:
-    """The body as exact values, or ``Invalid`` naming every bad field. Unknown fields are
-    ignored, as Internom's Odoo controller ignores them."""
-    bad: list[Violation] = []
-    texts = {name: common.text_field(body, name, bad, limit=MAX_TEXT) for name in ("branch_name", "reference", "reference_id", "customer_id")}
-    lines: list[OrderLine] = []
-    fields: list[str] = []
-    order_line = body.get("order_line")
-    if order_line is None:
-        bad.append(_bad("order_line", "{field_name} is required"))
-    elif not isinstance(order_line, list) or not order_line:
-        bad.append(_bad("order_line", "{field_name} must be a non-empty list of order lines"))
-    elif len(order_line) > MAX_LINES:
-        bad.append(_bad("order_line", "{field_name} has more than {max} lines", max=MAX_LINES))
-    else:
-        for i, item in enumerate(order_line):
-            at = f"order_line[{i}]"
-            if not isinstance(item, dict):
-                bad.append(_bad(at, "{field_name} must be an object"))
-                fields.append("product_id")
-                continue
-            field, product = _product(item, at, bad)
-            fields.append(field)
-            quantity = _number(money.parse_quantity, item, f"{at}.quantity", bad)
-            price = _number(money.parse_price, item, f"{at}.price_unit", bad)
-            if quantity is not None and quantity <= 0:
-                bad.append(_bad(f"{at}.quantity", "{field_name} must be greater than zero"))
-            if price is not None and price < 0:
-                bad.append(_bad(f"{at}.price_unit", "{field_name} must not be negative"))
-            if product is not None and quantity is not None and price is not None:
-                lines.append(OrderLine(product, quantity, price))
-    if bad:
-        raise Invalid(bad)
-    return InternomRefund(lines=tuple(lines), product_fields=tuple(fields), **texts)
-
-
-def _product(item: dict, at: str, bad: list[Violation]) -> tuple[str, str | None]:
-    """The line's product identifier: ``product_id`` (the document's example) or ``acs_id`` (its
-    table); both may be sent only when they agree."""
-    given = [name for name in ("product_id", "acs_id") if item.get(name) is not None]
-    if not given:
-        bad.append(_bad(f"{at}.product_id", "{field_name} is required (or acs_id)"))
-        return "product_id", None
-    values = [common.text_field(item, name, bad, limit=MAX_TEXT, at=f"{at}.{name}") for name in given]
-    if None in values:
-        return given[values.index(None)], None
-    if len(set(values)) > 1:
-        bad.append(_bad(f"{at}.acs_id", "{field_name} names another product than product_id; send one of them"))
-        return "acs_id", None
-    return given[0], values[0]
-
-
-def _number(parse_, item: dict, at: str, bad: list[Violation]) -> int | None:
-    value = item.get(at.rsplit(".", 1)[-1])
-    if value is None:
-        bad.append(_bad(at, "{field_name} is required"))
-        return None
-    try:
-        return parse_(value, at)
-    except Invalid as error:
-        bad.extend(error.violations)
-        return None
-
-
-_bad = common.bad
-
-
-# -- mapping identifiers and building the command ------------------------------------------------------
-
-def resolve(engine, tenant_id: int, parsed: InternomRefund) -> IssueRefund:
-    """Map the tax number, barcodes and branch onto our codes (read-only, tenant-scoped) and build
-    the command; unknown ones are ``*_not_found`` naming Internom's field (404)."""
-    missing: list[Violation] = []
-    with Lookups(engine, tenant_id) as find:
-        customer = find.customer_code_by_tax_number(parsed.customer_id)
-        if customer is None:
-            missing.append(Violation("customer_id", "customer_not_found",
-                                     "there is no customer with tax number {tax_number}",
-                                     {"tax_number": parsed.customer_id}))
-        if not find.location_exists(parsed.branch_name):
-            missing.append(Violation("branch_name", "location_not_found", "location {location} does not exist",
-                                     {"location": parsed.branch_name}))
-        products = []
-        for i, line in enumerate(parsed.lines):
-            code = find.product_code(line.product)
-            products.append(code)
-            if code is None:
-                missing.append(Violation(f"order_line[{i}].{parsed.product_fields[i]}", "product_not_found",
-                                         "there is no product with barcode {barcode}", {"barcode": line.product}))
-    if missing:
-        raise RefundError(missing)
-    return IssueRefund(
-        lines=tuple(RefundLineRequest(product=code, quantity=line.quantity, unit_price=line.price_unit)
-                    for code, line in zip(products, parsed.lines)),
-        customer=customer, location=parsed.branch_name, reference=parsed.reference,
-        metadata={"reference_id": parsed.reference_id, "customer_tax_number": parsed.customer_id,
-                  "barcodes": [line.product for line in parsed.lines]})
-
-
-# -- rendering ---------------------------------------------------------------------------------------
+# -- parsing: the wire format into exact values, door field names in every error ---------------------
 
 _LINE_POINTER = re.compile(r"^/lines/(\d+)(?:/([a-z_]+))?$")
 _TOP = {"/customer": "customer_id", "/location": "branch_name", "/lines": "order_line",
@@ -343,17 +202,14 @@ async def read_refund(request: Request):
     """The refund a ``refund/sale`` request made, found by either of its natural keys, in the same
     envelope as that request's answer with what was refunded (the document has no read method:
     the shape follows its create answer and request)."""
-    lang = common.language(request, LANGUAGES)
-    responder = InternomResponder(lang)
-    try:
+    async def work(call: pipeline.Call) -> Response:
         principal = await common.call(authorize, request, READ_PERMISSION)
         field, value = _reference_query(request)
         view = await common.call(find_by_reference, request.app, principal.tenant_id, field, value)
-    except RefundError as error:
-        headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else {}
-        return _http(responder.failure(error), headers)
-    return _http(Response(200, JSON, common.dumps({"status": "success", "data": read_view(view),
-                                                   "message": SUCCESS_MESSAGE})))
+        return Response(200, JSON, common.dumps({"status": "success", "data": read_view(view),
+                                                 "message": SUCCESS_MESSAGE}))
+
+    return await pipeline.run_read(DOOR, request, work)
 
 
 def _reference_query(request: Request) -> tuple[str, str]:
@@ -401,3 +257,11 @@ def read_view(view: dict) -> dict:
 def _number_out(text: str | None):
     """A decimal string as the JSON number Internom writes (14900, 1.5), exactly."""
     return None if text is None else common.JsonNumber(text)
+
+
+DOOR = pipeline.Door(
+    channel=CHANNEL, languages=LANGUAGES, log=log, www_authenticate="Bearer",
+    responder=lambda call: InternomResponder(call.lang),
+    authenticate=lambda call: authorize(call.request, PERMISSION),
+    read=_read_json, parse=_parse,
+    fault=lambda call: call.responder.failure(RefundError(Violation("/", "server_error", fault_message()))))

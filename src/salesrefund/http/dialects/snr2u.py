@@ -15,11 +15,7 @@ This module maps fields and renders; every rule is the engine's.
 from __future__ import annotations
 
 import dataclasses
-
 import logging
-import re
-from dataclasses import dataclass, field
-from datetime import date, datetime
 from decimal import Decimal
 
 from fastapi import APIRouter, Request
@@ -28,18 +24,19 @@ from starlette.responses import Response as HttpResponse
 from ... import i18n
 from ...documents import myinvois
 from ...domain import money
-from ...domain.commands import ExpectedLine, ExpectedTotals, IssueRefund, PaymentRequest, RefundLineRequest
-from ...domain.errors import Invalid, RefundError, Violation, reject
+from ...domain.errors import RefundError, Violation, reject
 from ...service.idempotency import Response
 from ...service.tenants import Principal
 from ..auth import principal_for
 from ...service.uow import fault_message
-from ...store.queries import snr2u as queries
-from ..problems import holds_nul, loads_exact, refuse_lone_surrogates
+from ..problems import loads_exact
 from .. import responses as R
-from . import common, jsv
-from .servicestack import formats as _formats, parse_date as _date, parse_datetime as _datetime, recased, text_case
+from . import common, jsv, pipeline
+from .servicestack import formats as _formats, recased, text_case
 from .common import dumps
+from .snr2u_fields import (CHANNEL, DETAIL, ENVELOPE, HEADER, HEADER_ECHOED, INT_MAX, MAX_ITEMS, MAX_TEXT,  # noqa: F401
+                           NOTE, PAYMENT, field_name)
+from .snr2u_parse import Note, _read_body, _Reader, parse  # noqa: F401
 
 log = logging.getLogger("salesrefund.snr2u")
 
@@ -53,7 +50,6 @@ def _edge_failure(request: Request, error: RefundError) -> HttpResponse:
     failure = dataclasses.replace(Responder(common.language(request, LANGUAGES)).failure(error), status=error.status)
     return _to_http(failure, out, {}, text_case(request, out))
 
-CHANNEL = "snr2u"
 LANGUAGES = ("en", "ms")
 PERMISSION = "refund:create"
 PERMISSION_NAME = "CustomerRefundNote-Transaction.ADD"  # SnR2U's name for refund:create
@@ -61,106 +57,6 @@ NATURAL_KEY = "DocumentHeader.AcCusRefundNoteMID"
 JSON_TYPE = "application/json"
 JSV_TYPE = jsv.MEDIA_TYPE
 MAX_BODY_BYTES = common.MAX_BODY_BYTES
-MAX_ITEMS = 1000  # details or payment details per refund note
-MAX_TEXT = 4000  # NVARCHAR(MAX) fields
-INT_MAX = 2**31 - 1
-
-# -- the document's fields ---------------------------------------------------------------------------
-# (name, kind, required, max length or choices). Kinds: code (a non-blank reference), text, amount,
-# price, quantity, int, bool, date, datetime, choice, readonly (server-filled: ignored when sent).
-
-HEADER = (
-    ("AcCusRefundNoteMID", "code", True, 20),
-    ("AcCustomerID", "code", True, 20),
-    ("AcTermID", "text", False, 40),
-    ("AcSalesmanID", "text", False, 20),
-    ("AcLocationID", "code", True, 20),
-    ("DocumentDate", "date", True, None),
-    ("DocumentNetAmount", "amount", True, None),
-    ("DocumentCentBalance", "amount", True, None),
-    ("DocumentFinalAmount", "amount", True, None),
-    ("AcCusInvoiceMID", "code", True, 20),
-    ("DocumentReason", "code", True, 100),
-    ("RefDocumentNo", "text", False, 100),
-    ("DocumentRemark", "text", False, 100),
-    ("ExtraRemark1", "text", False, 100),
-    ("ExtraRemark2", "text", False, 100),
-    ("ExtraRemark3", "text", False, 100),
-    ("ExtraRemark4", "text", False, 100),
-    ("DocumentYourReference", "text", False, 50),
-    ("ShipToRemark", "text", False, 100),
-    ("ShipToShipVia", "text", False, 20),
-    ("ShipToAddress1", "text", False, MAX_TEXT),
-    ("ShipToAddress2", "text", False, 100),
-    ("ShipToAddress3", "text", False, 100),
-    ("ShipToAddress4", "text", False, 100),
-    ("ShipToPhone1", "text", False, 100),
-    ("ShipToPhone2", "text", False, 100),
-    ("ShipToFax", "text", False, 100),
-    ("ShipToContact1", "text", False, 100),
-    ("ShipToContact2", "text", False, 100),
-    ("ShipToAttention", "text", False, 100),
-    ("EditDate", "datetime", True, None),
-    ("IsUseAcStockCompanyIDForStockValidation", "bool", False, None),
-    ("IsUseTransactionBuyerElement", "bool", False, None),
-    ("AcEInvoiceDocumentFlowID", "choice", False, ("Open", "Ready to Submit", "Not Applicable")),
-    ("EInvoiceRegName_Buyer", "text", False, 300),
-    ("EInvoiceRegTIN_Buyer", "text", False, 40),
-    ("EInvoiceRegNumber_Buyer", "text", False, 40),
-    ("EInvoiceBuyerIsMalaysian", "choice", True, ("Y", "N")),
-    ("EInvoiceBuyerRegType", "choice", False, ("NRIC", "BRN", "PASSPORT", "ARMY")),
-    ("EInvoiceRegSSTNumber_Buyer", "text", False, 40),
-    ("EInvoiceRegEmail_Buyer", "text", False, 320),
-    ("EInvoiceAddressLine0_Buyer", "text", False, 150),
-    ("EInvoiceAddressLine1_Buyer", "text", False, 150),
-    ("EInvoiceAddressLine2_Buyer", "text", False, 150),
-    ("EInvoiceAddressPostalZone_Buyer", "text", False, 50),
-    ("EInvoiceAddressCityName_Buyer", "text", False, 50),
-    ("AcEInvoiceAddressStateID_Buyer", "choice", False, tuple(f"{n:02d}" for n in range(18))),
-    ("AcEInvoiceAddressCountryID_Buyer", "country", False, 20),
-    ("EInvoiceRegContactNumber_Buyer", "text", False, 20),
-    ("IsEnableEInvoiceMYS", "readonly", False, None),
-    ("AcEInvoiceDocumentStatusID", "readonly", False, None),
-    ("IsConsolidatedEInvoice", "readonly", False, None),
-    ("EInvoiceDocumentNumber_Consolidated", "readonly", False, None),
-    ("EInvoiceSubmissionUUID", "readonly", False, None),
-    ("EInvoiceValidationUUID", "readonly", False, None),
-    ("EInvoiceValidationDateTime", "readonly", False, None),
-    ("EInvoiceValidationLink", "readonly", False, None),
-    ("AcCustomerName", "readonly", False, None),
-)
-DETAIL = (
-    ("AcCusRefundNoteDID", "code", True, 40),
-    ("AcCusRefundNoteMID", "code", True, 20),
-    ("ItemNo", "int", True, None),
-    ("AcStockID", "code", True, 40),
-    ("AcStockUOMID", "code", True, 20),
-    ("ItemUnitPrice", "price", True, None),
-    ("ItemQuantity", "quantity", True, None),
-    ("ItemGrossTotal", "amount", True, None),
-    ("ItemDiscountAmount", "amount", True, None),
-    ("ItemTotalPrice", "amount", True, None),
-    ("ItemRemark1", "text", True, MAX_TEXT),
-    ("AcEInvoiceItemClassificationID", "readonly", False, None),
-    ("AcEInvoiceItemTaxTypeID", "readonly", False, None),
-)
-PAYMENT = (
-    ("AcCusRefundNoteMID", "code", True, 20),
-    ("ItemNo", "int", True, None),
-    ("AcBillPaymentMethodID", "code", True, 20),
-    ("ItemReferenceNumber", "text", False, 100),
-    ("ItemRemark1", "text", True, MAX_TEXT),
-    ("ItemCurrencyPaymentAmount", "amount", True, None),
-)
-NOTE = (("DocumentHeader", "object", True, None), ("DocumentDetails", "list", True, None),
-        ("DocumentPaymentDetails", "list", True, None))
-ENVELOPE = (("CustomerRefundNote", "object", True, None),)
-
-# Header fields kept in the refund's metadata and echoed back (the rest map onto the command).
-HEADER_ECHOED = tuple(name for name, kind, _, _ in HEADER if kind != "readonly" and name not in (
-    "AcCusRefundNoteMID", "AcCustomerID", "AcLocationID", "DocumentDate", "DocumentNetAmount",
-    "DocumentCentBalance", "DocumentFinalAmount", "AcCusInvoiceMID", "DocumentReason"))
-
 
 # -- the route ---------------------------------------------------------------------------------------
 
@@ -186,31 +82,39 @@ async def create_refund_note_jsv(request: Request):
 
 
 async def _handle(request: Request, suffix: str | None) -> HttpResponse:
-    lang = common.language(request, LANGUAGES)
-    given, out, refused = _formats(request, suffix)
-    headers: dict[str, str] = {}
-    try:
-        principal = await common.call(_authorize, request)  # 401 and 403 come before any body error
-        if refused is not None:
-            raise refused
-        body = await _read_body(request, given)
-        note = parse(body, principal.currency)
-        ctx = common.context(request, principal, CHANNEL, body=body,
-                             natural_keys=((NATURAL_KEY, note.number),), document_numbers=(NATURAL_KEY,))
-        response = await common.call(request.app.state.refunds.issue, ctx, note.command, Responder(lang))
-    except RefundError as error:
-        response = Responder(lang).failure(error)
-        if error.code == "unauthorized":
-            headers["WWW-Authenticate"] = "Bearer"
-        if getattr(error, "retry_after", None):
-            headers["Retry-After"] = str(error.retry_after)
-    except Exception:  # a real fault: answered in the door's shape, nothing was recorded
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        violation = Violation("", "server_error", fault_message())
-        response = Response(500, JSON_TYPE, dumps(error_body([violation], lang)))
+    return await pipeline.run(DOOR, request, suffix=suffix)
+
+
+def _formats_of(call: pipeline.Call):
+    """(the request's format, the answer's, a refusal of the asked format or None), once per request."""
+    if "formats" not in call.extra:
+        call.extra["formats"] = _formats(call.request, call.params.get("suffix"))
+    return call.extra["formats"]
+
+
+async def _read(call: pipeline.Call):
+    given, _, refused = _formats_of(call)
+    if refused is not None:  # after authentication: 401 and 403 come before any body error
+        raise refused
+    return await _read_body(call.request, given)
+
+
+async def _parse(call: pipeline.Call) -> pipeline.Parsed:
+    note = parse(call.body, call.principal.currency)
+    return pipeline.Parsed(note.command, natural_keys=((NATURAL_KEY, note.number),),
+                           document_numbers=(NATURAL_KEY,), echo=call.body)
+
+
+def _send(call: pipeline.Call, response: Response, headers: dict[str, str]) -> HttpResponse:
     if response.replayed:
-        headers["Idempotent-Replayed"] = "true"
-    return _to_http(response, out, headers, text_case(request, out))
+        headers = {**headers, "Idempotent-Replayed": "true"}
+    out = _formats_of(call)[1]
+    return _to_http(response, out, headers, text_case(call.request, out))
+
+
+def _fault(call: pipeline.Call) -> Response:
+    violation = Violation("", "server_error", fault_message())
+    return Response(500, JSON_TYPE, dumps(error_body([violation], call.lang)))
 
 
 def _authorize(request: Request) -> Principal:
@@ -221,59 +125,6 @@ def _authorize(request: Request) -> Principal:
     return principal
 
 
-async def _read_body(request: Request, given: str):
-    """The decoded body: JSON (exact decimals) or JSV (strings); ``Invalid`` when malformed."""
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY_BYTES:
-        raise _malformed("the request body is too large")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise _malformed("the request body is too large")
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if given == "jsv":
-        try:
-            value = jsv.decode(raw)
-        except jsv.JsvError as error:
-            raise Invalid(Violation("", "validation_error", "the request body is not valid JSV ({detail})",
-                                    {"detail": str(error)}))
-        if holds_nul(value):  # as loads_exact refuses it in JSON: PostgreSQL text cannot hold it
-            raise Invalid(Violation("", "validation_error", "the request body is not valid JSV ({detail})",
-                                    {"detail": "a value holds the NUL character (U+0000)"}))
-        try:
-            refuse_lone_surrogates(value)
-        except Invalid as error:
-            raise _named_by_path(error)
-        return value
-    try:
-        return loads_exact(raw)
-    except Invalid as error:  # a lone surrogate: named as the document names the field
-        raise _named_by_path(error)
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise Invalid(Violation("", "validation_error", "the request body is not valid JSON ({detail})",
-                                {"detail": str(error) or type(error).__name__}))
-
-
-def _named_by_path(error: Invalid) -> Invalid:
-    """``/CustomerRefundNote/DocumentDetails/1/ItemDescription`` -> ``DocumentDetails[1].ItemDescription``."""
-    violations = []
-    for v in error.violations:
-        parts = v.field.strip("/").split("/") if v.field.startswith("/") else []
-        if parts and parts[0] == "CustomerRefundNote":
-            parts = parts[1:]
-        name = ""
-        for part in parts:
-            name += f"[{part}]" if part.isdecimal() else (f".{part}" if name else part)
-        violations.append(dataclasses.replace(v, field=name or v.field))
-    return Invalid(violations)
-
-
-def _malformed(message: str) -> Invalid:
-    return Invalid(Violation("", "validation_error", message))
-
-
 def _to_http(response: Response, out: str, headers: dict[str, str], case: str) -> HttpResponse:
     """Responses are rendered (and stored for replays) as PascalCase JSON; the caller gets them in
     its format (JSON or JSV) with its names' casing (``text_case``)."""
@@ -282,210 +133,6 @@ def _to_http(response: Response, out: str, headers: dict[str, str], case: str) -
     value = recased(loads_exact(response.body), case)
     body, media_type = (jsv.encode(value), JSV_TYPE) if out == "jsv" else (dumps(value), JSON_TYPE)
     return HttpResponse(body, status_code=response.status, media_type=media_type, headers=headers)
-
-
-# -- parsing: the body into IssueRefund ----------------------------------------------------------------
-
-@dataclass
-class Note:
-    number: str
-    command: IssueRefund
-
-
-_NUMBERS = {"amount": lambda raw, where, cur: money.parse_amount(raw, where, cur),  # exact, at their scale
-            "price": lambda raw, where, cur: money.parse_price(raw, where),
-            "quantity": lambda raw, where, cur: money.parse_quantity(raw, where)}
-
-
-@dataclass
-class _Reader:
-    """Reads the fields of one object of the body, collecting every violation (ServiceStack
-    reports all field errors at once)."""
-
-    cur: money.Currency
-    bad: list[Violation] = field(default_factory=list)
-
-    def invalid(self, name: str, message: str, **params) -> None:
-        self.bad.append(Violation(name, "validation_error", message, {"field_name": name, **params}))
-
-    def fields(self, value, path: str, spec) -> dict | None:
-        """``{name: parsed value}`` for an object with fields ``spec`` (names matched without
-        regard to case, as ServiceStack does); None when ``value`` is not an object."""
-        if not isinstance(value, dict):
-            self.invalid(path or "CustomerRefundNote", "{field_name} must be an object")
-            return None
-        known = {name.lower(): (name, kind, required, extra) for name, kind, required, extra in spec}
-        given: dict[str, object] = {}
-        for key, item in value.items():
-            entry = known.get(key.lower()) if isinstance(key, str) else None
-            where = f"{path}.{key}" if path else str(key)
-            if entry is None:
-                self.invalid(where, "{field_name} is not a field of this request")
-            elif entry[0] in given:
-                self.invalid(where, "{field_name} is given twice (field names are not case-sensitive)")
-            else:
-                given[entry[0]] = item
-        result = {}
-        for name, kind, required, extra in spec:
-            where = f"{path}.{name}" if path else name
-            result[name] = self.value(given.get(name), where, kind, required, extra)
-        return result
-
-    def value(self, raw, where: str, kind: str, required: bool, extra):
-        if kind == "readonly":
-            return None  # filled by the server in the answer; what a client sends is ignored
-        if raw is None or (isinstance(raw, str) and raw == "" and kind not in ("text", "object", "list")):
-            return self.missing(where, required)
-        if kind == "object" and not isinstance(raw, dict):
-            return self.invalid(where, "{field_name} must be an object")
-        if kind == "list" and not isinstance(raw, list):
-            return self.invalid(where, "{field_name} must be a list")
-        if kind == "list" and len(raw) > MAX_ITEMS:
-            return self.invalid(where, "{field_name} may have at most {max} items", max=MAX_ITEMS)
-        if kind in ("object", "list"):
-            return raw
-        if kind in ("code", "text", "choice", "country"):
-            return self.string(raw, where, kind, required, extra)
-        if kind in _NUMBERS:
-            try:
-                return _NUMBERS[kind](raw, where, self.cur)
-            except Invalid as error:
-                self.bad.extend(error.violations)
-                return None
-        if kind == "int":
-            return self.integer(raw, where)
-        if kind == "bool":
-            if isinstance(raw, bool):
-                return raw
-            if isinstance(raw, str) and raw.strip().lower() in ("true", "false"):
-                return raw.strip().lower() == "true"
-            return self.invalid(where, "{field_name} must be True or False")
-        if kind == "date":
-            day = _date(raw)
-            if day is None:
-                return self.invalid(where, "{field_name} must be a date such as 2026-06-15")
-            return self.missing(where, required) if day == date.min else day
-        if kind == "datetime":
-            moment = _datetime(raw)
-            if moment is None:
-                return self.invalid(where, "{field_name} must be a date and time such as 2026-06-15T10:30:00")
-            return self.missing(where, required) if moment.date() == date.min else moment
-        raise AssertionError(kind)
-
-    def missing(self, where: str, required: bool) -> None:
-        if required:
-            self.invalid(where, "{field_name} is required")
-        return None
-
-    def string(self, raw, where: str, kind: str, required: bool, extra):
-        if not isinstance(raw, str):
-            return self.invalid(where, "{field_name} must be a string")
-        if kind == "text":
-            if len(raw) > extra:
-                return self.invalid(where, "{field_name} must be at most {max} characters long", max=extra)
-            return raw if raw or required else None
-        if not raw.strip():
-            return self.missing(where, required)
-        if kind == "choice":
-            if raw not in extra:
-                return self.invalid(where, "{field_name} must be one of {choices}", choices=", ".join(extra))
-            return raw
-        if kind == "country" and not re.fullmatch(r"[A-Z]{3}", raw):
-            return self.invalid(where, "{field_name} must be an ISO 3166 country code such as MYS")
-        if len(raw) > extra:
-            return self.invalid(where, "{field_name} must be at most {max} characters long", max=extra)
-        return raw
-
-    def integer(self, raw, where: str):
-        if isinstance(raw, int) and not isinstance(raw, bool):
-            number = raw
-        elif isinstance(raw, str) and re.fullmatch(r"\s*[+-]?[0-9]{1,10}\s*", raw):
-            number = int(raw)
-        else:
-            return self.invalid(where, "{field_name} must be a whole number")
-        if not 1 <= number <= INT_MAX:
-            return self.invalid(where, "{field_name} must be a whole number from 1 to {max}", max=INT_MAX)
-        return number
-
-
-def parse(body, cur: money.Currency) -> Note:
-    """The SnR2U body as the one ``IssueRefund`` every door builds; ``Invalid`` naming every bad field."""
-    reader = _Reader(cur)
-    if not isinstance(body, dict):
-        raise Invalid(Violation("", "validation_error",
-                                "the request body must be an object: {{CustomerRefundNote: {{...}}}}"))
-    envelope = reader.fields(body, "", ENVELOPE)
-    refund_note = envelope["CustomerRefundNote"] if envelope else None
-    note = reader.fields(refund_note, "", NOTE) if refund_note is not None else None
-    if note is None:
-        raise Invalid(reader.bad)
-    header = reader.fields(note["DocumentHeader"], "DocumentHeader", HEADER) \
-        if note["DocumentHeader"] is not None else None
-    details = [reader.fields(d, f"DocumentDetails[{i}]", DETAIL) for i, d in enumerate(note["DocumentDetails"] or [])]
-    payments = [reader.fields(p, f"DocumentPaymentDetails[{i}]", PAYMENT)
-                for i, p in enumerate(note["DocumentPaymentDetails"] or [])]
-    number = header["AcCusRefundNoteMID"] if header else None
-    if header and header["IsUseAcStockCompanyIDForStockValidation"]:
-        reader.invalid("DocumentHeader.IsUseAcStockCompanyIDForStockValidation",
-                       "{field_name}: lookup by AcStockCompanyID is not supported; send False and the AcStockID")
-    for rows, path in ((details, "DocumentDetails"), (payments, "DocumentPaymentDetails")):
-        seen: dict[str, set] = {"ItemNo": set(), "AcCusRefundNoteDID": set()}
-        for i, row in enumerate(rows):
-            if row is None:
-                continue
-            if number is not None and row["AcCusRefundNoteMID"] not in (None, number):
-                reader.invalid(f"{path}[{i}].AcCusRefundNoteMID",
-                               "{field_name} must be {expected}, the refund note number of the header",
-                               expected=number)
-            for key in seen:
-                value = row.get(key)
-                if value is not None and value in seen[key]:
-                    reader.invalid(f"{path}[{i}].{key}", "{field_name} {value} is used by another line",
-                                   value=value)
-                elif value is not None:
-                    seen[key].add(value)
-    if reader.bad:
-        raise Invalid(reader.bad)
-    return Note(number, _command(header, details, payments))
-
-
-def _command(header: dict, details: list[dict], payments: list[dict]) -> IssueRefund:
-    """Field by field onto the command (see docs/doors/snr2u.md)."""
-    lines, expected = [], []
-    for d in details:
-        by_amount = d["ItemDiscountAmount"] != 0  # a discounted line refunds its total, not price x qty
-        lines.append(RefundLineRequest(
-            product=d["AcStockID"], quantity=d["ItemQuantity"], unit=d["AcStockUOMID"],
-            unit_price=None if by_amount else d["ItemUnitPrice"],
-            amount_minor=d["ItemTotalPrice"] if by_amount else None, location=header["AcLocationID"]))
-        expected.append(ExpectedLine(extended_minor=d["ItemGrossTotal"], discount_minor=d["ItemDiscountAmount"],
-                                     total_minor=d["ItemTotalPrice"],
-                                     unit_price=d["ItemUnitPrice"] if by_amount else None))
-    metadata = {CHANNEL: {
-        "header": {name: _plain(header[name]) for name in HEADER_ECHOED if header[name] is not None},
-        "details": [{"AcCusRefundNoteDID": d["AcCusRefundNoteDID"], "ItemNo": d["ItemNo"],
-                     "AcStockUOMID": d["AcStockUOMID"],
-                     "ItemUnitPrice": money.format_scaled(d["ItemUnitPrice"], money.QUANTITY_PLACES),
-                     "ItemGrossTotal": d["ItemGrossTotal"], "ItemDiscountAmount": d["ItemDiscountAmount"],
-                     "ItemRemark1": d["ItemRemark1"]} for d in details],
-        "payments": [{"ItemNo": p["ItemNo"], "ItemRemark1": p["ItemRemark1"]} for p in payments],
-    }}
-    return IssueRefund(
-        lines=tuple(lines), invoice=header["AcCusInvoiceMID"], customer=header["AcCustomerID"],
-        reason=header["DocumentReason"], state="posted", posting_date=header["DocumentDate"],
-        document_date=header["DocumentDate"], location=header["AcLocationID"],
-        payments=tuple(PaymentRequest(p["AcBillPaymentMethodID"], p["ItemCurrencyPaymentAmount"],
-                                      p["ItemReferenceNumber"]) for p in payments),
-        metadata=metadata, reference=header["AcCusRefundNoteMID"],
-        expected=ExpectedTotals(lines=tuple(expected), net_minor=header["DocumentNetAmount"],
-                                rounding_minor=header["DocumentCentBalance"],
-                                total_minor=header["DocumentFinalAmount"]))
-
-
-def _plain(value):
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
 
 
 # -- rendering ---------------------------------------------------------------------------------------
@@ -618,211 +265,11 @@ def message(violation: Violation, lang: str) -> str:
     return common.text(violation, lang)
 
 
-_POINTERS = {
-    "": "", "/": "",
-    "/invoice": "DocumentHeader.AcCusInvoiceMID",
-    "/customer": "DocumentHeader.AcCustomerID",
-    "/currency": "DocumentHeader",
-    "/reason": "DocumentHeader.DocumentReason",
-    "/posting_date": "DocumentHeader.DocumentDate",
-    "/document_date": "DocumentHeader.DocumentDate",
-    "/location": "DocumentHeader.AcLocationID",
-    "/lines": "DocumentDetails",
-    "/payments": "DocumentPaymentDetails",
-    "/expected/net": "DocumentHeader.DocumentNetAmount",
-    "/expected/rounding": "DocumentHeader.DocumentCentBalance",
-    "/expected/total": "DocumentHeader.DocumentFinalAmount",
-    "/headers/Authorization": "Authorization",
-}
-_LINE_FIELDS = {"product": "AcStockID", "line": "AcStockID", "unit": "AcStockUOMID", "quantity": "ItemQuantity",
-                "unit_price": "ItemUnitPrice", "amount": "ItemTotalPrice", "description": "ItemRemark1",
-                "tax_rate": "AcStockID"}
-_EXPECTED_FIELDS = {"extended": "ItemGrossTotal", "total": "ItemTotalPrice", "unit_price": "ItemUnitPrice",
-                    "discount": "ItemDiscountAmount"}
-_PAYMENT_FIELDS = {"method": "AcBillPaymentMethodID", "amount": "ItemCurrencyPaymentAmount",
-                   "reference": "ItemReferenceNumber"}
-_INDEXED = re.compile(r"^/(lines|payments|expected/lines)/(\d+)(?:/(\w+))?$")
 
 
-def field_name(pointer: str) -> str:
-    """The document's name for a field the engine names by JSON pointer (door names pass through)."""
-    if not pointer.startswith("/") and pointer != "":
-        return pointer
-    if pointer in _POINTERS:
-        return _POINTERS[pointer]
-    match = _INDEXED.match(pointer)
-    if match is None:
-        return pointer
-    where, index, name = match.groups()
-    if where == "payments":
-        row = f"DocumentPaymentDetails[{index}]"
-        return f"{row}.{_PAYMENT_FIELDS[name]}" if name in _PAYMENT_FIELDS else row
-    if where == "lines" and name == "location":
-        return "DocumentHeader.AcLocationID"
-    names = _LINE_FIELDS if where == "lines" else _EXPECTED_FIELDS
-    row = f"DocumentDetails[{index}]"
-    return f"{row}.{names[name]}" if name in names else row
+DOOR = pipeline.Door(
+    channel=CHANNEL, languages=LANGUAGES, log=log, www_authenticate="Bearer",
+    responder=lambda call: Responder(call.lang), authenticate=lambda call: _authorize(call.request),
+    read=_read, parse=_parse, send=_send, fault=_fault)
 
-
-
-
-# -- reading and listing refund notes (issue 13) -----------------------------------------------------
-# ServiceStack style: GET /CustomerRefundNotes/{AcCusRefundNoteMID} answers {CustomerRefundNote,
-# ResponseStatus} as the create answer does; GET /CustomerRefundNotes is an AutoQuery-style list
-# answering {Offset, Total, Results: [CustomerRefundNote...], Meta, ResponseStatus}. Only refund
-# notes made through this door are found (their AcCusRefundNoteMID is the refund's reference).
-
-READ_PERMISSION = "refund:read"
-LIST_MAX_TAKE = 100
-# AutoQuery's implicit conventions this list understands, per field: exact match, and for
-# DocumentDate the range forms (From/OnOrAfter/>= , To/OnOrBefore/<=, GreaterThan/After, LessThan/Before).
-_LIST_FIELDS = {"accusinvoicemid": "AcCusInvoiceMID", "accustomerid": "AcCustomerID", "aclocationid": "AcLocationID"}
-_DATE_OPS = {"from": ">=", "onorafter": ">=", "greaterthanorequalto": ">=",
-             "to": "<=", "onorbefore": "<=", "lessthanorequalto": "<=",
-             "greaterthan": ">", "after": ">", "lessthan": "<", "before": "<"}
-# every DocumentDate parameter (lower case) -> its operator: a suffix (DocumentDateFrom, DocumentDate< on or
-# before) or a prefix (>DocumentDate on or after, <DocumentDate, FromDocumentDate)
-_DATE_PARAMS = {**{f"documentdate{word}": op for word, op in {"": "=", ">": ">", "<": "<=", **_DATE_OPS}.items()},
-                **{f"{word}documentdate": op for word, op in {">": ">=", "<": "<", **_DATE_OPS}.items()}}
-_PAGING = ("skip", "take", "orderby", "orderbydesc", "format", "jsconfig", "include", "fields", "meta")
-_ORDERABLE = {name.lower(): name for name in queries.ORDERABLE}
-
-
-_FORMAT_PARAMETER = {"name": "format", "in": "query", "schema": {"type": "string", "enum": ["json", "jsv"]}}
-_READ_DOC = {"parameters": [
-    {"name": "AcCusRefundNoteMID", "in": "path", "required": True,
-     "schema": {"type": "string", "minLength": 1, "maxLength": 20, "pattern": "\\S"}}, _FORMAT_PARAMETER]}
-_LIST_DOC = {"parameters": [
-    {"name": "Skip", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": INT_MAX}},
-    {"name": "Take", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": LIST_MAX_TAKE}},
-    {"name": "OrderBy", "in": "query", "schema": {"type": "string", "enum": list(_ORDERABLE.values())}},
-    {"name": "OrderByDesc", "in": "query", "schema": {"type": "string", "enum": list(_ORDERABLE.values())}},
-    *({"name": name, "in": "query", "schema": {"type": "string", "minLength": 1, "maxLength": 40, "pattern": "\\S"}}
-      for name in ("AcCusInvoiceMID", "AcCustomerID", "AcLocationID")),
-    *({"name": name, "in": "query", "schema": {"type": "string", "format": "date"}}
-      for name in ("DocumentDate", "DocumentDateFrom", "DocumentDateTo", "DocumentDateGreaterThan",
-                   "DocumentDateLessThan")),
-    _FORMAT_PARAMETER]}
-
-
-@router.get("/CustomerRefundNotes/{AcCusRefundNoteMID}", responses=R.SNR2U_RESPONSES, openapi_extra=_READ_DOC,
-            summary="SnR2U: read one customer refund note by AcCusRefundNoteMID (JSON or JSV)")
-async def read_refund_note(request: Request, AcCusRefundNoteMID: str):  # noqa: N803 (the document's name)
-    return await _answer_read(request, lambda principal: _read_one(request.app, principal, AcCusRefundNoteMID))
-
-
-@router.get("/CustomerRefundNotes", responses=R.SNR2U_LIST_RESPONSES, openapi_extra=_LIST_DOC,
-            summary="SnR2U: list customer refund notes, AutoQuery style (Skip, Take, OrderBy, filters)")
-async def list_refund_notes(request: Request):
-    return await _answer_read(request, lambda principal: _read_page(request.app, principal, request.query_params))
-
-
-async def _answer_read(request: Request, answer) -> HttpResponse:
-    """A read route: the credential first, then the format, then ``answer(principal)`` (the body);
-    in the format and casing asked for, errors as ServiceStack's ``ResponseStatus``."""
-    lang = common.language(request, LANGUAGES)
-    _, out, refused = _formats(request, None)
-    try:
-        principal = await common.call(_authorize_read, request)
-        if refused is not None:
-            raise refused
-        response = Response(200, JSON_TYPE, dumps(await common.call(answer, principal)))
-    except RefundError as error:
-        return _read_failure(error, lang, out, text_case(request, out))
-    return _to_http(response, out, {}, text_case(request, out))
-
-
-def _read_one(app, principal: Principal, number: str) -> dict:
-    """The refund note ``number`` as the create answer showed it, with its ``State`` (posted or voided)."""
-    if not number.strip() or len(number) > 20 or "\x00" in number:
-        raise Invalid(Violation("AcCusRefundNoteMID", "validation_error",
-                                "{field_name} must be a non-empty string of at most {max} characters",
-                                {"field_name": "AcCusRefundNoteMID", "max": 20}))
-    views, _ = _page(app, principal.tenant_id, {"mid": number}, 0, 1, None)
-    if not views:
-        raise RefundError(Violation("AcCusRefundNoteMID", "not_found", "there is no refund note {value}",
-                                    {"value": number}))
-    body = render_note(views[0])
-    body["ResponseStatus"]["Meta"]["State"] = views[0]["state"]
-    return body
-
-
-def _read_page(app, principal: Principal, query) -> dict:
-    """AutoQuery's ``QueryResponse`` for the query string ``query``."""
-    filters, skip, take, order = _list_query(query)
-    views, total = _page(app, principal.tenant_id, filters, skip, take, order)
-    return {"Offset": skip, "Total": total, "Results": [render_note(view)["CustomerRefundNote"] for view in views],
-            "Meta": {}, "ResponseStatus": None}
-
-
-def _read_failure(error: RefundError, lang: str, out: str, case: str) -> HttpResponse:
-    headers = {"WWW-Authenticate": "Bearer"} if error.code == "unauthorized" else {}
-    if getattr(error, "retry_after", None):
-        headers["Retry-After"] = str(error.retry_after)
-    return _to_http(Responder(lang).failure(error), out, headers, case)
-
-
-def _authorize_read(request: Request) -> Principal:
-    principal = principal_for(request)
-    if not principal.may(READ_PERMISSION):
-        raise reject("forbidden", "/headers/Authorization", "this credential lacks the {permission} permission",
-                     permission=READ_PERMISSION)
-    return principal
-
-
-def _list_query(query) -> tuple[dict, int, int, tuple[str, bool] | None]:
-    """AutoQuery's query string: ``Skip``, ``Take`` (at most 100), ``OrderBy``/``OrderByDesc``,
-    and filters by field name (case-insensitive, as ServiceStack binds them)."""
-    reader = _Reader(money.currency("MYR"))
-    filters: dict = {}
-    skip, take, order = 0, LIST_MAX_TAKE, None
-    for key, value in query.multi_items():
-        low = key.lower()
-        if "\x00" in value:
-            reader.invalid(key, "{field_name} must not contain the NUL character")
-            continue
-        if low in ("skip", "take"):
-            if not value.isascii() or not value.isdigit() or (low == "take" and not 1 <= int(value) <= LIST_MAX_TAKE) \
-                    or int(value) > INT_MAX:
-                reader.invalid(key, "{field_name} must be a whole number from {low} to {high}",
-                               low=0 if low == "skip" else 1, high=INT_MAX if low == "skip" else LIST_MAX_TAKE)
-            elif low == "skip":
-                skip = int(value)
-            else:
-                take = int(value)
-        elif low in ("orderby", "orderbydesc"):
-            name = value.strip().lstrip("-")
-            if name.lower() not in _ORDERABLE:
-                reader.invalid(key, "{field_name} must be one of {choices}", choices=", ".join(_ORDERABLE.values()))
-            else:
-                order = (_ORDERABLE[name.lower()], low == "orderbydesc" or value.strip().startswith("-"))
-        elif low in _PAGING:
-            continue  # format is read by _formats; Include=Total and Fields change nothing here
-        elif low in _LIST_FIELDS:
-            if not value.strip() or len(value) > 40:
-                reader.invalid(key, "{field_name} must be a non-empty string of at most {max} characters", max=40)
-            else:
-                filters[_LIST_FIELDS[low]] = value
-        elif low in _DATE_PARAMS:
-            day = _date(value)
-            if day is None:
-                reader.invalid(key, "{field_name} must be a date such as 2026-06-15")
-            else:
-                filters.setdefault("dates", []).append((_DATE_PARAMS[low], day))
-        else:
-            reader.invalid(key, "{field_name} is not a parameter of this request")
-    if reader.bad:
-        raise Invalid(reader.bad)
-    return filters, skip, take, order
-
-
-def _page(app, tenant_id: int, filters: dict, skip: int, take: int, order) -> tuple[list[dict], int]:
-    """The refund notes matching ``filters`` (native views with the customer's name), this tenant's
-    only, oldest first unless ``order`` says otherwise; and how many match in all."""
-    from ...service import views as V
-
-    codes = {name: value for name, value in filters.items() if name not in ("mid", "dates")}
-    with app.state.refunds.uow(tenant_id, write=False) as uow:
-        rows, total = queries.refund_notes(uow.store, number=filters.get("mid"), codes=codes,
-                                           dates=filters.get("dates", ()), skip=skip, take=take, order=order)
-        return [Responder("en").enrich(uow.store, V.refund_view(uow.store, row)) for row in rows], total
+from . import snr2u_read  # noqa: E402,F401  (its read routes join this router)

@@ -14,10 +14,9 @@ rendered (``vodo_render``) from what ``store.queries.vodo`` reads back as intege
 
 from __future__ import annotations
 
-import codecs
+import dataclasses
 import hmac
 import logging
-import urllib.parse
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response as StarletteResponse
@@ -29,7 +28,7 @@ from ...service.uow import fault_message
 from ...store.queries import vodo as queries
 from .. import responses as R
 from ..problems import to_http as _http
-from . import common, vodo_form
+from . import common, pipeline, vodo_form
 from .vodo_form import ARRAYS, FORM_FIELDS, SCALARS, Form, collect
 from .vodo_render import VodoResponder, credit_note as render_note
 
@@ -79,31 +78,29 @@ async def credit_note_without_invoice(request: Request):
 
 
 async def _handle(request: Request, invoice_id: str | None) -> StarletteResponse:
-    lang = common.language(request, LANGUAGES)
-    responder = VodoResponder(lang)
-    try:
-        door = await common.call(_authenticate, request)
-        if invoice_id is None:
-            raise Invalid(Violation("invoice_id", "validation_error",
-                                    "the invoice id is missing from the path: send "
-                                    "POST /api/v4/credit_note/pos/{{invoice_id}}"))
-        _check_invoice_id(invoice_id)
-        form = await _read_form(request)
-        command, layout = vodo_form.command(form, invoice_id, door.settings, door.principal.currency)
-        responder = VodoResponder(lang, layout)
-        ctx = common.context(request, door.principal, CHANNEL, body={"invoice_id": invoice_id, **form.echo},
-                             idempotency_key=_idempotency_key(request))
-        response = await common.call(request.app.state.refunds.issue, ctx, command, responder)
-    except RefundError as error:
-        response = responder.failure(error)
-        retry = getattr(error, "retry_after", None)
-        if retry:
-            return _http(response, {"Retry-After": str(retry)})
-    except Exception:  # a real fault: nothing was recorded (the transaction rolled back)
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        response = responder.failure(RefundError(Violation(
-            "", "server_error", fault_message())), status=500)
-    return _http(response)
+    return await pipeline.run(DOOR, request, invoice_id=invoice_id)
+
+
+async def _read(call: pipeline.Call) -> Form:
+    invoice_id = call.params["invoice_id"]
+    if invoice_id is None:
+        raise Invalid(Violation("invoice_id", "validation_error",
+                                "the invoice id is missing from the path: send "
+                                "POST /api/v4/credit_note/pos/{{invoice_id}}"))
+    _check_invoice_id(invoice_id)
+    return await _read_form(call.request)
+
+
+async def _parse(call: pipeline.Call) -> pipeline.Parsed:
+    form, invoice_id, door = call.body, call.params["invoice_id"], call.principal
+    command, layout = vodo_form.command(form, invoice_id, door.settings, door.principal.currency)
+    call.responder = VodoResponder(call.lang, layout)
+    return pipeline.Parsed(command, echo={"invoice_id": invoice_id, **form.echo},
+                           idempotency_key=_idempotency_key(call.request))
+
+
+def _fault(call: pipeline.Call):
+    return call.responder.failure(RefundError(Violation("", "server_error", fault_message())), status=500)
 
 
 def _check_invoice_id(invoice_id: str) -> None:
@@ -155,49 +152,16 @@ def _idempotency_key(request: Request) -> str | None:
 # -- reading the form -----------------------------------------------------------------------------
 
 async def _read_form(request: Request) -> Form:
-    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if kind not in ("multipart/form-data", "application/x-www-form-urlencoded"):
-        raise Invalid(Violation("Content-Type", "validation_error",
-                                "the body must be multipart/form-data or application/x-www-form-urlencoded"))
-    body = await request.body()
-    if len(body) > common.MAX_BODY_BYTES:
-        raise Invalid(Violation("", "validation_error", "the request body is too large"))
-    _require_utf8(request.headers.get("content-type", ""), kind, body)
+    """The form (multipart or urlencoded, UTF-8 only) read by the shared strict reader, in Vodo's words."""
     try:
-        form = await request.form(max_files=20, max_fields=5000)
-    except Exception:  # python-multipart's parse errors (and starlette's 400 for them)
-        raise Invalid(Violation("", "validation_error", "the request body is not valid {kind}", {"kind": kind}))
-    try:
-        return collect(list(form.multi_items()))
-    finally:
-        await form.close()
-
-
-def _require_utf8(content_type: str, kind: str, body: bytes) -> None:
-    """Text is UTF-8 and only UTF-8 (issue 9, item 9): a ``charset`` parameter naming anything else
-    is refused (``utf-7`` turned ``+2AA-`` into a lone surrogate that was then stored), and so are
-    bytes that are not UTF-8 (they were read as Latin-1). Vodo's PHP clients send UTF-8."""
-    for param in content_type.split(";")[1:]:
-        name, _, value = param.partition("=")
-        if name.strip().lower() == "charset":
-            charset = value.strip().strip('"').lower()
-            try:
-                utf8 = codecs.lookup(charset).name == "utf-8"
-            except LookupError:
-                utf8 = False
-            if not utf8:
-                raise Invalid(Violation("Content-Type", "validation_error",
-                                        "the body must be UTF-8; charset {charset} is not accepted",
-                                        {"charset": charset[:40]}))
-    if kind == "application/x-www-form-urlencoded":
-        raw = b"".join(urllib.parse.unquote_to_bytes(part.replace(b"+", b" ")) + b"&"
-                       for part in body.split(b"&"))
-    else:
-        raw = body
-    try:
-        raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise Invalid(Violation("Content-Type", "validation_error", "the body must be UTF-8 text"))
+        return collect(await pipeline.read_form(request))
+    except pipeline.BodyError as error:
+        if error.kind == "content_type":
+            raise Invalid(Violation("Content-Type", "validation_error",
+                                    "the body must be multipart/form-data or application/x-www-form-urlencoded"))
+        if error.kind == "too_large":
+            raise Invalid(Violation("", "validation_error", "the request body is too large"))
+        raise Invalid(Violation("", "validation_error", "the request body is not valid {kind}", {"kind": error.detail}))
 
 
 # -- the credit notes of an invoice (issue 13) ------------------------------------------------------
@@ -211,16 +175,13 @@ LIST_MESSAGE = "The credit notes of the invoice"
             openapi_extra={"parameters": [{"name": name, "in": "header", "required": True, "schema": {"type": "string"}}
                                           for name in AUTH_HEADERS]}, responses=R.VODO_LIST_RESPONSES)
 async def credit_notes_of_invoice(request: Request, invoice_id: str):
-    responder = VodoResponder(common.language(request, LANGUAGES))
-    try:
+    async def work(call: pipeline.Call):
         door = await common.call(_authenticate, request, "refund:read")
         _check_invoice_id(invoice_id)
-        notes = await common.call(_credit_notes, request.app, door.principal.tenant_id, invoice_id, responder.lang)
-    except RefundError as error:  # an invoice this tenant does not have is not found (404) on a read
-        response = responder.failure(error, status=404 if error.code == "invoice_not_found" else None)
-        retry = getattr(error, "retry_after", None)
-        return _http(response, {"Retry-After": str(retry)} if retry else None)
-    return _http(responder.answer(LIST_MESSAGE, notes))
+        notes = await common.call(_credit_notes, request.app, door.principal.tenant_id, invoice_id, call.lang)
+        return call.responder.answer(LIST_MESSAGE, notes)
+
+    return await pipeline.run_read(READ_DOOR, request, work)
 
 
 def _credit_notes(app, tenant_id: int, invoice_id: str, lang: str) -> list[dict]:
@@ -231,3 +192,12 @@ def _credit_notes(app, tenant_id: int, invoice_id: str, lang: str) -> list[dict]
         if notes is None:
             raise reject("invoice_not_found", "/invoice", "invoice {invoice} does not exist", invoice=invoice_id)
         return [render_note(note, lang) for note in notes]
+
+
+DOOR = pipeline.Door(
+    channel=CHANNEL, languages=LANGUAGES, log=log, responder=lambda call: VodoResponder(call.lang),
+    authenticate=lambda call: _authenticate(call.request), read=_read, parse=_parse, fault=_fault)
+
+# Reading: an invoice this tenant does not have is not found (404) on a read.
+READ_DOOR = dataclasses.replace(DOOR, failure=lambda call, error: call.responder.failure(
+    error, status=404 if error.code == "invoice_not_found" else None))
