@@ -27,14 +27,14 @@ from decimal import Decimal
 from typing import Callable, Iterable, Iterator, TextIO
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import Engine, func, select
 
 from .domain import money
 from .domain.errors import Invalid, RefundError, Violation
 from .http import schemas
 from .service.books import Books
 from .service.uow import UnitOfWork
-from .store import tables as t
+from .store import exports
+from .store.engine import Engine
 from .store.repository import TenantStore, policy_of
 
 KINDS = ("invoices", "customers", "products", "locations", "stock")
@@ -181,7 +181,7 @@ def _import_all(books: _Books, tenant_id: int, kind: str, records: list[Record],
 def _import_one(books: _Books, tenant_id: int, kind: str, data: dict, currency) -> str:
     body = MODELS[kind].model_validate(data)
     if kind == "invoices":
-        if _exists(books, tenant_id, t.invoices, t.invoices.c.number, body.number):
+        if _exists(books, tenant_id, kind, body.number):
             return "skipped"
         books.record_invoice(tenant_id, schemas.record_invoice(body, currency))
     elif kind == "stock":
@@ -190,8 +190,7 @@ def _import_one(books: _Books, tenant_id: int, kind: str, data: dict, currency) 
             return "skipped"
         books.receive_stock(tenant_id, product=body.product, quantity=quantity, location=body.location, day=body.date)
     else:
-        table = {"customers": t.customers, "products": t.products, "locations": t.locations}[kind]
-        if _exists(books, tenant_id, table, table.c.code, body.code):
+        if _exists(books, tenant_id, kind, body.code):
             return "skipped"
         if kind == "customers":
             books.create_customer(tenant_id, **body.model_dump())
@@ -205,19 +204,15 @@ def _import_one(books: _Books, tenant_id: int, kind: str, data: dict, currency) 
     return "created"
 
 
-def _exists(books: _Books, tenant_id: int, table, column, value) -> bool:
+def _exists(books: _Books, tenant_id: int, kind: str, value: str) -> bool:
     with books.uow(tenant_id, write=False) as uow:
-        return uow.store._one(table, column == value, columns=[table.c.id]) is not None
+        return exports.has_code(uow.store, kind, value)
 
 
 def _received(books: _Books, tenant_id: int, product: str, location: str, day: date) -> bool:
     """Opening stock's natural key: a receipt of the product at the location on that day."""
-    m, p, loc = t.stock_moves.c, t.products.c, t.locations.c
     with books.uow(tenant_id, write=False) as uow:
-        return uow.conn.execute(
-            select(m.id).join(t.products, p.id == m.product_id).join(t.locations, loc.id == m.location_id)
-            .where(uow.store._where(t.stock_moves, m.source_type == "receipt", m.date == day, p.code == product,
-                                    loc.code == location)).limit(1)).first() is not None
+        return exports.received(uow.store, product, location, day)
 
 
 def _currency(books: _Books, tenant_id: int):
@@ -255,17 +250,15 @@ def export(engine: Engine, tenant_id: int, what: str, *, date_from: date | None,
         store = TenantStore(conn, tenant_id)
         cur = policy_of(store.tenant()).currency
         spec = _SPECS[what]
-        count = conn.execute(select(func.count()).select_from(spec.base(store, date_from, date_to).subquery())).scalar()
-    return Export(spec.columns, count, _stream(engine, tenant_id, spec, cur, date_from, date_to))
+        count = exports.count(store, what, date_from, date_to)
+    return Export(spec.columns, count, _stream(engine, tenant_id, what, cur, date_from, date_to))
 
 
-def _stream(engine, tenant_id, spec, cur, date_from, date_to) -> Iterator[dict]:
-    last = 0
+def _stream(engine, tenant_id, what, cur, date_from, date_to) -> Iterator[dict]:
+    spec, last = _SPECS[what], 0
     while True:
         with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            store = TenantStore(conn, tenant_id)
-            stmt = spec.base(store, date_from, date_to).where(spec.key > last).order_by(spec.key).limit(PAGE)
-            rows = conn.execute(stmt).mappings().all()
+            rows = exports.page(TenantStore(conn, tenant_id), what, date_from, date_to, last, PAGE)
         if not rows:
             return
         for row in rows:
@@ -276,23 +269,7 @@ def _stream(engine, tenant_id, spec, cur, date_from, date_to) -> Iterator[dict]:
 @dataclasses.dataclass(frozen=True)
 class _Spec:
     columns: tuple[str, ...]
-    key: object
-    base: Callable
     render: Callable
-
-
-def _window(column, date_from, date_to) -> list:
-    return [c for c in (column >= date_from if date_from else None, column <= date_to if date_to else None)
-            if c is not None]
-
-
-def _refunds_base(store, date_from, date_to):
-    r, i, c = t.refunds.c, t.invoices.c, t.customers.c
-    return (select(r.id.label("key"), r.public_id, r.number, r.kind, r.state, r.posting_date, i.number.label("invoice"),
-                   c.code.label("customer"), r.currency, r.net_minor, r.tax_minor, r.gross_minor, r.rounding_minor,
-                   r.total_minor, r.reason, r.channel, r.created_at, r.voided_at)
-            .outerjoin(t.invoices, i.id == r.invoice_id).join(t.customers, c.id == r.customer_id)
-            .where(store._where(t.refunds, r.state != "draft", *_window(r.posting_date, date_from, date_to))))
 
 
 def _refund_row(row, cur) -> dict:
@@ -304,26 +281,10 @@ def _refund_row(row, cur) -> dict:
             "channel": row["channel"], "created_at": _text(row["created_at"]), "voided_at": _text(row["voided_at"])}
 
 
-def _journal_base(store, date_from, date_to):
-    e, line, a = t.journal_entries.c, t.journal_lines.c, t.accounts.c
-    return (select(line.id.label("key"), e.id.label("entry"), e.date, e.source_type, e.memo, line.account_code,
-                   line.debit_minor, line.credit_minor)
-            .join(t.journal_entries, e.id == line.entry_id)
-            .where(store._where(t.journal_lines, *_window(e.date, date_from, date_to))))
-
-
 def _journal_row(row, cur) -> dict:
     return {"entry": row["entry"], "date": _text(row["date"]), "source": row["source_type"], "memo": row["memo"],
             "account": row["account_code"], "debit": money.format_amount(row["debit_minor"], cur),
             "credit": money.format_amount(row["credit_minor"], cur)}
-
-
-def _stock_base(store, date_from, date_to):
-    m, p, loc = t.stock_moves.c, t.products.c, t.locations.c
-    return (select(m.id.label("key"), m.date, p.code.label("product"), loc.code.label("location"), m.quantity,
-                   m.unit_cost, m.source_type, m.source_id)
-            .join(t.products, p.id == m.product_id).join(t.locations, loc.id == m.location_id)
-            .where(store._where(t.stock_moves, *_window(m.date, date_from, date_to))))
 
 
 def _stock_row(row, cur) -> dict:
@@ -335,11 +296,10 @@ def _stock_row(row, cur) -> dict:
 _SPECS = {
     "refunds": _Spec(("number", "id", "kind", "state", "posting_date", "invoice", "customer", "currency", "net", "tax",
                       "gross", "rounding", "total", "reason", "channel", "created_at", "voided_at"),
-                     t.refunds.c.id, _refunds_base, _refund_row),
-    "journal": _Spec(("entry", "date", "source", "memo", "account", "debit", "credit"), t.journal_lines.c.id,
-                     _journal_base, _journal_row),
+                     _refund_row),
+    "journal": _Spec(("entry", "date", "source", "memo", "account", "debit", "credit"), _journal_row),
     "stock": _Spec(("date", "product", "location", "quantity", "unit_cost", "source", "source_id"),
-                   t.stock_moves.c.id, _stock_base, _stock_row),
+                   _stock_row),
 }
 
 

@@ -45,7 +45,17 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     """``read_engine``: a read replica for the reads that may lag (``Books.LAGGING``); writes and
     read-your-write paths always use ``engine``. ``body_timeout``: seconds a request body may take
     to arrive (default ``SALESREFUND_BODY_TIMEOUT``, 30)."""
-    app = FastAPI(
+    app = _new_app()
+    clock = clock or Clock()
+    _attach_services(app, engine, clock, settings, read_engine)
+    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, timeout=body_timeout)
+    app.add_middleware(RequestIdMiddleware)
+    _mount_routes(app, engine)
+    return app
+
+
+def _new_app() -> FastAPI:
+    return FastAPI(
         title="salesrefund",
         version=__version__,
         description="Records refunds against sales exactly right: caps that hold under concurrency, "
@@ -53,7 +63,10 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
                     "refund, exactly-once requests, strict tenant isolation.",
         docs_url=None, redoc_url=None,  # served offline by apidocs.install
     )
-    clock = clock or Clock()
+
+
+def _attach_services(app: FastAPI, engine: Engine, clock: Clock, settings: Settings | None,
+                     read_engine: Engine | None) -> None:
     views.use_key(credentials.server_secret(engine, "ids"))  # ids shown to tenants (issue 10)
     app.state.engine = engine
     app.state.clock = clock
@@ -61,8 +74,9 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     app.state.books = Books(engine, clock, read_engine=read_engine)
     app.state.documents = Documents(engine, clock)
     app.state.webhooks = Webhooks(engine, clock, allow_private=DispatchSettings.from_environment().allow_private)
-    app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, timeout=body_timeout)
-    app.add_middleware(RequestIdMiddleware)
+
+
+def _mount_routes(app: FastAPI, engine: Engine) -> None:
     app.include_router(native.router)
     app.include_router(document_routes.router)
     app.include_router(native_extra.router)  # lists, settings, door credentials (issue 12)
@@ -74,7 +88,10 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
     web.install(app)  # the back office page at /app (issue 12)
     metrics.install(app, engine)  # GET /metrics, request counts and the one log line per request (issue 13)
     bench.install(app)  # POST /bench/echo, only with SALESREFUND_BENCH_ECHO=1 (bench/)
+    _add_healthz(app, engine)
 
+
+def _add_healthz(app: FastAPI, engine: Engine) -> None:
     @app.get("/healthz", tags=["operations"])
     def healthz():
         with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
@@ -84,8 +101,6 @@ def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings
             return JSONResponse({"status": "read_only", "version": __version__, "database": engine.dialect.name,
                                  "problem": problem}, status_code=503, headers={"Retry-After": "30"})
         return {"status": "ok", "version": __version__, "database": engine.dialect.name}
-
-    return app
 
 
 def write_problem(engine: Engine) -> str | None:
@@ -143,48 +158,65 @@ class BodyLimitMiddleware:
         declared = dict(scope["headers"]).get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
             return await self._too_large(scope, send)
-        received = 0
-        deadline = asyncio.get_running_loop().time() + self.timeout if self.timeout > 0 else None
-        state = {"started": False, "answered": False, "complete": False}
-
-        async def tracking_send(message):
-            if state["answered"]:
-                return  # the 413 or 408 is already out: whatever the app says next is dropped
-            state["started"] = state["started"] or message["type"] == "http.response.start"
-            await send(message)
-
-        async def refuse(error: RefundError, detail: str | None = None):
-            if not state["started"]:
-                await answer_at_edge(scope, send, error, detail)
-            state["answered"] = True
-            return {"type": "http.disconnect"}  # the app stops reading: the client "left"
-
-        async def limited_receive():
-            nonlocal received
-            if state["answered"]:
-                return {"type": "http.disconnect"}
-            if state["complete"] or deadline is None:
-                message = await receive()  # after the body: waits for the client to leave
-            else:
-                try:
-                    async with asyncio.timeout_at(deadline):  # no task per receive (Python 3.11)
-                        message = await receive()
-                except TimeoutError:
-                    return await refuse(reject("request_timeout", "", "the request body did not arrive in time"),
-                                        f"the request body did not arrive within {self.timeout:g} s")
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                state["complete"] = not message.get("more_body", False)
-                if received > self.limit:
-                    return await refuse(reject("payload_too_large", "", "the request body is too large"),
-                                        f"the request body exceeds {self.limit} bytes")
-            return message
-
-        await self.app(scope, limited_receive, tracking_send)
+        guard = _BodyGuard(self, scope, receive, send)
+        await self.app(scope, guard.receive, guard.send)
 
     async def _too_large(self, scope, send):
         error = reject("payload_too_large", "", "the request body is too large")
         await answer_at_edge(scope, send, error, f"the request body exceeds {self.limit} bytes")
+
+
+class _BodyGuard:
+    """One request's body under ``BodyLimitMiddleware``: counts the bytes, keeps the deadline, and
+    once it has refused (413 or 408) answers the app's reads with a disconnect and drops its sends."""
+
+    def __init__(self, limiter: BodyLimitMiddleware, scope, receive, send):
+        self.limit, self.timeout = limiter.limit, limiter.timeout
+        self.scope, self._receive, self._send = scope, receive, send
+        self.received = 0
+        self.deadline = asyncio.get_running_loop().time() + self.timeout if self.timeout > 0 else None
+        self.started = self.answered = self.complete = False
+
+    async def send(self, message):
+        if self.answered:
+            return  # the 413 or 408 is already out: whatever the app says next is dropped
+        self.started = self.started or message["type"] == "http.response.start"
+        await self._send(message)
+
+    async def refuse(self, error: RefundError, detail: str | None = None):
+        if not self.started:
+            await answer_at_edge(self.scope, self._send, error, detail)
+        self.answered = True
+        return {"type": "http.disconnect"}  # the app stops reading: the client "left"
+
+    async def receive(self):
+        if self.answered:
+            return {"type": "http.disconnect"}
+        message = await self._next_message()
+        if message is None:
+            return await self.refuse(reject("request_timeout", "", "the request body did not arrive in time"),
+                                     f"the request body did not arrive within {self.timeout:g} s")
+        if message["type"] == "http.request":
+            return await self._count(message)
+        return message
+
+    async def _next_message(self):
+        """The next message, or None when the body's deadline passes first."""
+        if self.complete or self.deadline is None:
+            return await self._receive()  # after the body: waits for the client to leave
+        try:
+            async with asyncio.timeout_at(self.deadline):  # no task per receive (Python 3.11)
+                return await self._receive()
+        except TimeoutError:
+            return None
+
+    async def _count(self, message):
+        self.received += len(message.get("body", b""))
+        self.complete = not message.get("more_body", False)
+        if self.received > self.limit:
+            return await self.refuse(reject("payload_too_large", "", "the request body is too large"),
+                                     f"the request body exceeds {self.limit} bytes")
+        return message
 
 
 def body_timeout() -> float:
@@ -225,62 +257,67 @@ def _pointer(loc) -> str:
 
 
 def _install_error_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RefundError)
-    async def refund_error(request: Request, error: RefundError):
-        headers = {}
-        if getattr(error, "retry_after", None):
-            headers["Retry-After"] = str(error.retry_after)
-        if error.code == "unauthorized":
-            headers["WWW-Authenticate"] = "Bearer"
-        body = problem_of(error)
-        body["request_id"] = request.state.request_id
-        metrics.note(outcome=error.code)
-        return JSONResponse(body, status_code=error.status, media_type=PROBLEM, headers=headers)
+    for kind, handler in ((RefundError, refund_error), (RequestValidationError, validation_error),
+                          (StarletteHTTPException, http_error), (DBAPIError, database_error),
+                          (Exception, server_error)):
+        app.add_exception_handler(kind, handler)
 
-    @app.exception_handler(RequestValidationError)
-    async def validation_error(request: Request, error: RequestValidationError):
-        violations = []
-        for item in error.errors():
-            kind = item.get("type", "")
-            field = "/" if kind == "json_invalid" else _pointer(item.get("loc", ()))
-            message = item.get("msg", "invalid")
-            if kind == "json_invalid":
-                message = f"the request body is not valid JSON ({item.get('ctx', {}).get('error', 'syntax error')})"
-            elif kind == "extra_forbidden":
-                message = "unknown field; it is not part of this request"
-            violations.append(Violation(field, "validation_error", "{detail}", {"detail": message}))
-        violations = violations or [Violation("/", "validation_error", "invalid request")]
-        metrics.note(outcome="validation_error")
-        body = problem_body("validation_error", 422, violations[0].text(), violations, request.state.request_id)
-        return JSONResponse(body, status_code=422, media_type=PROBLEM)
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, error: StarletteHTTPException):
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "payload_too_large"}.get(
-            error.status_code, "http_error" if error.status_code < 500 else "server_error")
-        if error.status_code == 400:
-            code = "validation_error"
-        body = problem_body(code, error.status_code, str(error.detail), [Violation("/", code, str(error.detail))],
-                            request.state.request_id)
-        return JSONResponse(body, status_code=error.status_code, media_type=PROBLEM, headers=error.headers)
+async def refund_error(request: Request, error: RefundError):
+    headers = {}
+    if getattr(error, "retry_after", None):
+        headers["Retry-After"] = str(error.retry_after)
+    if error.code == "unauthorized":
+        headers["WWW-Authenticate"] = "Bearer"
+    body = problem_of(error)
+    body["request_id"] = request.state.request_id
+    metrics.note(outcome=error.code)
+    return JSONResponse(body, status_code=error.status, media_type=PROBLEM, headers=headers)
 
-    @app.exception_handler(DBAPIError)
-    async def database_error(request: Request, error: DBAPIError):
-        """A lost connection (issue 9, item 13) or a database that cannot be written (item 14)
-        outside the exactly-once path: 503 with Retry-After, not a 500 claiming what happened."""
-        unavailable = unavailable_reason(error)
-        if unavailable is None:
-            return await server_error(request, error)
-        if unwritable(error):
-            note_write_failure(request.app.state.engine)
-        log.warning("database unavailable on %s %s: %s", request.method, request.url.path, unavailable)
-        body = problem_body("service_unavailable", 503, unavailable,
-                            [Violation("/", "service_unavailable", unavailable)], request.state.request_id)
-        return JSONResponse(body, status_code=503, media_type=PROBLEM, headers={"Retry-After": "1"})
 
-    @app.exception_handler(Exception)
-    async def server_error(request: Request, error: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        body = problem_body("server_error", 500, fault_message(),
-                            [Violation("/", "server_error", "unexpected error")], request.state.request_id)
-        return JSONResponse(body, status_code=500, media_type=PROBLEM)
+async def validation_error(request: Request, error: RequestValidationError):
+    violations = []
+    for item in error.errors():
+        kind = item.get("type", "")
+        field = "/" if kind == "json_invalid" else _pointer(item.get("loc", ()))
+        message = item.get("msg", "invalid")
+        if kind == "json_invalid":
+            message = f"the request body is not valid JSON ({item.get('ctx', {}).get('error', 'syntax error')})"
+        elif kind == "extra_forbidden":
+            message = "unknown field; it is not part of this request"
+        violations.append(Violation(field, "validation_error", "{detail}", {"detail": message}))
+    violations = violations or [Violation("/", "validation_error", "invalid request")]
+    metrics.note(outcome="validation_error")
+    body = problem_body("validation_error", 422, violations[0].text(), violations, request.state.request_id)
+    return JSONResponse(body, status_code=422, media_type=PROBLEM)
+
+
+async def http_error(request: Request, error: StarletteHTTPException):
+    code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized", 413: "payload_too_large"}.get(
+        error.status_code, "http_error" if error.status_code < 500 else "server_error")
+    if error.status_code == 400:
+        code = "validation_error"
+    body = problem_body(code, error.status_code, str(error.detail), [Violation("/", code, str(error.detail))],
+                        request.state.request_id)
+    return JSONResponse(body, status_code=error.status_code, media_type=PROBLEM, headers=error.headers)
+
+
+async def database_error(request: Request, error: DBAPIError):
+    """A lost connection (issue 9, item 13) or a database that cannot be written (item 14)
+    outside the exactly-once path: 503 with Retry-After, not a 500 claiming what happened."""
+    unavailable = unavailable_reason(error)
+    if unavailable is None:
+        return await server_error(request, error)
+    if unwritable(error):
+        note_write_failure(request.app.state.engine)
+    log.warning("database unavailable on %s %s: %s", request.method, request.url.path, unavailable)
+    body = problem_body("service_unavailable", 503, unavailable,
+                        [Violation("/", "service_unavailable", unavailable)], request.state.request_id)
+    return JSONResponse(body, status_code=503, media_type=PROBLEM, headers={"Retry-After": "1"})
+
+
+async def server_error(request: Request, error: Exception):
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = problem_body("server_error", 500, fault_message(),
+                        [Violation("/", "server_error", "unexpected error")], request.state.request_id)
+    return JSONResponse(body, status_code=500, media_type=PROBLEM)

@@ -23,13 +23,12 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess, values,
 )
 from prometheus_client.core import GaugeMetricFamily
-from sqlalchemy import func, select
 from starlette.responses import Response as StarletteResponse
 
 from ..domain.errors import RefundError
 from ..service.dispatch import ATTEMPT_OBSERVERS
 from ..service.uow import RETRY_OBSERVERS
-from ..store import tables as t
+from ..store.dispatch import outbox_figures
 from . import logs
 
 ENV_MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
@@ -178,11 +177,8 @@ class OutboxCollector:
         self.engine = engine
 
     def collect(self):
-        d = t.webhook_deliveries.c
         now = datetime.now(timezone.utc)
-        with self.engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
-            counts = dict(conn.execute(select(d.state, func.count()).group_by(d.state)).all())
-            oldest = conn.execute(select(func.min(d.created_at)).where(d.state == "pending")).scalar()
+        counts, oldest = outbox_figures(self.engine)
         pending = GaugeMetricFamily("salesrefund_outbox_pending", "Webhook deliveries not yet delivered")
         pending.add_metric([], counts.get("pending", 0))
         dead = GaugeMetricFamily("salesrefund_outbox_dead_letters", "Webhook deliveries given up after 24 h")

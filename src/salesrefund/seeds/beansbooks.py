@@ -20,6 +20,7 @@ from ..service.books import Books
 from ..service.doors import create_door_credential
 from ..service.uow import Clock
 from . import load_tenant_once
+from ..service.door_defaults import INCOME_ACCOUNT_ID, RECEIVABLE_ACCOUNT_ID, TAX_ID, TAX_PERCENT  # noqa: F401
 
 TENANT = "beansbooks"
 CHANNEL = "beansbooks"  # the door of the credential
@@ -29,10 +30,6 @@ AUTH_KEY = "beans-demo-key"
 AUTH_EXPIRATION = 1700000000
 CUSTOMER = "1"
 SALE = "1"
-TAX_ID = 1
-TAX_PERCENT = "8.25"
-RECEIVABLE_ACCOUNT_ID = 1
-INCOME_ACCOUNT_ID = 2
 LINES = (("Coffee beans, 1 kg", "2", "49.99"), ("Shipping", "1", "15.00"))
 TENANT_OPTIONS = {"currency": "USD", "country": "US", "timezone": "UTC"}
 
@@ -40,11 +37,7 @@ TENANT_OPTIONS = {"currency": "USD", "country": "US", "timezone": "UTC"}
 PERMISSIONS = ("refund:create", "refund:read", "refund:void")
 
 
-def settings(auth_expiration: int = AUTH_EXPIRATION) -> dict:
-    """The door credential's BeansBooks configuration."""
-    return {"auth_expiration": auth_expiration,
-            "taxes": {str(TAX_ID): {"name": "Sales Tax", "code": "salestax1", "percent": TAX_PERCENT}},
-            "receivable_account_id": RECEIVABLE_ACCOUNT_ID, "income_account_id": INCOME_ACCOUNT_ID}
+from ..service.door_defaults import beansbooks_settings as settings  # noqa: E402,F401
 
 
 def load(engine: Engine, clock: Clock) -> bool:

@@ -33,30 +33,9 @@ ACCOUNT = "ACR0000001"
 TENANT_OPTIONS = {"currency": "EUR", "country": "CY", "timezone": "Asia/Nicosia"}
 
 # The organisation's configuration, kept in the door credential's settings (CRM.COM-style ids).
-CASH_ID = "9A1F0C6E2B7D4E5F8A3B1C2D3E4F5A60"
-CARD_ID = "9A1F0C6E2B7D4E5F8A3B1C2D3E4F5A61"
-BANK_ID = "9A1F0C6E2B7D4E5F8A3B1C2D3E4F5A62"
-REFUND_TYPE_ID = "5C3D2E1F0A9B8C7D6E5F4A3B2C1D0E01"
-GENERAL_ID = "7E6D5C4B3A29180F7E6D5C4B3A291801"
-VISA_PREFERENCE_ID = "3B4C5D6E7F8091A2B3C4D5E6F708192A"
-
-
-def settings(organisation: str = ORGANISATION, account: str = ACCOUNT) -> dict:
-    return {
-        "organisation": organisation,
-        "units": ["Head Office"],
-        "types": [{"id": REFUND_TYPE_ID, "name": "Refund", "alternative_code": "RF", "default_method": CASH_ID}],
-        "methods": [
-            {"id": CASH_ID, "name": "Cash", "alternative_code": "CA", "payment_method": "cash", "gateway": False},
-            {"id": CARD_ID, "name": "Card", "alternative_code": "CC", "payment_method": "card", "gateway": True},
-            {"id": BANK_ID, "name": "Bank Transfer", "alternative_code": "BT", "payment_method": "bank",
-             "gateway": False},
-        ],
-        "categories": [{"id": GENERAL_ID, "name": "General", "alternative_code": "GEN"}],
-        "payment_preferences": [{"id": VISA_PREFERENCE_ID, "name": "Visa ending 4242", "alternative_code": "VISA4242",
-                                 "customer": account}],
-    }
-
+from ..service.door_defaults import (  # noqa: E402,F401  (the defaults of every new CRM.COM credential)
+    BANK_ID, CARD_ID, CASH_ID, GENERAL_ID, REFUND_TYPE_ID, VISA_PREFERENCE_ID, crmcom_settings as settings,
+)
 
 class _Quiet:
     def success(self, view, status):

@@ -29,7 +29,7 @@ CREDENTIALS = {  # the header values of the document's curl example
     "apikey": "efe2db322a53",
     "userToken": "425889726d580780d94cb542c9bb683318f41ce13a8749fd092b43075a4107ce",
 }
-VAT_RATE = "15"
+from ..service.door_defaults import VODO_VAT_RATE as VAT_RATE  # noqa: E402
 INVOICE = "121052"
 INVOICE_DATE = date(2025, 3, 26)  # as the document's response shows
 POS, SESSION, CLOSED_SESSION = "181", "8511111", "8511110"

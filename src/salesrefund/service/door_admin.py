@@ -16,7 +16,7 @@ from copy import deepcopy
 
 from ..domain.errors import Invalid, Violation, reject
 from ..store.engine import Engine
-from . import doors, views
+from . import door_defaults, doors, views
 from .tenants import create_token, revoke_token, tenant_id_by_name
 from .uow import Clock, UnitOfWork
 
@@ -29,14 +29,12 @@ def default_settings(door: str) -> dict:
     configuration the demo's door tenant has (CRM.COM's refund types and methods, BeansBooks'
     taxes); the settings given on creation are merged over it, key by key."""
     if door == "crmcom":
-        from ..seeds import crmcom
-        return crmcom.settings()
+        return door_defaults.crmcom_settings()
     if door == "beansbooks":
-        from ..seeds import beansbooks
-        return beansbooks.settings()
+        return door_defaults.beansbooks_settings()
     if door == "vodo":
-        from ..seeds import vodo
-        return {"apikey": secrets.token_hex(6), "platform_key": secrets.token_hex(4), "vat_rate": vodo.VAT_RATE}
+        return {"apikey": secrets.token_hex(6), "platform_key": secrets.token_hex(4),
+                "vat_rate": door_defaults.VODO_VAT_RATE}
     return {}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exists, select, update
+from sqlalchemy import Connection, Engine, and_, exists, func, select, update
 from sqlalchemy.orm import aliased
 
 from . import tables as t
@@ -66,3 +66,13 @@ class Deliveries:
             *tenant, _d.id == delivery_id, _d.lease_token == token, _d.state == "pending").values(
             lease_token=None, lease_until=None, **values))
         return bool(done.rowcount)
+
+
+def outbox_figures(engine: Engine) -> tuple[dict[str, int], datetime | None]:
+    """The outbox at a metrics scrape, across every tenant (operations figures, no tenant's data):
+    the deliveries counted by state, and when the oldest pending one was created."""
+    d = t.webhook_deliveries.c
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:
+        counts = dict(conn.execute(select(d.state, func.count()).group_by(d.state)).all())
+        oldest = conn.execute(select(func.min(d.created_at)).where(d.state == "pending")).scalar()
+    return counts, oldest
