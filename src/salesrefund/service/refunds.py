@@ -475,7 +475,20 @@ def _cap_error(exceeded: CapExceeded, plan: RefundPlan, command: IssueRefund) ->
 
 
 def encode_command(command: IssueRefund) -> str:
-    return json.dumps(dataclasses.asdict(command), default=str)
+    return json.dumps(_plain(command), default=str)
+
+
+def _plain(value):
+    """``dataclasses.asdict`` without its deep copies (a refund's command holds only dataclasses,
+    tuples and plain values; its JSON is the same)."""
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is not None:
+        return {name: _plain(getattr(value, name)) for name in fields}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
 
 
 def decode_command(text: str) -> IssueRefund:

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import and_, bindparam, select
 
 from . import tables as t
 
 _e, _w, _d = t.events.c, t.webhook_endpoints.c, t.webhook_deliveries.c
+_LIVE_ENDPOINTS = (select(t.webhook_endpoints)
+                   .where(and_(_w.tenant_id == bindparam("tenant"), _w.deleted_at.is_(None))).order_by(_w.id))
 
 
 class EventQueries:
@@ -24,9 +26,8 @@ class EventQueries:
         self._insert_many(t.webhook_deliveries, rows)
 
     def live_endpoints(self):
-        """The tenant's endpoints that are not deleted, in order."""
-        return self.conn.execute(select(t.webhook_endpoints).where(self._where(
-            t.webhook_endpoints, _w.deleted_at.is_(None))).order_by(_w.id)).mappings().all()
+        """The tenant's endpoints that are not deleted, in order (every refund asks: built once)."""
+        return self._run(_LIVE_ENDPOINTS).mappings().all()
 
     def insert_endpoint(self, **values):
         """A new endpoint; its row."""

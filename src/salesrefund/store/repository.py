@@ -23,6 +23,7 @@ from ..domain import money
 from ..domain.journal import Posting
 from ..domain.refunds import RefundPlan
 from ..domain.model import RECEIVABLE, Invoice, InvoiceLine, PaymentMethod, Policy, Product, Till
+from . import prepared
 from . import tables as t
 from .books import INVOICE_SELECT, BooksQueries
 from .events import EventQueries
@@ -97,6 +98,12 @@ def _insert_into(table):
 
 
 @cache
+def _insert_returning(table):
+    """An INSERT that answers the row's id (a table without one answers nothing)."""
+    return insert(table).returning(table.c.id) if "id" in table.c else insert(table)
+
+
+@cache
 def _next_number(dialect: str):
     build = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = build(t.sequences).values(tenant_id=TENANT, series=bindparam("series"), last_value=1)
@@ -128,16 +135,32 @@ class TenantStore(BooksQueries, EventQueries, PayoutQueries):
         return self.conn.execute(stmt).mappings().first()
 
     def _run(self, stmt, **params):
-        """Run a statement built once (above) for this tenant."""
-        return self.conn.execute(stmt, {"tenant": self.tenant_id, **params})
+        """Run a statement built once (above) for this tenant: prepared on the driver when it can
+        be (``prepared``), else through SQLAlchemy."""
+        params = {"tenant": self.tenant_id, **params}
+        ready = prepared.prepare(self.conn, stmt, tuple(params))
+        if ready is None:
+            return self.conn.execute(stmt, params)
+        return prepared.execute(self.conn, ready, prepared.parameters(ready, params))
 
     def _insert(self, table, **values) -> int:
-        result = self.conn.execute(_insert_into(table), {"tenant_id": self.tenant_id, **values})
-        return result.inserted_primary_key[0]
+        values = {"tenant_id": self.tenant_id, **values}
+        ready = prepared.prepare(self.conn, _insert_returning(table), tuple(values))
+        if ready is None:
+            return self.conn.execute(_insert_into(table), values).inserted_primary_key[0]
+        result = prepared.execute(self.conn, ready, prepared.parameters(ready, values))
+        return result.scalar_one() if ready.keys else values[next(iter(table.primary_key.columns)).name]
 
     def _insert_many(self, table, rows: list[dict]) -> None:
-        if rows:
-            self.conn.execute(_insert_into(table), [{"tenant_id": self.tenant_id, **row} for row in rows])
+        if not rows:
+            return
+        rows = [{"tenant_id": self.tenant_id, **row} for row in rows]
+        names = tuple(rows[0])
+        ready = prepared.prepare(self.conn, _insert_into(table), names)
+        if ready is None or any(tuple(row) != names for row in rows):
+            self.conn.execute(_insert_into(table), rows)
+        else:
+            prepared.execute(self.conn, ready, [prepared.parameters(ready, row) for row in rows], many=True)
 
     @property
     def postgres(self) -> bool:
