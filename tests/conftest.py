@@ -16,7 +16,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.service.refunds import Settings
 from salesrefund.service.tenants import create_tenant, create_token
 from salesrefund.service.uow import Clock

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.service.tenants import create_tenant
 from salesrefund.store.engine import make_engine
 from salesrefund.store.migrate import migrate

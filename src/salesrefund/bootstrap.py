@@ -7,7 +7,7 @@ import os
 from sqlalchemy import Engine
 
 from .config import database_url, read_database_url
-from .http.app import create_app
+from .app import create_app
 from .service.refunds import Settings
 from .store.engine import make_engine
 from .store.migrate import migrate

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from cli_support import Cli
 from salesrefund.config import ENV_DATABASE_URL
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.store.engine import make_engine
 
 

@@ -12,7 +12,7 @@ from cli_support import Cli, count_rows
 from salesrefund.config import ENV_DATABASE_URL
 from salesrefund.bootstrap import engine_for
 from salesrefund.demo import DEMO_TOKEN, load_demo
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.seeds import SEEDS
 from salesrefund.service.books import Books
 from salesrefund.service.uow import Clock

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from cli_support import console_script, count_rows, subprocess_env
 from salesrefund.config import ENV_DATABASE_URL
 from salesrefund.demo import DEMO_TOKEN
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.store.engine import make_engine
 
 

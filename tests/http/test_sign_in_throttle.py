@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.http.dialects import crmcom
 from salesrefund.service import doors, limits
 from salesrefund.service.doors import create_door_credential

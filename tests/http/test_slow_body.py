@@ -13,7 +13,7 @@ import time
 import pytest
 import uvicorn
 
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.service.refunds import Settings
 
 TIMEOUT = 1.0

@@ -25,7 +25,7 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from salesrefund.demo import DEMO_TOKEN, load_books_for_tests
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.service.check import run_checks
 from salesrefund.store import tables as t
 from salesrefund.store.credentials import counters

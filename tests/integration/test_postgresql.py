@@ -19,7 +19,7 @@ from salesrefund import bootstrap
 from salesrefund.cli import app as cli_app
 from salesrefund.config import ENV_DATABASE_URL
 from salesrefund.demo import DEMO_TOKEN
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.store import tables as t
 from salesrefund.store.engine import make_engine, normalize_url
 from salesrefund.store.migrate import migrate

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from matrix_kit import FIXED_NOW, FixedClock
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.service.refunds import Settings
 
 

@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from scale_kit import Cluster, PgBouncer, pgbouncer_available, postgres_available, run
 
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.service.check import run_checks
 from salesrefund.service.refunds import Settings
 from salesrefund.service.tenants import create_tenant

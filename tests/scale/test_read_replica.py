@@ -22,7 +22,7 @@ from fastapi.testclient import TestClient
 from scale_kit import Cluster, postgres_available, run
 from sqlalchemy import text
 
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.service.refunds import Settings
 from salesrefund.service.tenants import create_tenant
 from salesrefund.store.engine import make_engine

@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from salesrefund.bootstrap import engine_for
 from salesrefund.cli import app as cli_app
 from salesrefund.domain.errors import RefundError
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.service.check import run_checks
 from salesrefund.service.moves import move_tenant, tenant_tables
 from salesrefund.service.refunds import Settings

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from page_kit import Page, csrf_of, field_error
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.service.refunds import Settings
 from salesrefund.store import tables as t
 

@@ -21,7 +21,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from receiver import Receiver
-from salesrefund.http.app import create_app
+from salesrefund.app import create_app
 from salesrefund.service.tenants import create_tenant
 from salesrefund.store import tables as t
 from salesrefund.store.engine import make_engine, normalize_url

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import os
 import uuid
+from typing import Callable
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,7 +28,6 @@ from ..store.engine import sqlite_write_problem
 from . import apidocs, bench, dialects, metrics, native, native_extra, webhooks
 from . import documents as document_routes
 from ..service.documents import Documents
-from .. import web
 from .dialects import common
 from .problems import PROBLEM, problem_body, problem_of
 
@@ -41,16 +41,17 @@ DEFAULT_BODY_TIMEOUT = 30.0
 
 def create_app(engine: Engine, *, clock: Clock | None = None, settings: Settings | None = None,
                max_body_bytes: int = MAX_BODY_BYTES, read_engine: Engine | None = None,
-               body_timeout: float | None = None) -> FastAPI:
+               body_timeout: float | None = None, pages: Callable[[FastAPI], None] | None = None) -> FastAPI:
     """``read_engine``: a read replica for the reads that may lag (``Books.LAGGING``); writes and
     read-your-write paths always use ``engine``. ``body_timeout``: seconds a request body may take
-    to arrive (default ``SALESREFUND_BODY_TIMEOUT``, 30)."""
+    to arrive (default ``SALESREFUND_BODY_TIMEOUT``, 30). ``pages``: mounts the back office page
+    (``salesrefund.app.create_app`` passes ``web.install``; ``http`` does not import ``web``)."""
     app = _new_app()
     clock = clock or Clock()
     _attach_services(app, engine, clock, settings, read_engine)
     app.add_middleware(BodyLimitMiddleware, limit=max_body_bytes, timeout=body_timeout)
     app.add_middleware(RequestIdMiddleware)
-    _mount_routes(app, engine)
+    _mount_routes(app, engine, pages)
     return app
 
 
@@ -67,7 +68,9 @@ def _new_app() -> FastAPI:
 
 def _attach_services(app: FastAPI, engine: Engine, clock: Clock, settings: Settings | None,
                      read_engine: Engine | None) -> None:
-    views.use_key(credentials.server_secret(engine, "ids"))  # ids shown to tenants (issue 10)
+    secret = credentials.server_secret(engine, "ids")  # ids shown to tenants (issue 10)
+    views.use_key(secret)  # the process's default (what runs outside a request)
+    app.state.ids_key = views.key_of(secret) if secret else None  # each request: this app's own
     app.state.engine = engine
     app.state.clock = clock
     app.state.refunds = RefundService(engine, clock, settings)
@@ -76,7 +79,7 @@ def _attach_services(app: FastAPI, engine: Engine, clock: Clock, settings: Setti
     app.state.webhooks = Webhooks(engine, clock, allow_private=DispatchSettings.from_environment().allow_private)
 
 
-def _mount_routes(app: FastAPI, engine: Engine) -> None:
+def _mount_routes(app: FastAPI, engine: Engine, pages: Callable[[FastAPI], None] | None) -> None:
     app.include_router(native.router)
     app.include_router(document_routes.router)
     app.include_router(native_extra.router)  # lists, settings, door credentials (issue 12)
@@ -85,7 +88,8 @@ def _mount_routes(app: FastAPI, engine: Engine) -> None:
         app.include_router(router)
     _install_error_handlers(app)
     apidocs.install(app)  # /docs and /redoc offline, the bearer scheme, valid examples
-    web.install(app)  # the back office page at /app (issue 12)
+    if pages is not None:
+        pages(app)  # the back office page at /app (issue 12)
     metrics.install(app, engine)  # GET /metrics, request counts and the one log line per request (issue 13)
     bench.install(app)  # POST /bench/echo, only with SALESREFUND_BENCH_ECHO=1 (bench/)
     _add_healthz(app, engine)
@@ -134,6 +138,9 @@ class RequestIdMiddleware:
         # handler runs outside this middleware (in Starlette's ServerErrorMiddleware), and each
         # request sets its own list here first.
         request_commits.set([])
+        key = getattr(scope["app"].state, "ids_key", None) if "app" in scope else None
+        if key is not None:
+            views.serve_with_key(key)
         await self.app(scope, receive, send_with_id)
 
 

@@ -35,7 +35,7 @@ ENV_MULTIPROC = "PROMETHEUS_MULTIPROC_DIR"
 MULTIPROCESS = values.ValueClass is not values.MutexValue  # decided when prometheus_client was imported
 CAP_CODES = frozenset({"quantity_exceeds_refundable", "amount_exceeds_refundable", "amount_exceeds_balance"})
 DOORS = {"native": "native", "webhooks": "native", "internom": "internom", "vodo": "vodo", "crmcom": "crmcom",
-         "beansbooks": "beansbooks", "snr2u": "snr2u"}
+         "beansbooks": "beansbooks", "snr2u": "snr2u", "snr2u_read": "snr2u"}
 
 REQUESTS = Counter("salesrefund_http_requests", "HTTP requests answered", ["route", "door", "method", "status"])
 LATENCY = Histogram("salesrefund_http_request_duration_seconds", "Time to answer an HTTP request",

@@ -11,6 +11,7 @@ import calendar
 import hashlib
 import hmac
 import json
+from contextvars import ContextVar
 from datetime import date, datetime, timezone
 
 from ..domain import money
@@ -32,17 +33,30 @@ DEFAULT_PAGE = 50
 
 _BITS = 26  # half of the 52-bit block
 _MASK = (1 << _BITS) - 1
-_key = [hashlib.sha256(b"salesrefund: no server secret").digest()]  # replaced by use_key at start
+_key = [hashlib.sha256(b"salesrefund: no server secret").digest()]  # the process's: replaced by use_key
+_request_key: ContextVar[bytes | None] = ContextVar("ids_key", default=None)  # the serving app's
+
+
+def key_of(secret: str) -> bytes:
+    """The permutation's key made from a database's ``ids`` secret."""
+    return hashlib.sha256(("salesrefund ids:" + secret).encode()).digest()
 
 
 def use_key(secret: str | None) -> None:
-    """The permutation's key: the database's ``ids`` secret (``http.app.create_app`` sets it)."""
+    """The process's key: the database's ``ids`` secret (the CLI's ``bootstrap`` sets it)."""
     if secret:
-        _key[0] = hashlib.sha256(("salesrefund ids:" + secret).encode()).digest()
+        _key[0] = key_of(secret)
+
+
+def serve_with_key(key: bytes) -> None:
+    """The key of the app serving this request (``http.app``'s edge sets it from its own database):
+    two apps on two databases in one process each show ids with their own database's key."""
+    _request_key.set(key)
 
 
 def _round(kind: str, scope: int, i: int, half: int) -> int:
-    digest = hmac.new(_key[0], f"{kind}:{scope}:{i}:{half}".encode(), hashlib.sha256).digest()
+    key = _request_key.get() or _key[0]
+    digest = hmac.new(key, f"{kind}:{scope}:{i}:{half}".encode(), hashlib.sha256).digest()
     return int.from_bytes(digest[:8], "big") & _MASK
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 
-DOORS = ("internom", "vodo", "crmcom", "beansbooks", "snr2u")
+DOORS = ("internom", "vodo", "crmcom", "beansbooks", "snr2u", "snr2u_read")  # modules with a router
 
 
 def routers():

@@ -272,4 +272,3 @@ DOOR = pipeline.Door(
     responder=lambda call: Responder(call.lang), authenticate=lambda call: _authorize(call.request),
     read=_read, parse=_parse, send=_send, fault=_fault)
 
-from . import snr2u_read  # noqa: E402,F401  (its read routes join this router)

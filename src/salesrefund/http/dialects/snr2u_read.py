@@ -1,9 +1,9 @@
 """The SnR2U door's read routes (issue 13): one refund note by its ``AcCusRefundNoteMID`` and an
-AutoQuery-style list, in the format and casing asked for; their routes join ``snr2u.router``."""
+AutoQuery-style list, in the format and casing asked for; its own router, served after ``snr2u``'s (``dialects.routers``)."""
 
 from __future__ import annotations
 
-from fastapi import Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response as HttpResponse
 
 from ...domain import money
@@ -16,9 +16,11 @@ from ..auth import principal_for
 from . import common, pipeline
 from .common import dumps
 from .servicestack import parse_date as _date
-from .snr2u import DOOR, JSON_TYPE, Responder, _formats_of, render_note, router
+from .snr2u import DOOR, JSON_TYPE, Responder, _formats_of, render_note
 from .snr2u_fields import INT_MAX
 from .snr2u_parse import _Reader
+
+router = APIRouter(tags=["snr2u"])
 
 
 # -- reading and listing refund notes (issue 13) -----------------------------------------------------
