@@ -11,6 +11,7 @@ import uuid
 
 from salesrefund.seeds import internom
 
+from salesrefund.domain.errors import RefundError
 from salesrefund.service import limits
 
 
@@ -50,3 +51,49 @@ def test_a_door_answers_429_in_its_own_shape(client, engine, clock, limit_of_thr
     assert response.status_code == 429
     assert response.json()["status"] == "error"
     assert response.headers["Retry-After"]
+
+
+def _shared_count(engine, credential_id: int, window: int) -> int:
+    """The count every process sees (a read: adds 0)."""
+    return limits.store.count_request(limits.counts_engine(engine), credential_id, window, 0)
+
+
+def test_a_busy_credential_is_counted_in_batches_and_exactly_near_its_limit(engine, clock, monkeypatch):
+    """Issue 14: not one write per request. The first request of a window is counted in the
+    database, then every FLUSH_REQUESTS; from NEAR_LIMIT of the limit on, every request, so the
+    limit holds exactly: request 101 of a limit of 100 is refused."""
+    monkeypatch.setattr(limits, "FLUSH_SECONDS", 3600)  # batches by count only: deterministic
+    monkeypatch.setattr(limits, "_tallies", {})
+    credential = 10_000_000 + uuid.uuid4().int % 1_000_000  # a counter of its own
+    window = int(clock.now().timestamp()) // limits.WINDOW_SECONDS
+    writes = []
+    real = limits._count
+    monkeypatch.setattr(limits, "_count", lambda *args: writes.append(args[-1]) or real(*args))
+    limits.hit(engine, credential, clock, limit=100)
+    assert _shared_count(engine, credential, window) == 1  # the window's first request
+    for _ in range(24):
+        limits.hit(engine, credential, clock, limit=100)
+    assert _shared_count(engine, credential, window) == 1  # 24 requests not yet added
+    limits.hit(engine, credential, clock, limit=100)  # the 25th since: one write adds them all
+    assert _shared_count(engine, credential, window) == 26 and writes == [1, 25]
+    for _ in range(74):
+        limits.hit(engine, credential, clock, limit=100)  # 100 in all; from the 90th, each counted
+    assert _shared_count(engine, credential, window) == 100
+    assert len(writes) < 20  # 100 requests, a dozen writes (the first, two batches, the last 11)
+    with pytest.raises(RefundError) as refused:
+        limits.hit(engine, credential, clock, limit=100)
+    assert refused.value.code == "rate_limited"
+
+
+def test_another_process_count_is_seen_at_its_next_batch(engine, clock, monkeypatch):
+    """Two processes (two tallies) on one database share the count: what one added, the other's
+    next write reads back, and over the limit it refuses."""
+    monkeypatch.setattr(limits, "FLUSH_SECONDS", 3600)
+    credential = 20_000_000 + uuid.uuid4().int % 1_000_000
+    monkeypatch.setattr(limits, "_tallies", {})
+    for _ in range(60):
+        limits.hit(engine, credential, clock, limit=60)  # process one: 60, all in the database by now
+    monkeypatch.setattr(limits, "_tallies", {})  # process two, fresh: its first request is written
+    with pytest.raises(RefundError) as refused:
+        limits.hit(engine, credential, clock, limit=60)
+    assert refused.value.code == "rate_limited"

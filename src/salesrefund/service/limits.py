@@ -2,7 +2,14 @@
 one-minute window, counted in the database so that every server process and machine shares the
 count. Over the limit: ``rate_limited`` (429) with ``Retry-After`` = seconds to the next window.
 
-Counting is one upsert per authenticated request, in its own small transaction. The count needs no
+Counting is in batches (issue 14: a busy credential must not cost a write per request): each
+process counts a credential's requests itself and adds them to the shared count every
+``FLUSH_REQUESTS`` requests or ``FLUSH_SECONDS``, whichever comes first, and at every request once
+its own view of the count has reached ``NEAR_LIMIT`` of the limit, so the limit is exact where it
+matters; below that, another process learns of a process's requests up to that much later (a
+credential spread over P processes may get up to P × ``FLUSH_REQUESTS`` requests past the limit
+in a window in the worst case, never in one process). The first request of a window is always
+counted in the database. Each flush is one upsert in its own small transaction. The count needs no
 crash durability, so it skips the fsync: on PostgreSQL ``synchronous_commit = off`` for that
 transaction; on SQLite the counts live in a file of their own beside the database
 (``<database>-counters``, ``synchronous=OFF``), so that counting never queues behind refunds for
@@ -16,6 +23,8 @@ import hashlib
 import ipaddress
 import logging
 import os
+import threading
+import time
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 
@@ -30,6 +39,51 @@ log = logging.getLogger("salesrefund")
 WINDOW_SECONDS = 60
 PER_MINUTE = int(os.environ.get("SALESREFUND_RATE_LIMIT", "6000"))
 
+FLUSH_REQUESTS = 25
+FLUSH_SECONDS = 0.5
+NEAR_LIMIT = 0.9
+
+
+class _Tally:
+    """A process's view of one credential's count in one window: the shared count when last
+    added to (``total``), the requests since (``pending``), and when that was (monotonic)."""
+
+    __slots__ = ("window", "total", "pending", "flushed_at")
+
+    def __init__(self, window: int):
+        self.window, self.total, self.pending, self.flushed_at = window, 0, 0, None
+
+
+_tallies: dict[tuple[str, int], _Tally] = {}
+_tallies_lock = threading.Lock()
+
+
+def _pending_to_flush(engine: Engine, credential_id: int, window: int, limit: int) -> tuple[int, int]:
+    """Count one request in the process; (requests to add to the shared count now, or 0; the
+    process's view of the count)."""
+    key = (str(engine.url), credential_id)
+    now = time.monotonic()
+    with _tallies_lock:
+        tally = _tallies.get(key)
+        if tally is None or tally.window != window:
+            tally = _tallies[key] = _Tally(window)
+        tally.pending += 1
+        seen = tally.total + tally.pending
+        due = (tally.flushed_at is None or tally.pending >= FLUSH_REQUESTS
+               or now - tally.flushed_at >= FLUSH_SECONDS or seen >= limit * NEAR_LIMIT)
+        if not due:
+            return 0, seen
+        n, tally.pending, tally.flushed_at = tally.pending, 0, now
+        return n, seen
+
+
+def _flushed(engine: Engine, credential_id: int, window: int, total: int) -> None:
+    with _tallies_lock:
+        tally = _tallies.get((str(engine.url), credential_id))
+        if tally is not None and tally.window == window:
+            tally.total = max(tally.total, total)
+
+
 def hit(engine: Engine, credential_id: int, clock: Clock | None = None, limit: int | None = None) -> None:
     """Count one request of ``credential_id``; raise ``rate_limited`` when over the limit."""
     limit = PER_MINUTE if limit is None else limit
@@ -37,8 +91,11 @@ def hit(engine: Engine, credential_id: int, clock: Clock | None = None, limit: i
         return
     now = int((clock or Clock()).now().timestamp())
     window = now // WINDOW_SECONDS
+    n, count = _pending_to_flush(engine, credential_id, window, limit)
     try:
-        count = _count(counts_engine(engine), credential_id, window)
+        if n:
+            count = _count(counts_engine(engine), credential_id, window, n)
+            _flushed(engine, credential_id, window, count)
     except (DBAPIError, OSError) as error:
         # Counting must not stop the request when the counts cannot be written (a read-only data
         # directory, a full disk: issue 9, item 14): reads go on, writes get their own 503.

@@ -122,9 +122,9 @@ def _rate_upsert(dialect: str):
     w = t.rate_windows.c
     build = postgresql.insert if dialect == "postgresql" else sqlite.insert
     stmt = build(t.rate_windows).values(credential_id=bindparam("credential"), window_start=bindparam("window"),
-                                        count=1)
+                                        count=bindparam("n"))
     return stmt.on_conflict_do_update(index_elements=[w.credential_id, w.window_start],
-                                      set_={"count": w.count + 1}).returning(w.count)
+                                      set_={"count": w.count + bindparam("n")}).returning(w.count)
 
 
 def _rate_forget_older():
@@ -138,13 +138,14 @@ _RATE_UPSERT = {dialect: _rate_upsert(dialect) for dialect in ("postgresql", "sq
 _RATE_FORGET_OLDER = _rate_forget_older()
 
 
-def count_request(engine: Engine, credential_id: int, window: int) -> int:
-    """One more request of ``credential_id`` in ``window``; its count so far. A new window forgets
+def count_request(engine: Engine, credential_id: int, window: int, n: int = 1) -> int:
+    """``n`` more requests of ``credential_id`` in ``window``; its count so far. A new window forgets
     the credential's older ones. Its own small transaction, without fsync (see the module)."""
     with engine.begin() as conn:
         _skip_fsync(conn)
-        count = conn.execute(_RATE_UPSERT[engine.dialect.name], {"credential": credential_id, "window": window}).scalar_one()
-        if count == 1:
+        count = conn.execute(_RATE_UPSERT[engine.dialect.name],
+                             {"credential": credential_id, "window": window, "n": n}).scalar_one()
+        if count == n:
             conn.execute(_RATE_FORGET_OLDER, {"credential": credential_id, "window": window})
     return count
 
