@@ -59,8 +59,8 @@ def settings(organisation: str = ORGANISATION, account: str = ACCOUNT) -> dict:
 
 
 class _Quiet:
-    def success(self, view, status):
-        return view
+    def success(self, result, status, reads=None):
+        return result
 
     def failure(self, error):
         raise error

@@ -18,7 +18,8 @@ from ...domain import money
 from ...domain.discounts import net_unit_price
 from ...domain.errors import RefundError
 from ...service.idempotency import Response
-from ...store.queries import vodo as queries
+from ...service.reads import RefundReads
+from ...service.results import RefundResult
 from ...store.queries.vodo import CreditNote
 from . import common
 from .vodo_form import TENDERS, Layout
@@ -70,12 +71,9 @@ class VodoResponder:
         self.lang = lang
         self.layout = layout or Layout()
 
-    def enrich(self, store, view: dict) -> CreditNote:
-        """The credit note and its invoice as they stand, read in the refund's transaction."""
-        return queries.credit_note(store, view["id"], queries.invoice_standing(store, view["invoice"]))
-
-    def success(self, note: CreditNote, status: int) -> Response:
-        return self.answer(SUCCESS_MESSAGE, credit_note(note, self.lang))
+    def success(self, result: RefundResult, status: int, reads: RefundReads) -> Response:
+        """The credit note with its invoice as it stands (``reads``, in the refund's transaction)."""
+        return self.answer(SUCCESS_MESSAGE, credit_note(reads.credit_note(result.id, result.invoice), self.lang))
 
     def answer(self, message: str, data) -> Response:
         body = {"status": True, "message": i18n.translate(message, self.lang), "data": data, "errors": []}
