@@ -25,7 +25,8 @@ from ..store.engine import Engine
 from ..store.repository import CapExceeded, InvoiceRows, TenantStore, policy_of
 from . import events, views
 from .reads import RefundReads
-from .results import RefundResult, native_view, result_of
+from . import results
+from .results import RefundResult, native_view
 from .idempotency import KEY_LIFETIME_HOURS, Response, fingerprint, key_in_use, replay_of
 from .uow import Clock, UnitOfWork, with_retries
 
@@ -190,7 +191,7 @@ class RefundService:
             header.update(self._post(store, refund_id, plan, basis, command))
         row = {"kind": "refund", "posted_at": None, "voided_at": None, **header, "id": refund_id}
         codes = {id_: code for code, id_ in basis.location_ids.items()}
-        result = result_of(
+        result = results.result_of(
             row, payments=payments, taxes=taxes, customer=basis.customer_code,
             invoice=command.invoice if basis.invoice_id else None, location=codes.get(row["location_id"]),
             lines=[{**line, "product": planned.product if line["product_id"] is not None else None,
