@@ -9,8 +9,10 @@ the store itself. Read in the refund's transaction, a stored replay shows the fi
 from __future__ import annotations
 
 from ..store.queries import vodo as vodo_queries
-from ..store.queries.vodo import CreditNote
+from ..store.queries.vodo import InvoiceStanding
 from ..store.repository import TenantStore
+from . import views
+from .results import RefundResult
 
 
 class RefundReads:
@@ -22,7 +24,12 @@ class RefundReads:
         customer = self._store.customer(code) if code else None
         return customer["name"] if customer is not None else None
 
-    def credit_note(self, public_id: str, invoice: str) -> CreditNote:
-        """Vodo's credit note: the refund ``public_id`` as integers, with its invoice as it stands."""
-        store = self._store
-        return vodo_queries.credit_note(store, public_id, vodo_queries.invoice_standing(store, invoice))
+    def invoice_standing(self, number: str) -> InvoiceStanding | None:
+        """The tenant's invoice ``number`` as it stands now, with what it received and what credit
+        notes paid back in money (Vodo); None when the tenant has no such invoice."""
+        return vodo_queries.invoice_standing(self._store, number)
+
+    def credit_notes(self, number: str) -> list[RefundResult]:
+        """Every credit note (a posted or voided refund) of the tenant's invoice ``number``, oldest
+        first, as results."""
+        return [views.refund_result(self._store, row) for row in vodo_queries.credit_note_rows(self._store, number)]

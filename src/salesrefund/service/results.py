@@ -80,11 +80,14 @@ class RefundResult:
     posted_at: datetime | None = None
     voided_at: datetime | None = None
     metadata: dict = field(default_factory=dict, compare=False)  # the request's extras (a door's echo)
+    pos: str | None = None  # the till the request named (Vodo echoes it; the native form does not show it)
+    pos_session: str | None = None
 
 
 def result_of(row, *, lines, payments, taxes, invoice: str | None, customer: str | None,
               location: str | None) -> RefundResult:
     """A result from a refund's rows (lines with their ``product`` and ``location`` codes)."""
+    till = json.loads(row["command_json"] or "{}")  # the command as the request gave it
     return RefundResult(
         id=row["public_id"], kind=row["kind"], number=row["number"], state=row["state"], invoice=invoice,
         customer=customer, currency=Currency(row["currency"], row["currency_exponent"]), reason=row["reason"],
@@ -96,7 +99,8 @@ def result_of(row, *, lines, payments, taxes, invoice: str | None, customer: str
         rounding_minor=row["rounding_minor"], total_minor=row["total_minor"],
         payments=tuple(ResultPayment(p["method"], p["amount_minor"], p["reference"]) for p in payments),
         channel=row["channel"], created_at=row["created_at"], posted_at=row["posted_at"],
-        voided_at=row["voided_at"], metadata=json.loads(row["metadata_json"] or "{}"))
+        voided_at=row["voided_at"], metadata=json.loads(row["metadata_json"] or "{}"),
+        pos=till.get("pos"), pos_session=till.get("pos_session"))
 
 
 def _line(line) -> ResultLine:
