@@ -23,11 +23,10 @@ from ..domain.money import Currency
 from ..domain.refunds import RefundPlan, plan_refund
 from ..store.engine import Engine
 from ..store.repository import CapExceeded, InvoiceRows, TenantStore, policy_of
-from . import events, views
-from .reads import RefundReads
-from . import results
-from .results import RefundResult, native_view
+from . import events, results, views
 from .idempotency import KEY_LIFETIME_HOURS, Response, fingerprint, key_in_use, replay_of
+from .reads import RefundReads
+from .results import RefundResult, native_view
 from .uow import Clock, UnitOfWork, with_retries
 
 DEFAULT_LOCATION = "main"
