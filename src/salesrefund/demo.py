@@ -21,8 +21,8 @@ DEMO_TOKEN = "sr_demo_token_change_me"
 class _Quiet:
     """A responder for the demo loader: results are read back through the API anyway."""
 
-    def success(self, view, status):
-        return view
+    def success(self, result, status, reads=None):
+        return result
 
     def failure(self, error):
         raise error

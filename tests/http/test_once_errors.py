@@ -7,6 +7,7 @@ retry recorded another."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -60,25 +61,23 @@ def test_a_lone_surrogate_in_master_data_is_refused(books):
 
 
 def test_an_answer_that_cannot_be_encoded_rolls_the_refund_back(books, monkeypatch):
-    """Whatever makes rendering or encoding fail (here: a view holding a lone surrogate that got
+    """Whatever makes rendering or encoding fail (here: a result holding a lone surrogate that got
     past the readers) fails before the commit, so "nothing was recorded" is true."""
-    from salesrefund.service import views
+    from salesrefund.service import results
 
-    original = views.render_refund
+    original = results.result_of
 
     def broken(row, **kwargs):
-        view = original(row, **kwargs)
-        view["reason"] = "\ud800"
-        return view
+        return dataclasses.replace(original(row, **kwargs), reason="\ud800")
 
-    monkeypatch.setattr(views, "render_refund", broken)
+    monkeypatch.setattr(results, "result_of", broken)
     api = books["api"]
     before = state(api)
     for key in (None, "k-broken"):
         response = api.post("/v1/refunds", BODY, key=key)
         body = problem(response, 500, "server_error")
         assert "nothing was recorded" in body["detail"]
-    monkeypatch.setattr(views, "render_refund", original)
+    monkeypatch.setattr(results, "result_of", original)
     assert state(api) == before
     assert ok(api.get("/v1/refunds"))["items"] == []
     again = api.post("/v1/refunds", BODY, key="k-broken")  # the key was not spent on the failure
@@ -94,19 +93,17 @@ def test_post_void_and_edit_render_before_their_commit(books, monkeypatch, actio
     state_of = {"post": "draft", "void": "posted", "edit": "draft"}[action]
     made = ok(api.post("/v1/refunds", {**BODY, "state": state_of}), 201)
     before = state(api)
-    original = views.refund_view
+    original = views.refund_result
 
     def broken(store, row):
-        view = original(store, row)
-        view["reason"] = "\ud800"
-        return view
+        return dataclasses.replace(original(store, row), reason="\ud800")
 
-    monkeypatch.setattr(views, "refund_view", broken)
+    monkeypatch.setattr(views, "refund_result", broken)
     path = f"/v1/refunds/{made['id']}"
     response = api.patch(path, {"reason": "changed"}) if action == "edit" else api.post(f"{path}/{action}")
     problem(response, 500, "server_error")
     assert "nothing was recorded" in response.json()["detail"]
-    monkeypatch.setattr(views, "refund_view", original)
+    monkeypatch.setattr(views, "refund_result", original)
     assert state(api) == before
     assert ok(api.get(path))["state"] == state_of
 

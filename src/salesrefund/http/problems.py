@@ -15,6 +15,7 @@ from ..domain.errors import TITLES, Invalid, RefundError, Violation
 from ..domain.text import SURROGATE, has_lone_surrogate, lone_surrogate_at, pointer_escape  # noqa: F401 (re-exported)
 from ..service.idempotency import Response
 from .auth import authorize
+from .native_render import native_body
 
 PROBLEM = "application/problem+json"
 
@@ -205,8 +206,8 @@ def json_text(data) -> str:
 class NativeResponder:
     """Renders native results (JSON) and errors (problem+json); stored for replays (R17)."""
 
-    def success(self, view: dict, status: int) -> Response:
-        return Response(status, "application/json", json_text(view))
+    def success(self, result, status: int, reads=None) -> Response:
+        return Response(status, "application/json", json_text(native_body(result)))
 
     def failure(self, error: RefundError) -> Response:
         return Response(error.status, PROBLEM, json_text(problem_of(error)))

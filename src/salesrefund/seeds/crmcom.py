@@ -38,8 +38,8 @@ from ..service.door_defaults import (  # noqa: E402,F401  (the defaults of every
 )
 
 class _Quiet:
-    def success(self, view, status):
-        return view
+    def success(self, result, status, reads=None):
+        return result
 
     def failure(self, error):
         raise error

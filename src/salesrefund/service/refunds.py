@@ -23,21 +23,25 @@ from ..domain.money import Currency
 from ..domain.refunds import RefundPlan, plan_refund
 from ..store.engine import Engine
 from ..store.repository import CapExceeded, InvoiceRows, TenantStore, policy_of
-from . import events, views
+from . import events, results, views
 from .idempotency import KEY_LIFETIME_HOURS, Response, fingerprint, key_in_use, replay_of
+from .reads import RefundReads
+from .results import RefundResult, native_view
 from .uow import Clock, UnitOfWork, with_retries
 
 DEFAULT_LOCATION = "main"
 
 
 class Responder(Protocol):
-    """Renders a door's response. It may also have ``enrich(store, view) -> view``: called in the
-    refund's own transaction, it adds what the door shows beside the refund (Vodo echoes the
-    invoice with its running credited total), so a stored replay shows the figures of that time.
-    ``store_rejections = False`` keeps business-rule rejections out of the idempotency store (they
-    are raised instead) for a door whose natural key must stay free for a corrected retry."""
+    """Renders a door's response. ``success`` renders the use case's ``RefundResult`` with
+    ``reads``, a read-only ``RefundReads`` of the tenant's store in the same transaction, for what
+    the door shows beside the refund (SnR2U the customer's name, Vodo the invoice with its running
+    totals), so a stored replay shows the figures of that time; a payout's answer (``service.payouts``)
+    is still its native view, without ``reads``. ``store_rejections = False`` keeps business-rule
+    rejections out of the idempotency store (they are raised instead) for a door whose natural key
+    must stay free for a corrected retry."""
 
-    def success(self, view: dict, status: int) -> Response: ...
+    def success(self, result: RefundResult, status: int, reads: RefundReads) -> Response: ...
     def failure(self, error: RefundError) -> Response: ...
 
 
@@ -57,12 +61,12 @@ class RefundService:
 
     # -- exactly once ---------------------------------------------------------------------
     def once(self, ctx: Context, operation: str, payload: object, responder: Responder,
-             work: Callable[[UnitOfWork], tuple[dict, int]]) -> Response:
+             work: Callable[[UnitOfWork], tuple[object, int]]) -> Response:
         """``_once`` with serialization failures and deadlocks retried (same keys), then 503."""
         return with_retries(lambda: self._once(ctx, operation, payload, responder, work))
 
     def _once(self, ctx: Context, operation: str, payload: object, responder: Responder,
-              work: Callable[[UnitOfWork], tuple[dict, int]]) -> Response:
+              work: Callable[[UnitOfWork], tuple[object, int]]) -> Response:
         """Run ``work`` in one transaction; with a key, claim it and store the response there.
 
         Business-rule rejections are stored and replayed; malformed requests (``Invalid``) are
@@ -75,8 +79,8 @@ class RefundService:
         keys = ctx.keys()
         with self.uow(ctx.tenant_id) as uow:
             if not keys:
-                view, status = work(uow)
-                response = sendable(responder.success(view, status))
+                result, status = work(uow)
+                response = sendable(_success(responder, result, status, uow))
                 uow.commit()
                 return response
             print_ = fingerprint(operation, ctx.channel, payload)
@@ -94,10 +98,10 @@ class RefundService:
             savepoint = uow.savepoint()
             try:
                 self._numbers_free(uow, ctx)
-                view, status = work(uow)
+                result, status = work(uow)
                 self._claim_numbers(uow, ctx)
                 savepoint.commit()
-                response = sendable(responder.success(view, status))
+                response = sendable(_success(responder, result, status, uow))
             except Invalid:
                 raise
             except RefundError as error:
@@ -149,7 +153,7 @@ class RefundService:
     def issue(self, ctx: Context, command: IssueRefund, responder: Responder) -> Response:
         stale = self._stale_basis(ctx, command) if self.settings.unguarded_caps else None
         return self.once(ctx, "refund.issue", command, responder,
-                         lambda uow: (_enriched(responder, uow, self._issue(uow, ctx, command, stale)), 201))
+                         lambda uow: (self._issue(uow, ctx, command, stale), 201))
 
     def preview(self, ctx: Context, command: IssueRefund) -> dict:
         with self.uow(ctx.tenant_id, write=False) as uow:
@@ -159,7 +163,7 @@ class RefundService:
                                       customer=basis.customer_code, state=command.state,
                                       reason=command.reason)
 
-    def _issue(self, uow: UnitOfWork, ctx: Context, command: IssueRefund, stale: "Basis | None" = None) -> dict:
+    def _issue(self, uow: UnitOfWork, ctx: Context, command: IssueRefund, stale: "Basis | None" = None) -> RefundResult:
         """Write the refund and answer with what was written (nothing is read back)."""
         store = uow.store
         posting = command.state == "posted"
@@ -186,13 +190,13 @@ class RefundService:
             header.update(self._post(store, refund_id, plan, basis, command))
         row = {"kind": "refund", "posted_at": None, "voided_at": None, **header, "id": refund_id}
         codes = {id_: code for code, id_ in basis.location_ids.items()}
-        view = views.render_refund(
+        result = results.result_of(
             row, payments=payments, taxes=taxes, customer=basis.customer_code,
             invoice=command.invoice if basis.invoice_id else None, location=codes.get(row["location_id"]),
             lines=[{**line, "product": planned.product if line["product_id"] is not None else None,
                     "location": codes.get(line["location_id"])} for line, planned in zip(lines, plan.lines)])
-        _emit(store, ("refund.created", "refund.posted") if posting else ("refund.created",), view, now)
-        return view
+        _emit(store, ("refund.created", "refund.posted") if posting else ("refund.created",), result, now)
+        return result
 
     def _stale_basis(self, ctx: Context, command: IssueRefund) -> "Basis":
         """Test-only control (``unguarded_caps``): the naive "read, then write" a guard prevents,
@@ -316,9 +320,9 @@ class RefundService:
             self._rewrite(uow.store, row["id"], plan, basis)
             self._post(uow.store, row["id"], plan, basis, command)
             self._audit(uow, ctx, row["id"], "post")
-            view = views.refund_view(uow.store, self._refund_row(uow.store, public_id))
-            _emit(uow.store, ("refund.posted",), view, self.clock.now())
-            return view, 200
+            result = views.refund_result(uow.store, self._refund_row(uow.store, public_id))
+            _emit(uow.store, ("refund.posted",), result, self.clock.now())
+            return result, 200
         return self.once(ctx, f"refund.post:{public_id}", {}, responder, work)
 
     def void(self, ctx: Context, public_id: str, responder: Responder, reason: str | None = None) -> Response:
@@ -338,9 +342,9 @@ class RefundService:
                 postings=journal.reversal(store.entry_postings(row["journal_entry_id"])), now=now)
             store.set_refund(row["id"], dict(state="voided", voided_at=now, void_entry_id=entry_id))
             self._audit(uow, ctx, row["id"], "void", {"reason": reason} if reason else None)
-            view = views.refund_view(store, self._refund_row(store, public_id))
-            _emit(store, ("refund.voided",), view, now)
-            return view, 200
+            result = views.refund_result(store, self._refund_row(store, public_id))
+            _emit(store, ("refund.voided",), result, now)
+            return result, 200
         return self.once(ctx, f"refund.void:{public_id}", {"reason": reason}, responder, work)
 
     def _release(self, store: TenantStore, row, day: date) -> None:
@@ -380,7 +384,7 @@ class RefundService:
                 metadata_json=json.dumps(command.metadata or {}),
                 location_id=basis.location_ids.get(command.location)))
             self._audit(uow, ctx, row["id"], "edit", {"fields": sorted(changes)})
-            return views.refund_view(uow.store, self._refund_row(uow.store, public_id)), 200
+            return views.refund_result(uow.store, self._refund_row(uow.store, public_id)), 200
         return self.once(ctx, f"refund.edit:{public_id}", changes, responder, work)
 
     def delete(self, ctx: Context, public_id: str) -> None:
@@ -412,6 +416,11 @@ class RefundService:
         with self.uow(tenant_id, write=False) as uow:
             return views.refund_view(uow.store, self._refund_row(uow.store, public_id))
 
+    def result(self, tenant_id: int, public_id: str) -> RefundResult:
+        """The refund ``public_id`` as a typed result (what a door renders in its own shape)."""
+        with self.uow(tenant_id, write=False) as uow:
+            return views.refund_result(uow.store, self._refund_row(uow.store, public_id))
+
 
 @dataclasses.dataclass(frozen=True)
 class Basis:
@@ -434,15 +443,20 @@ class Basis:
     invoice_rows: InvoiceRows | None = None  # row ids of the invoice's lines and payments
 
 
-def _emit(store: TenantStore, types: tuple[str, ...], view: dict, now) -> None:
-    """The refund's events, in its own transaction (the outbox, service.events)."""
+def _emit(store: TenantStore, types: tuple[str, ...], result: RefundResult, now) -> None:
+    """The refund's events, in its own transaction (the outbox, service.events): their data is
+    the refund in the native form (``results.native_view``, the one renderer of it)."""
+    view = native_view(result)
     for event_type in types:
-        events.emit(store, event_type, f"refund:{view['id']}", view, now)
+        events.emit(store, event_type, f"refund:{result.id}", view, now)
 
 
-def _enriched(responder: Responder, uow: UnitOfWork, view: dict) -> dict:
-    enrich = getattr(responder, "enrich", None)
-    return enrich(uow.store, view) if enrich is not None else view
+def _success(responder: Responder, result, status: int, uow: UnitOfWork) -> Response:
+    """The responder's answer: a refund's result with the reads beside it; a payout's view
+    (``service.payouts``, not a typed result yet) alone."""
+    if isinstance(result, RefundResult):
+        return responder.success(result, status, RefundReads(uow.store))
+    return responder.success(result, status)
 
 
 def _totals(plan: RefundPlan) -> dict:

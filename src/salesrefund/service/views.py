@@ -10,14 +10,14 @@ import base64
 import calendar
 import hashlib
 import hmac
-import json
 from contextvars import ContextVar
-from datetime import date, datetime, timezone
+from datetime import date
 
 from ..domain import money
 from ..domain.money import Currency, format_amount, format_quantity, format_rate
 from ..domain.refunds import RefundPlan
 from ..store.repository import TenantStore
+from .results import RefundResult, iso, native_view, result_of
 
 MAX_PAGE = 200
 DEFAULT_PAGE = 50
@@ -102,16 +102,18 @@ def page(items: list, ids: list[int], limit: int) -> dict:
     return {"items": items[:limit], "next": encode_cursor(ids[limit - 1]) if more else None}
 
 
-def _iso(value) -> str | None:
-    """Dates as YYYY-MM-DD; times in UTC with their offset (SQLite hands them back naive)."""
-    if isinstance(value, datetime):
-        value = value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-    return value.isoformat() if value is not None else None
+_iso = iso  # dates and times as shown (service.results.iso)
 
 
 # -- refunds ---------------------------------------------------------------------------------
 
 def refund_view(store: TenantStore, row) -> dict:
+    """A stored refund in the native form (``results.native_view``)."""
+    return native_view(refund_result(store, row))
+
+
+def refund_result(store: TenantStore, row) -> RefundResult:
+    """A stored refund, read in the caller's transaction, as a typed result."""
     lines = store.refund_lines(row["id"])
     payments = store.refund_payments(row["id"])
     taxes = store.refund_taxes(row["id"])
@@ -119,64 +121,11 @@ def refund_view(store: TenantStore, row) -> dict:
     locations = store.location_codes([line["location_id"] for line in lines] + [row["location_id"]])
     invoice = store.invoice_by_id(row["invoice_id"]) if row["invoice_id"] else None
     customer = store.customer_by_id(row["customer_id"])
-    return render_refund(
+    return result_of(
         row, lines=[{**line, "product": products.get(line["product_id"]),
                      "location": locations.get(line["location_id"])} for line in lines],
         payments=payments, taxes=taxes, invoice=invoice["number"] if invoice else None,
         customer=customer["code"], location=locations.get(row["location_id"]))
-
-
-def render_refund(row, *, lines, payments, taxes, invoice: str | None, customer: str, location: str | None) -> dict:
-    """A refund as the native API shows it, from its rows (lines with their product and location
-    codes). The refund path renders what it has just written; ``refund_view`` what it reads."""
-    cur = Currency(row["currency"], row["currency_exponent"])
-    return {
-        "id": row["public_id"],
-        "kind": row["kind"],
-        "number": row["number"],
-        "state": row["state"],
-        "invoice": invoice,
-        "customer": customer,
-        "currency": row["currency"],
-        "reason": row["reason"],
-        "reference": row["reference"],
-        "unlinked": row["unlinked"],
-        "posting_date": _iso(row["posting_date"]),
-        "document_date": _iso(row["document_date"]),
-        "location": location,
-        "lines": [_refund_line(line, cur) for line in lines],
-        "taxes": [{"tax_rate": format_rate(x["tax_rate"]), "net": format_amount(x["net_minor"], cur),
-                   "tax": format_amount(x["tax_minor"], cur)} for x in sorted(taxes, key=lambda x: x["tax_rate"])],
-        "net": format_amount(row["net_minor"], cur),
-        "tax": format_amount(row["tax_minor"], cur),
-        "gross": format_amount(row["gross_minor"], cur),
-        "rounding": format_amount(row["rounding_minor"], cur),
-        "total": format_amount(row["total_minor"], cur),
-        "payments": [{"method": p["method"], "amount": format_amount(p["amount_minor"], cur),
-                      "reference": p["reference"]} for p in payments],
-        "metadata": json.loads(row["metadata_json"] or "{}"),
-        "channel": row["channel"],
-        "created_at": _iso(row["created_at"]),
-        "posted_at": _iso(row["posted_at"]),
-        "voided_at": _iso(row["voided_at"]),
-    }
-
-
-def _refund_line(line, cur: Currency) -> dict:
-    return {
-        "line": line["line_no"],
-        "invoice_line": line["invoice_line_no"],
-        "product": line["product"],
-        "description": line["description"],
-        "quantity": format_quantity(line["quantity"]),
-        "unit_price": money.format_price(line["unit_price"], cur) if line["unit_price"] is not None else None,
-        "tax_rate": format_rate(line["tax_rate"]),
-        "net": format_amount(line["net_minor"], cur),
-        "tax": format_amount(line["tax_minor"], cur),
-        "gross": format_amount(line["gross_minor"], cur),
-        "restock": line["restock"],
-        "location": line["location"],
-    }
 
 
 def preview_view(plan: RefundPlan, *, cur: Currency, invoice: str | None, customer: str,

@@ -159,8 +159,8 @@ def _answer_earlier(request: Request, door: doors.DoorPrincipal, command: IssueR
     expired: an identical request still answers that refund, a different one is refused."""
     if encode_command(command) != earlier.command_json:
         raise RefundError(Violation("id", "idempotency_key_reused", "this key was already used for a different request"))
-    view = request.app.state.refunds.get(door.principal.tenant_id, earlier.id)
-    response = responder.success(view, 200)
+    result = request.app.state.refunds.result(door.principal.tenant_id, earlier.id)
+    response = responder.success(result, 200)
     return Response(response.status, response.content_type, response.body, replayed=True)
 
 
@@ -177,16 +177,16 @@ async def _stored(request: Request, permission: str, answer) -> Response:
 
 def _lookup_answer(request: Request, door: doors.DoorPrincipal, config: "Config", refund_sale_id: int,
                    body: dict) -> Response:
-    view, responder = stored_refund(request.app, door, config, refund_sale_id)
-    return responder.success(view, 200)
+    result, responder = stored_refund(request.app, door, config, refund_sale_id)
+    return responder.success(result, 200)
 
 
 def _cancel_answer(request: Request, door: doors.DoorPrincipal, config: "Config", refund_sale_id: int,
                    body: dict) -> Response:
     """Void the refund (R12) through the refund service; a cancelled one answers ``invalid_state``."""
-    view, responder = stored_refund(request.app, door, config, refund_sale_id)
+    result, responder = stored_refund(request.app, door, config, refund_sale_id)
     ctx = common.context(request, door.principal, CHANNEL, body=_without_credentials(body))
-    return request.app.state.refunds.void(ctx, view["id"], responder)
+    return request.app.state.refunds.void(ctx, result.id, responder)
 
 
 def _without_credentials(body: dict) -> dict:
@@ -199,7 +199,7 @@ ACTIONS = {"lookup": (READ_PERMISSION, _lookup_answer), "cancel": (VOID_PERMISSI
 
 
 def stored_refund(app, door: doors.DoorPrincipal, config: "Config", refund_sale_id: int):
-    """(the native view, a responder rendering it) of this tenant's refund made through this door
+    """(the refund's result, a responder rendering it) of this tenant's refund made through this door
     whose answer ``id`` is ``refund_sale_id``; ``not_found`` for any other id (another tenant's
     refund, a refund made through another door or the native API, an original sale's id). The
     responder is built from the refund's own request as stored (R20), so the answer is the refund
@@ -212,7 +212,7 @@ def stored_refund(app, door: doors.DoorPrincipal, config: "Config", refund_sale_
         row = queries.door_refund(uow.store, number, CHANNEL)
         if row is None or not row["request_json"]:
             raise missing
-        view = views.refund_view(uow.store, row)
+        result = views.refund_result(uow.store, row)
         request_json = row["request_json"]
     try:
         parsed = parse(loads_exact(request_json), config)
@@ -220,7 +220,7 @@ def stored_refund(app, door: doors.DoorPrincipal, config: "Config", refund_sale_
         raise ConfigError(f"the refund {number} names a tax the credential's settings no longer have")
     with Lookups(app.state.engine, door.principal.tenant_id) as find:
         sale = find.sale(str(parsed.sale_id))
-    return view, BeansResponder(parsed, sale, config, door.principal.currency)
+    return result, BeansResponder(parsed, sale, config, door.principal.currency)
 
 
 # -- authentication ---------------------------------------------------------------------------------

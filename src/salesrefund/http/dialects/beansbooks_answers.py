@@ -5,12 +5,12 @@ amounts, exact decimal strings), errors with BeansBooks' field names and words."
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from ...domain import money
 from ...domain.errors import RefundError
 from ...service.idempotency import Response
 from ...service.lookups import Sale
+from ...service.results import RefundResult, iso
 from ..problems import json_text
 from .beansbooks_params import JSON, BeansRefund, Config, Tax
 
@@ -75,9 +75,9 @@ class BeansResponder:
     def __init__(self, parsed: BeansRefund, sale: Sale, config: Config, currency: money.Currency):
         self.parsed, self.sale, self.config, self.cur = parsed, sale, config, currency
 
-    def success(self, view: dict, status: int) -> Response:
+    def success(self, result: RefundResult, status: int, reads=None) -> Response:
         body = {"success": True, "config_error": "", "auth_error": "", "error": "",
-                "data": {"sale": self.sale_object(view)}}
+                "data": {"sale": self.sale_object(result)}}
         return Response(200, JSON, json_text(body))
 
     # A rejected refund creates nothing in BeansBooks, and the natural key is the sale itself:
@@ -89,29 +89,30 @@ class BeansResponder:
         raise error
 
     # -- the Beans_Customer_Sale object --
-    def sale_object(self, view: dict) -> dict:
-        parsed, extra = self.parsed, self.parsed.extra
+    def sale_object(self, result: RefundResult) -> dict:
+        parsed, extra, cur = self.parsed, self.parsed.extra, result.currency
         taxes = [self.config.taxes[t] for t in parsed.tax_ids]
-        lines, taxable = self._lines(view, taxes)
-        receivable = sum(self._minor(p["amount"]) for p in view["payments"] if p["method"] == "receivable")
+        lines, taxable = self._lines(result, taxes)
+        receivable = sum(p.amount_minor for p in result.payments if p.method == "receivable")
         balance = money.format_amount(-receivable, self.cur)
-        sale_number = extra.get("sale_number") or view["number"]
+        sale_number = extra.get("sale_number") or result.number
+        posted_on = iso(result.posting_date)
         return {
-            "id": sale_id(view["number"]),
+            "id": sale_id(result.number),
             "customer": self._customer(),
             "account": {"id": extra.get("account_id") or self.config.receivable_account_id},
             "sent": extra.get("sent", False),
             "refund_sale_id": parsed.sale_id,
-            "date_created": view["posting_date"],
+            "date_created": posted_on,
             "date_billed": extra.get("date_billed"),
             "date_due": extra.get("date_due"),
-            "date_cancelled": (view.get("voided_at") or "")[:10] or None,
+            "date_cancelled": (iso(result.voided_at) or "")[:10] or None,
             "create_transaction_id": None,
             "invoice_transaction_id": None,
             "cancel_transaction_id": None,
-            "subtotal": _negative(view["net"]),
-            "total": _negative(view["total"]),
-            "taxestotal": _negative(view["tax"]),
+            "subtotal": _negative(result.net_minor, cur),
+            "total": _negative(result.total_minor, cur),
+            "taxestotal": _negative(result.tax_minor, cur),
             "balance": balance,
             "sale_number": sale_number,
             "order_number": extra.get("order_number"),
@@ -120,41 +121,41 @@ class BeansResponder:
             "billing_address": None,
             "shipping_address": None,
             "lines": lines,
-            "taxes": self._taxes(view, taxes, taxable),
-            "payments": [{"date": view["posting_date"], "type": p["method"], "reference": p["reference"],
-                          "amount": _negative(p["amount"])} for p in view["payments"] if p["method"] != "receivable"],
-            "status": "Cancelled" if view["state"] == "voided" else "Refund Pending" if receivable else "Refunded",
+            "taxes": self._taxes(result, taxes, taxable),
+            "payments": [{"date": posted_on, "type": p.method, "reference": p.reference,
+                          "amount": _negative(p.amount_minor, cur)} for p in result.payments if p.method != "receivable"],
+            "status": "Cancelled" if result.state == "voided" else "Refund Pending" if receivable else "Refunded",
             "title": f"Sales Order {sale_number}",
-            "credit_note": {"id": view["id"], "number": view["number"], "state": view["state"]},
+            "credit_note": {"id": result.id, "number": result.number, "state": result.state},
         }
 
-    def _lines(self, view: dict, taxes: list[Tax]) -> tuple[list[dict], int]:
+    def _lines(self, result: RefundResult, taxes: list[Tax]) -> tuple[list[dict], int]:
         """The refund's lines as BeansBooks' sale lines (a free amount's too: its amount and
         quantity are the request's), and the taxable total (minor units)."""
         parsed = self.parsed
         lines, taxable, line_tax_id = [], 0, 0
-        for i, (line, request) in enumerate(zip(view["lines"], parsed.lines), start=1):
+        for i, (line, request) in enumerate(zip(result.lines, parsed.lines), start=1):
             line_taxes = []
             if not (parsed.tax_exempt or request.tax_exempt):
-                taxable += self._minor(line["net"])
+                taxable += line.net_minor
                 for tax in taxes:
                     line_tax_id += 1
                     line_taxes.append({"id": line_tax_id, "tax": self._tax(tax)})
             lines.append({
                 "id": i,
                 "account": {"id": request.account_id or self.config.income_account_id},
-                "description": line["description"],
+                "description": line.description,
                 "amount": "-" + money.format_price(request.amount, self.cur),
                 "quantity": request.quantity // money.QUANTITY_SCALE,
-                "total": _negative(line["net"]),
+                "total": _negative(line.net_minor, result.currency),
                 "line_taxes": line_taxes,
             })
         return lines, taxable
 
-    def _taxes(self, view: dict, taxes: list[Tax], taxable: int) -> list[dict]:
+    def _taxes(self, result: RefundResult, taxes: list[Tax], taxable: int) -> list[dict]:
         """Each BeansBooks tax with its part of the refund's tax (in proportion to the percents,
         largest remainder: the parts sum exactly to the tax)."""
-        parts = money.allocate(self._minor(view["tax"]), [t.rate for t in taxes]) if taxes else []
+        parts = money.allocate(result.tax_minor, [t.rate for t in taxes]) if taxes else []
         return [{"id": n, "tax": self._tax(tax), "amount": money.format_amount(-taxable, self.cur),
                  "total": money.format_amount(-part, self.cur), "fee": money.format_amount(0, self.cur),
                  "percent": _fraction(tax.rate)} for n, (tax, part) in enumerate(zip(taxes, parts), start=1)]
@@ -169,17 +170,11 @@ class BeansResponder:
         return {"id": tax.id, "code": tax.code, "name": tax.name, "percent": _fraction(tax.rate),
                 "fee": money.format_amount(0, self.cur)}
 
-    def _minor(self, text: str) -> int:
-        return money.parse_amount(text, "amount", self.cur)
 
 
-def _negative(text: str | None) -> str | None:
-    """An exact decimal string with its sign turned: BeansBooks records a refund negative."""
-    if text is None:
-        return None
-    if text.startswith("-"):
-        return text[1:]
-    return text if Decimal(text) == 0 else "-" + text
+def _negative(minor: int, cur: money.Currency) -> str:
+    """An amount with its sign turned: BeansBooks records a refund negative (zero stays "0.00")."""
+    return money.format_amount(-minor, cur)
 
 
 def _fraction(rate: int) -> str:

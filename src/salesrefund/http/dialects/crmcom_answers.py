@@ -41,7 +41,7 @@ class CrmResponder:
     def __init__(self, tenant_id: int):
         self.tenant_id = tenant_id
 
-    def success(self, view: dict, status: int) -> Response:
+    def success(self, view: dict, status: int, reads=None) -> Response:
         return Response(status, JSON, dumps(envelope(render(view, self.tenant_id))))
 
     def failure(self, error: RefundError) -> Response:

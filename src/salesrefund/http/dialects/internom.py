@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 
 from ...domain.errors import Invalid, RefundError, Violation
 from ...service.idempotency import Response
+from ...service.results import RefundResult
 from ..auth import authorize
 from ...service.uow import fault_message
 from ..problems import json_text, to_http as _http
@@ -159,13 +160,13 @@ class InternomResponder:
         self.lang = lang
         self.names = names or FieldNames()
 
-    def success(self, view: dict, status: int) -> Response:
+    def success(self, result: RefundResult, status: int, reads=None) -> Response:
         body = {
             "status": "success",
             "data": {
                 "status": "success",
-                "sale_name": view["number"],
-                "order_ref": f"{view['reference']} (ID: '{view['id']}')",
+                "sale_name": result.number,
+                "order_ref": f"{result.reference} (ID: '{result.id}')",
             },
             "message": SUCCESS_MESSAGE,
         }

@@ -26,6 +26,9 @@ from ...documents import myinvois
 from ...domain import money
 from ...domain.errors import RefundError, Violation, reject
 from ...service.idempotency import Response
+from ...service.reads import RefundReads
+from ...service.results import RefundResult, ResultLine, iso
+from ..native_render import from_native
 from ...service.tenants import Principal
 from ..auth import principal_for
 from ...service.uow import fault_message
@@ -139,39 +142,39 @@ def _to_http(response: Response, out: str, headers: dict[str, str], case: str) -
 
 class Responder:
     """Renders the refund note (or ``ResponseStatus``) as canonical JSON, which is stored for
-    replays; ``_to_http`` converts it to JSV for a JSV caller."""
+    replays; ``_to_http`` converts it to JSV for a JSV caller. The customer's name
+    (``AcCustomerName``) is read beside the result, in the refund's own transaction."""
 
     def __init__(self, lang: str):
         self.lang = lang
 
-    def enrich(self, store, view: dict) -> dict:
-        """The customer's name (``AcCustomerName``), read in the refund's own transaction."""
-        customer = store.customer(view["customer"]) if view.get("customer") else None
-        return {**view, "customer_name": customer["name"] if customer is not None else None}
-
-    def success(self, view: dict, status: int) -> Response:
-        return Response(200, JSON_TYPE, dumps(render_note(view)))
+    def success(self, result: RefundResult, status: int, reads: RefundReads) -> Response:
+        return Response(200, JSON_TYPE, dumps(render_result(result, reads.customer_name(result.customer))))
 
     def failure(self, error: RefundError) -> Response:
         return Response(status_of(error.code), JSON_TYPE, dumps(error_body(error.violations, self.lang)))
 
 
-# Header fields the answer takes from the refund as recorded (the rest are echoed from the request).
-_HEADER_FROM_VIEW = {"AcCusRefundNoteMID": "reference", "AcCustomerID": "customer", "AcLocationID": "location",
-                     "DocumentDate": "document_date", "AcCusInvoiceMID": "invoice", "DocumentReason": "reason",
-                     "AcCustomerName": "customer_name"}
-_HEADER_AMOUNTS = {"DocumentNetAmount": "gross", "DocumentCentBalance": "rounding", "DocumentFinalAmount": "total"}
 _HEADER_FIXED = {"IsEnableEInvoiceMYS": "N", "IsConsolidatedEInvoice": "N"}  # this server does not submit to MyInvois
 
 
-def _header(view: dict, given: dict) -> dict:
-    """The document's header in its order, from the refund (``view``) and what the request gave."""
-    header = {}
+def _recorded(result: RefundResult, customer_name: str | None) -> dict:
+    """Header fields the answer takes from the refund as recorded (the rest are echoed from the request)."""
+    cur = result.currency
+    return {"AcCusRefundNoteMID": result.reference, "AcCustomerID": result.customer,
+            "AcLocationID": result.location, "DocumentDate": iso(result.document_date),
+            "AcCusInvoiceMID": result.invoice, "DocumentReason": result.reason, "AcCustomerName": customer_name,
+            "DocumentNetAmount": _minor(result.gross_minor, cur),
+            "DocumentCentBalance": _minor(result.rounding_minor, cur),
+            "DocumentFinalAmount": _minor(result.total_minor, cur)}
+
+
+def _header(result: RefundResult, customer_name: str | None, given: dict) -> dict:
+    """The document's header in its order, from the refund and what the request gave."""
+    recorded, header = _recorded(result, customer_name), {}
     for name, kind, _, _ in HEADER:
-        if name in _HEADER_FROM_VIEW:
-            header[name] = view.get(_HEADER_FROM_VIEW[name])
-        elif name in _HEADER_AMOUNTS:
-            header[name] = _decimal(view[_HEADER_AMOUNTS[name]])
+        if name in recorded:
+            header[name] = recorded[name]
         elif name in _HEADER_FIXED or kind == "readonly":
             header[name] = _HEADER_FIXED.get(name)
         else:
@@ -179,48 +182,59 @@ def _header(view: dict, given: dict) -> dict:
     return header
 
 
-def _decimal(text: str | None) -> Decimal | None:
-    return Decimal(text) if text is not None else None
-
-
 def render_note(view: dict) -> dict:
-    """A refund (the native view, plus ``customer_name``) as the document's response."""
-    meta = (view.get("metadata") or {}).get(CHANNEL, {})
-    note = {"DocumentHeader": _header(view, meta.get("header", {})),
-            "DocumentDetails": _details(view, meta.get("details", [])),
-            "DocumentPaymentDetails": _payments(view, meta.get("payments", []))}
+    """A refund as the native API shows it (plus ``customer_name``) in the document's shape: the
+    door renders the same refund's result (``render_result``); this reads the native form back
+    (``native_render.from_native``) only to show that the two agree."""
+    return render_result(from_native(view), view.get("customer_name"))
+
+
+def render_result(result: RefundResult, customer_name: str | None) -> dict:
+    """A refund (its typed result, and its customer's name) as the document's response."""
+    meta = result.metadata.get(CHANNEL, {})
+    note = {"DocumentHeader": _header(result, customer_name, meta.get("header", {})),
+            "DocumentDetails": _details(result, meta.get("details", [])),
+            "DocumentPaymentDetails": _payments(result, meta.get("payments", []))}
     return {"CustomerRefundNote": note,
             "ResponseStatus": {"ErrorCode": None, "Message": None, "StackTrace": None, "Errors": [],  # as printed
-                               "Meta": {"RefundId": view["id"], "CreditNoteNumber": view["number"]}}}
+                               "Meta": {"RefundId": result.id, "CreditNoteNumber": result.number}}}
 
 
-def _details(view: dict, echoed: list[dict]) -> list[dict]:
+def _details(result: RefundResult, echoed: list[dict]) -> list[dict]:
     """The refund's lines as details; what the request said of each (``echoed``) where it said it."""
-    cur, rows = money.currency(view["currency"]), []
-    for i, line in enumerate(view["lines"]):
+    cur, rows = result.currency, []
+    for i, line in enumerate(result.lines):
         d = echoed[i] if i < len(echoed) else {}
-        quantity = money.parse_quantity(line["quantity"], "quantity")
         rows.append({
-            "AcCusRefundNoteDID": d.get("AcCusRefundNoteDID"), "AcCusRefundNoteMID": view["reference"],
-            "ItemNo": d.get("ItemNo", i + 1), "AcStockID": line["product"], "AcStockUOMID": d.get("AcStockUOMID"),
-            "ItemUnitPrice": _decimal(d.get("ItemUnitPrice", line["unit_price"])),
-            "ItemQuantity": Decimal(money.format_scaled(quantity, money.QUANTITY_PLACES)),
-            "ItemGrossTotal": _minor(d["ItemGrossTotal"], cur) if "ItemGrossTotal" in d else _decimal(line["gross"]),
+            "AcCusRefundNoteDID": d.get("AcCusRefundNoteDID"), "AcCusRefundNoteMID": result.reference,
+            "ItemNo": d.get("ItemNo", i + 1), "AcStockID": line.product, "AcStockUOMID": d.get("AcStockUOMID"),
+            "ItemUnitPrice": _unit_price(d, line, cur),
+            "ItemQuantity": Decimal(money.format_scaled(line.quantity, money.QUANTITY_PLACES)),
+            "ItemGrossTotal": _minor(d.get("ItemGrossTotal", line.gross_minor), cur),
             "ItemDiscountAmount": _minor(d.get("ItemDiscountAmount", 0), cur),
-            "ItemTotalPrice": _decimal(line["gross"]), "ItemRemark1": d.get("ItemRemark1"),
+            "ItemTotalPrice": _minor(line.gross_minor, cur), "ItemRemark1": d.get("ItemRemark1"),
             # as the line appears in the MyInvois document (documents/myinvois.py, issue 11)
             "AcEInvoiceItemClassificationID": myinvois.OTHERS,
-            "AcEInvoiceItemTaxTypeID": myinvois.tax_type(money.parse_rate(line["tax_rate"], "tax_rate"))})
+            "AcEInvoiceItemTaxTypeID": myinvois.tax_type(line.tax_rate)})
     return rows
 
 
-def _payments(view: dict, echoed: list[dict]) -> list[dict]:
+def _unit_price(echoed: dict, line: ResultLine, cur: money.Currency) -> Decimal | None:
+    """The request's ``ItemUnitPrice`` as it sent it (kept in the metadata at 4 places), else the line's."""
+    if "ItemUnitPrice" in echoed:
+        return Decimal(money.format_scaled(money.parse_price(echoed["ItemUnitPrice"], "ItemUnitPrice"),
+                                           money.QUANTITY_PLACES)) if echoed["ItemUnitPrice"] is not None else None
+    return Decimal(money.format_price(line.unit_price, cur)) if line.unit_price is not None else None
+
+
+def _payments(result: RefundResult, echoed: list[dict]) -> list[dict]:
     rows = []
-    for i, payment in enumerate(view["payments"]):
+    for i, payment in enumerate(result.payments):
         p = echoed[i] if i < len(echoed) else {}
-        rows.append({"AcCusRefundNoteMID": view["reference"], "ItemNo": p.get("ItemNo", i + 1),
-                     "AcBillPaymentMethodID": payment["method"], "ItemReferenceNumber": payment["reference"],
-                     "ItemRemark1": p.get("ItemRemark1"), "ItemCurrencyPaymentAmount": _decimal(payment["amount"])})
+        rows.append({"AcCusRefundNoteMID": result.reference, "ItemNo": p.get("ItemNo", i + 1),
+                     "AcBillPaymentMethodID": payment.method, "ItemReferenceNumber": payment.reference,
+                     "ItemRemark1": p.get("ItemRemark1"),
+                     "ItemCurrencyPaymentAmount": _minor(payment.amount_minor, result.currency)})
     return rows
 
 

@@ -9,6 +9,7 @@ from starlette.responses import Response as HttpResponse
 from ...domain import money
 from ...domain.errors import Invalid, RefundError, Violation, reject
 from ...service.idempotency import Response
+from ...service.reads import RefundReads
 from ...service.tenants import Principal
 from ...store.queries import snr2u as queries
 from .. import responses as R
@@ -16,7 +17,7 @@ from ..auth import principal_for
 from . import common, pipeline
 from .common import dumps
 from .servicestack import parse_date as _date
-from .snr2u import DOOR, JSON_TYPE, Responder, _formats_of, render_note
+from .snr2u import DOOR, JSON_TYPE, _formats_of, render_result
 from .snr2u_fields import INT_MAX
 from .snr2u_parse import _Reader
 
@@ -93,20 +94,20 @@ def _read_one(app, principal: Principal, number: str) -> dict:
         raise Invalid(Violation("AcCusRefundNoteMID", "validation_error",
                                 "{field_name} must be a non-empty string of at most {max} characters",
                                 {"field_name": "AcCusRefundNoteMID", "max": 20}))
-    views, _ = _page(app, principal.tenant_id, {"mid": number}, 0, 1, None)
-    if not views:
+    notes, _ = _page(app, principal.tenant_id, {"mid": number}, 0, 1, None)
+    if not notes:
         raise RefundError(Violation("AcCusRefundNoteMID", "not_found", "there is no refund note {value}",
                                     {"value": number}))
-    body = render_note(views[0])
-    body["ResponseStatus"]["Meta"]["State"] = views[0]["state"]
+    body = render_result(*notes[0])
+    body["ResponseStatus"]["Meta"]["State"] = notes[0][0].state
     return body
 
 
 def _read_page(app, principal: Principal, query) -> dict:
     """AutoQuery's ``QueryResponse`` for the query string ``query``."""
     filters, skip, take, order = _list_query(query)
-    views, total = _page(app, principal.tenant_id, filters, skip, take, order)
-    return {"Offset": skip, "Total": total, "Results": [render_note(view)["CustomerRefundNote"] for view in views],
+    notes, total = _page(app, principal.tenant_id, filters, skip, take, order)
+    return {"Offset": skip, "Total": total, "Results": [render_result(*note)["CustomerRefundNote"] for note in notes],
             "Meta": {}, "ResponseStatus": None}
 
 
@@ -166,8 +167,8 @@ def _list_parameter(reader: "_Reader", state: dict, key: str, value: str) -> Non
         reader.invalid(key, "{field_name} is not a parameter of this request")
 
 
-def _page(app, tenant_id: int, filters: dict, skip: int, take: int, order) -> tuple[list[dict], int]:
-    """The refund notes matching ``filters`` (native views with the customer's name), this tenant's
+def _page(app, tenant_id: int, filters: dict, skip: int, take: int, order) -> tuple[list[tuple], int]:
+    """The refund notes matching ``filters`` (each its result and its customer's name), this tenant's
     only, oldest first unless ``order`` says otherwise; and how many match in all."""
     from ...service import views as V
 
@@ -175,4 +176,6 @@ def _page(app, tenant_id: int, filters: dict, skip: int, take: int, order) -> tu
     with app.state.refunds.uow(tenant_id, write=False) as uow:
         rows, total = queries.refund_notes(uow.store, number=filters.get("mid"), codes=codes,
                                            dates=filters.get("dates", ()), skip=skip, take=take, order=order)
-        return [Responder("en").enrich(uow.store, V.refund_view(uow.store, row)) for row in rows], total
+        reads = RefundReads(uow.store)
+        results = [V.refund_result(uow.store, row) for row in rows]
+        return [(result, reads.customer_name(result.customer)) for result in results], total

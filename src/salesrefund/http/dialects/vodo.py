@@ -9,7 +9,7 @@ headers ``secure-business-key`` + ``userToken`` (the door credential), ``apikey`
 ``domain.discounts``) and the engine decides everything; see ``docs/doors/vodo.md``.
 
 Every response is Vodo's envelope ``{"status", "message", "data", "errors"}``; a credit note is
-rendered (``vodo_render``) from what ``store.queries.vodo`` reads back as integers.
+rendered (``vodo_render``) from the refund's result with its invoice as it stands (``RefundReads``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from ...domain.errors import Invalid, RefundError, Violation, reject
 from ...service import doors
 from ...service.idempotency import MAX_KEY_LENGTH
 from ...service.uow import fault_message
-from ...store.queries import vodo as queries
+from ...service.reads import RefundReads
 from .. import responses as R
 from ..problems import to_http as _http
 from . import common, pipeline, vodo_form
@@ -188,10 +188,11 @@ def _credit_notes(app, tenant_id: int, invoice_id: str, lang: str) -> list[dict]
     """The invoice's refunds as Vodo credit notes; ``invoice_not_found`` for an invoice this tenant
     does not have (another tenant's included)."""
     with app.state.refunds.uow(tenant_id, write=False) as uow:
-        notes = queries.credit_notes(uow.store, invoice_id)
-        if notes is None:
+        reads = RefundReads(uow.store)
+        standing = reads.invoice_standing(invoice_id)
+        if standing is None:
             raise reject("invoice_not_found", "/invoice", "invoice {invoice} does not exist", invoice=invoice_id)
-        return [render_note(note, lang) for note in notes]
+        return [render_note(result, standing, lang) for result in reads.credit_notes(invoice_id)]
 
 
 DOOR = pipeline.Door(

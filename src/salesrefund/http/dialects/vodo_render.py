@@ -1,8 +1,9 @@
 """What the Vodo door answers: a credit note with its invoice, key for key as the document's example
 response shows them, and errors in Vodo's envelope with Vodo's field names (``docs/doors/vodo.md``).
 
-A credit note is rendered from ``store.queries.vodo.CreditNote``: the tables' integers (minor
-units, quantities and prices in 1/10,000), never the native API's decimal strings. Money is
+A credit note is rendered from the refund's ``RefundResult`` and its invoice as it stands
+(``InvoiceStanding``, asked of the service's ``RefundReads`` in the refund's transaction): integers
+(minor units, quantities and prices in 1/10,000), never the native API's decimal strings. Money is
 written as JSON numbers with exactly the currency's decimals (``100.00``), never through a float.
 Where salesrefund has no value for a field the document shows, the field has Vodo's own "none"
 of the document's type (``0``, ``""`` or ``null``), as listed in the templates below.
@@ -18,8 +19,9 @@ from ...domain import money
 from ...domain.discounts import net_unit_price
 from ...domain.errors import RefundError
 from ...service.idempotency import Response
-from ...store.queries import vodo as queries
-from ...store.queries.vodo import CreditNote
+from ...service.reads import RefundReads
+from ...service.results import RefundResult, ResultLine
+from ...store.queries.vodo import InvoiceStanding
 from . import common
 from .vodo_form import TENDERS, Layout
 from .common import JsonNumber, dumps
@@ -70,12 +72,9 @@ class VodoResponder:
         self.lang = lang
         self.layout = layout or Layout()
 
-    def enrich(self, store, view: dict) -> CreditNote:
-        """The credit note and its invoice as they stand, read in the refund's transaction."""
-        return queries.credit_note(store, view["id"], queries.invoice_standing(store, view["invoice"]))
-
-    def success(self, note: CreditNote, status: int) -> Response:
-        return self.answer(SUCCESS_MESSAGE, credit_note(note, self.lang))
+    def success(self, result: RefundResult, status: int, reads: RefundReads) -> Response:
+        """The credit note with its invoice as it stands (``reads``, in the refund's transaction)."""
+        return self.answer(SUCCESS_MESSAGE, credit_note(result, reads.invoice_standing(result.invoice), self.lang))
 
     def answer(self, message: str, data) -> Response:
         body = {"status": True, "message": i18n.translate(message, self.lang), "data": data, "errors": []}
@@ -98,30 +97,31 @@ def credit_note_ids(number: str | None) -> tuple[int, int]:
     return (int(match[1] + match[2]), int(match[2])) if match else (0, 0)
 
 
-def credit_note(note: CreditNote, lang: str) -> dict:
-    refund, invoice = note.refund, note.standing.invoice
+def credit_note(refund: RefundResult, standing: InvoiceStanding, lang: str) -> dict:
+    """A refund (its result) as Vodo's credit note, with its invoice as it stands (``standing``)."""
+    invoice = standing.invoice
     amount = _amounts(invoice.currency)
-    paid = {method: sum(a for m, a in note.payments if m == method) for _, method in TENDERS}
-    number_id, reference = credit_note_ids(refund["number"])
+    paid = {method: sum(p.amount_minor for p in refund.payments if p.method == method) for _, method in TENDERS}
+    number_id, reference = credit_note_ids(refund.number)
     return {**NOTE,
-            "uuid": refund["public_id"], "reference": reference, "invoice_id": _number_or_text(invoice.number),
-            "created_date": _day(refund["posting_date"]), "description": refund["reason"] or "",
-            "tax_inclusive": _flag(invoice.prices_include_tax), "total": amount(refund["total_minor"]),
-            "total_without_deduct": amount(refund["total_minor"]), "amount_total": amount(refund["net_minor"]),
-            "tax_amount_total": amount(refund["tax_minor"]), "pos_session_id": note.pos_session,
-            "updated_at": _timestamp(refund["posted_at"] or refund["created_at"]),
-            "created_at": _timestamp(refund["created_at"]), "id": number_id,
-            "invoice": _invoice(note, amount),
+            "uuid": refund.id, "reference": reference, "invoice_id": _number_or_text(invoice.number),
+            "created_date": _day(refund.posting_date), "description": refund.reason or "",
+            "tax_inclusive": _flag(invoice.prices_include_tax), "total": amount(refund.total_minor),
+            "total_without_deduct": amount(refund.total_minor), "amount_total": amount(refund.net_minor),
+            "tax_amount_total": amount(refund.tax_minor), "pos_session_id": refund.pos_session or "",
+            "updated_at": _timestamp(refund.posted_at or refund.created_at),
+            "created_at": _timestamp(refund.created_at), "id": number_id,
+            "invoice": _invoice(refund, standing, amount),
             # beyond the document (docs/doors/vodo.md, "The response")
-            "rounding": amount(refund["rounding_minor"]), "currency": refund["currency"], "pos_id": note.pos,
+            "rounding": amount(refund.rounding_minor), "currency": refund.currency.code, "pos_id": refund.pos or "",
             **{name: amount(paid[method]) for name, method in TENDERS},
-            "payments": [{"method": m, "amount": amount(a)} for m, a in note.payments],
-            "all_items": [_refund_item(line, refund, invoice, amount) for line in note.lines],
-            "pdf_url": f"/v1/refunds/{refund['public_id']}/document.pdf?lang={lang}"}
+            "payments": [{"method": p.method, "amount": amount(p.amount_minor)} for p in refund.payments],
+            "all_items": [_refund_item(line, refund, invoice, amount) for line in refund.lines],
+            "pdf_url": f"/v1/refunds/{refund.id}/document.pdf?lang={lang}"}
 
 
-def _invoice(note: CreditNote, amount) -> dict:
-    standing, invoice = note.standing, note.standing.invoice
+def _invoice(refund: RefundResult, standing: InvoiceStanding, amount) -> dict:
+    invoice = standing.invoice
     refunded, received, paid_out = invoice.refunded_total_minor, standing.received_minor, standing.paid_out_minor
     return {**INVOICE,
             "id": _number_or_text(invoice.number), "reference": _number_or_text(invoice.number),
@@ -133,7 +133,7 @@ def _invoice(note: CreditNote, amount) -> dict:
             "total_without_deduct": money.format_amount(invoice.total_minor, invoice.currency),
             "due_balalnce": amount(invoice.total_minor - received - refunded + paid_out),
             "created_at": _timestamp(standing.created_at),
-            "updated_at": _timestamp(note.refund["posted_at"] or note.refund["created_at"]),
+            "updated_at": _timestamp(refund.posted_at or refund.created_at),
             "all_items": [_invoice_item(line, invoice, _timestamp(standing.created_at), amount)
                           for line in invoice.lines]}
 
@@ -153,20 +153,20 @@ def _invoice_item(line, invoice, created_at: str, amount) -> dict:
             "refunded_amount": amount(line.refunded_gross_minor)}
 
 
-def _refund_item(line: dict, refund: dict, invoice, amount) -> dict:
-    sold = invoice.line_numbered(line["invoice_line_no"]) if line["invoice_line_no"] else None
-    if line["unit_price"] is not None:
-        unit = net_unit_price(line["unit_price"], line["tax_rate"], invoice.prices_include_tax, invoice.currency)
+def _refund_item(line: ResultLine, refund: RefundResult, invoice, amount) -> dict:
+    sold = invoice.line_numbered(line.invoice_line) if line.invoice_line else None
+    if line.unit_price is not None:
+        unit = net_unit_price(line.unit_price, line.tax_rate, invoice.prices_include_tax, invoice.currency)
     else:
-        unit = line["net_minor"]
-    rate = money.format_rate(line["tax_rate"])
-    return {"id": line["line_no"], "credit_note_id": refund["public_id"], "invoice_item_id": line["invoice_line_no"],
-            "item_id": _number_or_text(sold.product if sold else None), "description": line["description"],
-            "qty": money.format_quantity(line["quantity"]) if line["invoice_line_no"] else "1",
-            "unit_price": amount(unit), "amount": amount(line["net_minor"]),
+        unit = line.net_minor
+    rate = money.format_rate(line.tax_rate)
+    return {"id": line.line, "credit_note_id": refund.id, "invoice_item_id": line.invoice_line,
+            "item_id": _number_or_text(sold.product if sold else None), "description": line.description,
+            "qty": money.format_quantity(line.quantity) if line.invoice_line else "1",
+            "unit_price": amount(unit), "amount": amount(line.net_minor),
             "discount": money.format_amount(0, invoice.currency),
-            "tax_id": rate, "tax_rate": rate, "tax_amount": amount(line["tax_minor"]),
-            "total": amount(line["gross_minor"]), "restock": line["restock"]}
+            "tax_id": rate, "tax_rate": rate, "tax_amount": amount(line.tax_minor),
+            "total": amount(line.gross_minor), "restock": line.restock}
 
 
 def _amounts(cur: money.Currency):

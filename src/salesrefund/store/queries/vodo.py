@@ -74,12 +74,17 @@ def credit_notes(store: TenantStore, number: str) -> list[CreditNote] | None:
     standing = invoice_standing(store, number)
     if standing is None:
         return None
+    return [_note(store, dict(row), standing) for row in credit_note_rows(store, number)]
+
+
+def credit_note_rows(store: TenantStore, number: str) -> list:
+    """The refunds rows of the credit notes of the tenant's invoice ``number``, oldest first (the
+    Vodo door renders each as its result, ``service.reads.RefundReads.credit_notes``)."""
     r = t.refunds.c
-    rows = store.conn.execute(
+    return store.conn.execute(
         select(t.refunds).join(t.invoices, t.invoices.c.id == r.invoice_id)
         .where(_mine(store, (t.refunds, t.invoices), t.invoices.c.number == number, r.kind == "refund",
                      r.state != "draft")).order_by(r.id)).mappings().all()
-    return [_note(store, dict(row), standing) for row in rows]
 
 
 def _note(store: TenantStore, refund: dict, standing: InvoiceStanding) -> CreditNote:
