@@ -120,11 +120,12 @@ def _fault(call: pipeline.Call) -> Response:
     return Response(500, JSON_TYPE, dumps(error_body([violation], call.lang)))
 
 
-def _authorize(request: Request) -> Principal:
+def authorize(request: Request, permission: str = PERMISSION, name: str = PERMISSION_NAME) -> Principal:
+    """The caller's principal, which must hold ``permission`` (named ``name`` in the refusal)."""
     principal = principal_for(request)
-    if not principal.may(PERMISSION):
+    if not principal.may(permission):
         raise reject("forbidden", "/headers/Authorization", "this credential lacks the {permission} permission",
-                     permission=PERMISSION_NAME)
+                     permission=name)
     return principal
 
 
@@ -283,6 +284,6 @@ def message(violation: Violation, lang: str) -> str:
 
 DOOR = pipeline.Door(
     channel=CHANNEL, languages=LANGUAGES, log=log, www_authenticate="Bearer",
-    responder=lambda call: Responder(call.lang), authenticate=lambda call: _authorize(call.request),
+    responder=lambda call: Responder(call.lang), authenticate=lambda call: authorize(call.request),
     read=_read, parse=_parse, send=_send, fault=_fault)
 

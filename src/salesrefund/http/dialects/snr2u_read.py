@@ -7,17 +7,16 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response as HttpResponse
 
 from ...domain import money
-from ...domain.errors import Invalid, RefundError, Violation, reject
+from ...domain.errors import Invalid, RefundError, Violation
 from ...service.idempotency import Response
 from ...service.reads import RefundReads
 from ...service.tenants import Principal
 from ...store.queries import snr2u as queries
 from .. import responses as R
-from ..auth import principal_for
 from . import common, pipeline
 from .common import dumps
 from .servicestack import parse_date as _date
-from .snr2u import DOOR, JSON_TYPE, _formats_of, render_result
+from .snr2u import DOOR, JSON_TYPE, _formats_of, authorize, render_result
 from .snr2u_fields import INT_MAX
 from .snr2u_parse import _Reader
 
@@ -79,7 +78,7 @@ async def _answer_read(request: Request, answer) -> HttpResponse:
     """A read route: the credential first, then the format, then ``answer(principal)`` (the body);
     in the format and casing asked for, errors as ServiceStack's ``ResponseStatus`` (the pipeline's)."""
     async def work(call: pipeline.Call) -> Response:
-        principal = await common.call(_authorize_read, request)
+        principal = await common.call(authorize, request, READ_PERMISSION, READ_PERMISSION)
         refused = _formats_of(call)[2]
         if refused is not None:
             raise refused
@@ -109,14 +108,6 @@ def _read_page(app, principal: Principal, query) -> dict:
     notes, total = _page(app, principal.tenant_id, filters, skip, take, order)
     return {"Offset": skip, "Total": total, "Results": [render_result(*note)["CustomerRefundNote"] for note in notes],
             "Meta": {}, "ResponseStatus": None}
-
-
-def _authorize_read(request: Request) -> Principal:
-    principal = principal_for(request)
-    if not principal.may(READ_PERMISSION):
-        raise reject("forbidden", "/headers/Authorization", "this credential lacks the {permission} permission",
-                     permission=READ_PERMISSION)
-    return principal
 
 
 def _list_query(query) -> tuple[dict, int, int, tuple[str, bool] | None]:
