@@ -13,6 +13,7 @@ from salesrefund.seeds import internom
 
 from salesrefund.domain.errors import RefundError
 from salesrefund.service import limits
+from salesrefund.service.tenants import authenticate
 
 
 @pytest.fixture
@@ -58,13 +59,20 @@ def _shared_count(engine, credential_id: int, window: int) -> int:
     return limits.store.count_request(limits.counts_engine(engine), credential_id, window, 0)
 
 
-def test_a_busy_credential_is_counted_in_batches_and_exactly_near_its_limit(engine, clock, monkeypatch):
+def _fresh_credential(engine, clock, make_tenant) -> int:
+    """A real credential (the counts refer to it on PostgreSQL), then a window of its own."""
+    credential_id = authenticate(engine, make_tenant()["token"], clock).credential_id
+    clock.current += timedelta(minutes=1)
+    return credential_id
+
+
+def test_a_busy_credential_is_counted_in_batches_and_exactly_near_its_limit(engine, clock, make_tenant, monkeypatch):
     """Issue 14: not one write per request. The first request of a window is counted in the
     database, then every FLUSH_REQUESTS; from NEAR_LIMIT of the limit on, every request, so the
     limit holds exactly: request 101 of a limit of 100 is refused."""
     monkeypatch.setattr(limits, "FLUSH_SECONDS", 3600)  # batches by count only: deterministic
     monkeypatch.setattr(limits, "_tallies", {})
-    credential = 10_000_000 + uuid.uuid4().int % 1_000_000  # a counter of its own
+    credential = _fresh_credential(engine, clock, make_tenant)
     window = int(clock.now().timestamp()) // limits.WINDOW_SECONDS
     writes = []
     real = limits._count
@@ -85,11 +93,11 @@ def test_a_busy_credential_is_counted_in_batches_and_exactly_near_its_limit(engi
     assert refused.value.code == "rate_limited"
 
 
-def test_another_process_count_is_seen_at_its_next_batch(engine, clock, monkeypatch):
+def test_another_process_count_is_seen_at_its_next_batch(engine, clock, make_tenant, monkeypatch):
     """Two processes (two tallies) on one database share the count: what one added, the other's
     next write reads back, and over the limit it refuses."""
     monkeypatch.setattr(limits, "FLUSH_SECONDS", 3600)
-    credential = 20_000_000 + uuid.uuid4().int % 1_000_000
+    credential = _fresh_credential(engine, clock, make_tenant)
     monkeypatch.setattr(limits, "_tallies", {})
     for _ in range(60):
         limits.hit(engine, credential, clock, limit=60)  # process one: 60, all in the database by now
