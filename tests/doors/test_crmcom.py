@@ -647,11 +647,11 @@ def test_the_door_builds_the_payout_command_and_it_lands_as_a_direct_call_would(
         Context(tenant_id=twin.id, channel="crmcom"), expected, catalog, quiet)
     ignore = ("id", "created_at", "posted_at")
     mine = {k: v for k, v in crm.api.get(f"/v1/refunds/{data['id']}").json().items() if k not in ignore}
-    theirs = {k: v for k, v in twin.api.get(f"/v1/refunds/{direct['id']}").json().items() if k not in ignore}
+    theirs = {k: v for k, v in twin.api.get(f"/v1/refunds/{direct.refund.id}").json().items() if k not in ignore}
     assert mine == theirs
     strip = lambda items: [{k: v for k, v in e.items() if k != "id"} for e in items]  # noqa: E731
     assert strip(crm.api.get(f"/v1/refunds/{data['id']}/journal").json()["items"]) == \
-        strip(twin.api.get(f"/v1/refunds/{direct['id']}/journal").json()["items"])
+        strip(twin.api.get(f"/v1/refunds/{direct.refund.id}/journal").json()["items"])
 
 
 def test_the_base_path_comes_from_the_environment(monkeypatch):

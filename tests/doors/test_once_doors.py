@@ -164,7 +164,7 @@ def test_a_fault_before_the_commit_still_says_nothing_was_recorded(crm, monkeypa
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(payouts, "payout_view", broken)
+    monkeypatch.setattr(payouts, "payout_result", broken)
     response = crmcom.create(crm, crmcom.minimal(back_office_code="BO-BEFORE"))
     assert response.status_code == 500 and "nothing was recorded" in response.json()["status"]["message"]
     assert crmcom.balance(crm) == "500.00"

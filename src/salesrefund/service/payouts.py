@@ -36,6 +36,7 @@ from ..domain.payouts import (
 )
 from ..store.repository import TenantStore, policy_of
 from . import events, views
+from .results import RefundResult, native_view
 from .idempotency import Response
 from .refunds import RefundService, Responder
 from .uow import UnitOfWork
@@ -52,11 +53,11 @@ class PayoutService:
         self.clock = refunds.clock
 
     def pay_out(self, ctx: Context, command: PayOut, catalog: PayoutCatalog, responder: Responder) -> Response:
-        """Issue a payout (posted or draft); the responder renders ``payout_view`` or the error."""
+        """Issue a payout (posted or draft); the responder renders its ``PayoutResult`` or the error."""
         return self.refunds.once(ctx, "payout.issue", command, responder,
                                  lambda uow: (self._pay_out(uow, ctx, command, catalog), 200))
 
-    def get(self, tenant_id: int, ref: Ref) -> dict:
+    def get(self, tenant_id: int, ref: Ref) -> PayoutResult:
         """A payout by ``Ref("id", public id)`` or ``Ref("number", number)``; ``not_found`` for
         anything else, another tenant's payout and a refund that is not a payout (R19)."""
         with self.refunds.uow(tenant_id, write=False) as uow:
@@ -64,7 +65,7 @@ class PayoutService:
             row = store.payout(ref.field, ref.value)
             if row is None:
                 raise reject("not_found", "/id", "payout {id} does not exist", id=ref.value)
-            return payout_view(store, row)
+            return payout_result(store, row)
 
     def update(self, ctx: Context, ref: Ref, changes: dict, catalog: PayoutCatalog, responder: Responder) -> Response:
         """Change a payout DRAFT (``changes``: fields of ``PayOut``); with ``state="posted"`` post
@@ -101,10 +102,10 @@ class PayoutService:
                 self._post(store, row["id"], row["customer_id"], plan)
                 store.audit(refund_id=row["id"], action="post", channel=ctx.channel,
                             credential_id=ctx.credential_id, request_id=ctx.request_id, now=now)
-            view = payout_view(store, store.refund_by_id(row["id"]))
+            payout = payout_result(store, store.refund_by_id(row["id"]))
             if posting:
-                events.emit(store, "refund.posted", f"refund:{view['id']}", view, now)
-            return view, 200
+                _emit(store, "refund.posted", payout, now)
+            return payout, 200
         payload = {name: dataclasses.asdict(v) if isinstance(v, Ref) else v for name, v in changes.items()}
         return self.refunds.once(ctx, f"payout.update:{ref.field}:{ref.value}", json.loads(json.dumps(
             payload, default=str)), responder, work)
@@ -119,13 +120,13 @@ class PayoutService:
             store.set_refund(row["id"], dict(state="voided", voided_at=now))
             store.audit(refund_id=row["id"], action="reject", channel=ctx.channel, credential_id=ctx.credential_id,
                         request_id=ctx.request_id, now=now)
-            view = payout_view(store, store.refund_by_id(row["id"]))
-            events.emit(store, "refund.voided", f"refund:{view['id']}", view, now)
-            return view, 200
+            payout = payout_result(store, store.refund_by_id(row["id"]))
+            _emit(store, "refund.voided", payout, now)
+            return payout, 200
         return self.refunds.once(ctx, f"payout.reject:{ref.field}:{ref.value}", {}, responder, work)
 
     # -- writing ------------------------------------------------------------------------------
-    def _pay_out(self, uow: UnitOfWork, ctx: Context, command: PayOut, catalog: PayoutCatalog) -> dict:
+    def _pay_out(self, uow: UnitOfWork, ctx: Context, command: PayOut, catalog: PayoutCatalog) -> PayoutResult:
         store = uow.store
         posting = command.state == "posted"
         tenant = store.tenant(share_lock=posting)
@@ -166,9 +167,9 @@ class PayoutService:
             self._post(store, refund_id, customer["id"], plan)
         store.audit(refund_id=refund_id, action="create", channel=ctx.channel, credential_id=ctx.credential_id,
                     request_id=ctx.request_id, now=now)
-        view = payout_view(store, store.refund_by_id(refund_id))
-        events.emit(store, "payout.created", f"refund:{view['id']}", view, now)  # the outbox, same transaction
-        return view
+        payout = payout_result(store, store.refund_by_id(refund_id))
+        _emit(store, "payout.created", payout, now)  # the outbox, same transaction
+        return payout
 
     def _post(self, store: TenantStore, refund_id: int, customer_id: int, plan: PayoutPlan) -> None:
         """The cap (one conditional UPDATE), the number and the journal entry, in the caller's
@@ -184,9 +185,6 @@ class PayoutService:
         store.set_refund(refund_id, dict(state="posted", number=number, journal_entry_id=entry_id, posted_at=now))
 
 
-def is_rejected(view: dict) -> bool:
-    """A payout draft rejected (stored as voided, never posted)."""
-    return view["state"] == "voided" and view.get("posted_at") is None
 
 
 def _draft_row(store: TenantStore, ref: Ref, action: str):
@@ -226,14 +224,34 @@ def resolve_customer(store: TenantStore, ref: Ref):
     return rows[0]
 
 
-def payout_view(store: TenantStore, row) -> dict:
-    """The native refund view of a payout, plus the customer account it pays out of, named by its
-    code (the tenant's own): never the global row id, which would count other tenants' accounts
-    in every webhook event that carries this view (issue 10)."""
-    view = views.refund_view(store, row)
+@dataclasses.dataclass(frozen=True)
+class PayoutResult:
+    """What the payout use cases return (issue 10): the payout as a typed refund result, and the
+    customer account it pays out of, named by its code (the tenant's own): never the global row
+    id, which would count other tenants' accounts in every webhook event that carries it."""
+
+    refund: RefundResult
+    account: dict  # code, name, tax_number
+
+    @property
+    def rejected(self) -> bool:
+        """A rejected draft: stored as voided, never posted (see the module's text)."""
+        return self.refund.state == "voided" and self.refund.posted_at is None
+
+
+def payout_result(store: TenantStore, row) -> PayoutResult:
     customer = store.customer_by_id(row["customer_id"])
-    view["account"] = {"code": customer["code"], "name": customer["name"], "tax_number": customer["tax_number"]}
-    return view
+    return PayoutResult(views.refund_result(store, row),
+                        {"code": customer["code"], "name": customer["name"], "tax_number": customer["tax_number"]})
+
+
+def native_payout(payout: PayoutResult) -> dict:
+    """The native form of a payout (its events' data): the refund's, plus its ``account``."""
+    return {**native_view(payout.refund), "account": payout.account}
+
+
+def _emit(store: TenantStore, event_type: str, payout: PayoutResult, now) -> None:
+    events.emit(store, event_type, f"refund:{payout.refund.id}", native_payout(payout), now)
 
 
 def _metadata(command: PayOut, plan: PayoutPlan) -> dict:

@@ -166,8 +166,8 @@ async def _show(request: Request) -> StarletteResponse:
     Collect(unknown(query, ("token", "refund_identifier", "fields_set"))).check()
     wanted = fields_set(query.get("fields_set"))
     ref = refund_identifier(query.get("refund_identifier"))
-    view = await common.call(_service(request).get, door.principal.tenant_id, ref)
-    return _http(limited(CrmResponder(door.principal.tenant_id).success(view, 200), wanted))
+    payout = await common.call(_service(request).get, door.principal.tenant_id, ref)
+    return _http(limited(CrmResponder(door.principal.tenant_id).success(payout, 200), wanted))
 
 
 async def _list(request: Request) -> StarletteResponse:
@@ -180,15 +180,15 @@ async def _list(request: Request) -> StarletteResponse:
     account = by_account_number(account_identifier(query.get("accounts_receivable_identifier")), tenant_id)
     limit = count(query, "number_of_results", 1, LIST_MAX, 50)
     offset = count(query, "offset", 0, 10 ** 9, 0)
-    views = await common.call(_payouts_of, request, tenant_id, account, limit, offset)
-    return _http(limited(ok([render(view, tenant_id) for view in views]), wanted))
+    found = await common.call(_payouts_of, request, tenant_id, account, limit, offset)
+    return _http(limited(ok([render(payout, tenant_id) for payout in found]), wanted))
 
 
-def _payouts_of(request: Request, tenant_id: int, account: Ref, limit: int, offset: int) -> list[dict]:
+def _payouts_of(request: Request, tenant_id: int, account: Ref, limit: int, offset: int) -> list:
     with request.app.state.refunds.uow(tenant_id, write=False) as uow:
         customer = payouts.resolve_customer(uow.store, account)
         rows = queries.payouts_of_customer(uow.store, customer["id"], kind=payouts.KIND, limit=limit, offset=offset)
-        return [payouts.payout_view(uow.store, row) for row in rows]
+        return [payouts.payout_result(uow.store, row) for row in rows]
 
 
 async def _update(request: Request) -> StarletteResponse:

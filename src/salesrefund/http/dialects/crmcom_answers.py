@@ -12,7 +12,9 @@ import re
 from ...domain.errors import RefundError, Violation
 from ...domain.payouts import Ref
 from ...service.idempotency import Response
-from ...service.payouts import is_rejected
+from ...domain import money
+from ...service.payouts import PayoutResult
+from ...service.results import iso
 from ..problems import loads_exact
 from . import common
 from .common import JsonNumber, dumps
@@ -41,24 +43,25 @@ class CrmResponder:
     def __init__(self, tenant_id: int):
         self.tenant_id = tenant_id
 
-    def success(self, view: dict, status: int, reads=None) -> Response:
-        return Response(status, JSON, dumps(envelope(render(view, self.tenant_id))))
+    def success(self, payout: PayoutResult, status: int, reads=None) -> Response:
+        return Response(status, JSON, dumps(envelope(render(payout, self.tenant_id))))
 
     def failure(self, error: RefundError) -> Response:
         return failure(error)
 
 
-def render(view: dict, tenant_id: int) -> dict:
-    """A payout (``service.payouts.payout_view``) of the tenant as CRM.COM names a refund's fields."""
-    meta = view.get("metadata") or {}
-    account = view.get("account") or {}
+def render(payout: PayoutResult, tenant_id: int) -> dict:
+    """A payout (``service.payouts.PayoutResult``) of the tenant as CRM.COM names a refund's fields."""
+    refund, account = payout.refund, payout.account
+    meta = refund.metadata or {}
     number = account.get("code")
+    state = "REJECTED" if payout.rejected else LIFE_CYCLE.get(refund.state, refund.state.upper())
     data = {
-        "id": view["id"],
-        "number": view["number"],
-        "life_cycle_state": "REJECTED" if is_rejected(view) else LIFE_CYCLE.get(view["state"], view["state"].upper()),
-        "refund_amount": JsonNumber(view["total"]),
-        "currency": {"id": view["currency"], "code": view["currency"]},
+        "id": refund.id,
+        "number": refund.number,
+        "life_cycle_state": state,
+        "refund_amount": JsonNumber(money.format_amount(refund.total_minor, refund.currency)),
+        "currency": {"id": refund.currency.code, "code": refund.currency.code},
         "accounts_receivable": {"id": account_id(tenant_id, number) if number is not None else None,
                                 "number": number, "name": account.get("name")},
         "type": _named(meta.get("type")),
@@ -66,16 +69,16 @@ def render(view: dict, tenant_id: int) -> dict:
         "category": _named(meta.get("category")),
         "accounts_receivable_payment_preference": _named(meta.get("payment_preference")),
         "notes": meta.get("notes"),
-        "back_office_code": view["reference"],
-        "issued_on": view["document_date"],
-        "issue_reason": view["reason"],
-        "posted_on": view["posting_date"],
+        "back_office_code": refund.reference,
+        "issued_on": iso(refund.document_date),
+        "issue_reason": refund.reason,
+        "posted_on": iso(refund.posting_date),
     }
     for name in UDFS:
         value = meta.get(name)
         data[name] = JsonNumber(value) if name in UDF_FLOATS and value is not None else value
-    data["created_date"] = view["created_at"]
-    data["posted_date"] = view["posted_at"]
+    data["created_date"] = iso(refund.created_at)
+    data["posted_date"] = iso(refund.posted_at)
     return data
 
 
