@@ -23,12 +23,14 @@ from fastapi import APIRouter, Request
 
 from ...domain.errors import Invalid, RefundError, Violation
 from ...service.idempotency import Response
-from ...service.results import RefundResult
+from ...domain import money
+from ...service.results import RefundResult, iso
 from ..auth import authorize
 from ...service.uow import fault_message
 from ..problems import json_text, to_http as _http
 from .. import responses as R
 from . import common, pipeline
+from .common import JsonNumber
 from .internom_parse import MAX_LINES, MAX_TEXT, InternomRefund, OrderLine, _bad, parse, resolve  # noqa: F401
 
 log = logging.getLogger("salesrefund.internom")
@@ -206,8 +208,8 @@ async def read_refund(request: Request):
     async def work(call: pipeline.Call) -> Response:
         principal = await common.call(authorize, request, READ_PERMISSION)
         field, value = _reference_query(request)
-        view = await common.call(find_by_reference, request.app, principal.tenant_id, field, value)
-        return Response(200, JSON, common.dumps({"status": "success", "data": read_view(view),
+        result = await common.call(find_by_reference, request.app, principal.tenant_id, field, value)
+        return Response(200, JSON, common.dumps({"status": "success", "data": read_view(result),
                                                  "message": SUCCESS_MESSAGE}))
 
     return await pipeline.run_read(DOOR, request, work)
@@ -224,40 +226,37 @@ def _reference_query(request: Request) -> tuple[str, str]:
     return name, value
 
 
-def find_by_reference(app, tenant_id: int, field: str, value: str) -> dict:
-    """The native view of the Internom refund with that ``reference`` (a column) or
-    ``reference_id`` (kept in its metadata); ``not_found`` for anything else, another tenant's too."""
-    import json as _json
-
+def find_by_reference(app, tenant_id: int, field: str, value: str) -> RefundResult:
+    """The Internom refund with that ``reference`` (a column) or ``reference_id`` (kept in its
+    metadata); ``not_found`` for anything else, another tenant's too."""
     from ...service import views
     from ...store.queries.internom import refunds_by_reference
 
     with app.state.refunds.uow(tenant_id, write=False) as uow:
         for row in refunds_by_reference(uow.store, CHANNEL, field, value):
-            metadata = _json.loads(row["metadata_json"])
-            if field == "reference" or metadata.get("reference_id") == value:
-                return {**views.refund_view(uow.store, row), "metadata": metadata}
+            result = views.refund_result(uow.store, row)
+            if field == "reference" or result.metadata.get("reference_id") == value:
+                return result
     raise RefundError(Violation(field, "not_found", "there is no refund with {field_name} {value}",
                                 {"field_name": field, "value": value}))
 
 
-def read_view(view: dict) -> dict:
+def read_view(result: RefundResult) -> dict:
     """Internom's create answer (``sale_name``, ``order_ref``) and its request's fields, as they were sent."""
-    metadata = view["metadata"]
+    metadata, cur = result.metadata, result.currency
     barcodes = metadata.get("barcodes") or []
-    return {"status": "success", "sale_name": view["number"],
-            "order_ref": f"{view['reference']} (ID: '{view['id']}')", "state": view["state"],
-            "reference": view["reference"], "reference_id": metadata.get("reference_id"),
-            "customer_id": metadata.get("customer_tax_number"), "branch_name": view["location"],
-            "order_line": [{"product_id": barcodes[i] if i < len(barcodes) else line["product"],
-                            "quantity": _number_out(line["quantity"]), "price_unit": _number_out(line["unit_price"]),
-                            "price_total": _number_out(line["gross"])} for i, line in enumerate(view["lines"])],
-            "amount_total": _number_out(view["total"]), "posting_date": view["posting_date"]}
-
-
-def _number_out(text: str | None):
-    """A decimal string as the JSON number Internom writes (14900, 1.5), exactly."""
-    return None if text is None else common.JsonNumber(text)
+    return {"status": "success", "sale_name": result.number,
+            "order_ref": f"{result.reference} (ID: '{result.id}')", "state": result.state,
+            "reference": result.reference, "reference_id": metadata.get("reference_id"),
+            "customer_id": metadata.get("customer_tax_number"), "branch_name": result.location,
+            "order_line": [{"product_id": barcodes[i] if i < len(barcodes) else line.product,
+                            "quantity": JsonNumber(money.format_quantity(line.quantity)),
+                            "price_unit": None if line.unit_price is None else JsonNumber(
+                                money.format_price(line.unit_price, cur)),
+                            "price_total": JsonNumber(money.format_amount(line.gross_minor, cur))}
+                           for i, line in enumerate(result.lines)],
+            "amount_total": JsonNumber(money.format_amount(result.total_minor, cur)),
+            "posting_date": iso(result.posting_date)}
 
 
 DOOR = pipeline.Door(
