@@ -55,6 +55,19 @@ def test_reopen_from_a_date_keeps_the_earlier_days_closed(books):
     assert refund(api, LINE1, posting_date="2026-06-05")["posting_date"] == "2026-06-05"
 
 
+def test_a_date_sent_as_a_number_is_refused_and_changes_nothing(books):
+    """R18: ``{"from": -1e-46}`` was read as seconds since 1970 and reopened every period (found
+    by the contract fuzzer); a date is text, on every native body."""
+    api = books["api"]
+    ok(api.post("/v1/periods/close", {"through": "2026-06-10"}))
+    for number in (-1e-46, 0, 1780000000):
+        problem(api.post("/v1/periods/reopen", {"from": number}), 422, "validation_error", "/from")
+        problem(api.post("/v1/periods/close", {"through": number}), 422, "validation_error", "/through")
+        problem(api.post("/v1/refunds", {"invoice": "INV-1", "lines": LINE1, "posting_date": number}),
+                422, "validation_error", "/posting_date")
+    assert ok(api.get("/v1/periods"))["closed_through"] == "2026-06-10"
+
+
 def test_closing_an_earlier_date_does_not_reopen_later_days(books):
     api = books["api"]
     ok(api.post("/v1/periods/close", {"through": "2026-06-10"}))

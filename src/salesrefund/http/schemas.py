@@ -43,6 +43,17 @@ def _integral(value):
 LineNumber = Annotated[StrictInt, Field(ge=1, le=100_000), BeforeValidator(_integral)]
 
 
+def _date_text(value):
+    """A date is sent as text (``"2026-06-15"``): pydantic alone would take a number as seconds
+    since 1970 (``{"from": -1e-46}`` reopened every period, found by the contract fuzzer)."""
+    if isinstance(value, (str, date)):
+        return value
+    raise PydanticCustomError("date_type", "Input should be a valid date")
+
+
+Day = Annotated[date, BeforeValidator(_date_text)]
+
+
 def _exact_numbers(value):
     """The client's own data, kept as sent but with every non-integer JSON number (decoded exactly
     as ``Decimal``) written as its exact decimal string, as the native API writes every decimal
@@ -122,7 +133,7 @@ class InvoiceLineIn(Strict):
 class InvoiceIn(Strict):
     number: Code
     customer: Code
-    date: date
+    date: Day
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     prices_include_tax: bool | None = None
     location: Code | None = None
@@ -151,8 +162,8 @@ class RefundIn(Strict):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] | None = None
     reason: Text | None = None
     state: Literal["posted", "draft"] = "posted"
-    posting_date: date | None = None
-    document_date: date | None = None
+    posting_date: Day | None = None
+    document_date: Day | None = None
     location: Code | None = None
     lines: Annotated[list[RefundLineIn], Field(min_length=1, max_length=1000)]
     payments: Annotated[list[PaymentIn], Field(max_length=20)] | None = None
@@ -163,8 +174,8 @@ class RefundPatch(Strict):
     """Fields of a draft that may change; anything omitted stays as it was."""
 
     reason: Text | None = None
-    posting_date: date | None = None
-    document_date: date | None = None
+    posting_date: Day | None = None
+    document_date: Day | None = None
     location: Code | None = None
     lines: Annotated[list[RefundLineIn], Field(min_length=1, max_length=1000)] | None = None
     payments: Annotated[list[PaymentIn], Field(max_length=20)] | None = None
@@ -176,12 +187,12 @@ class VoidIn(Strict):
 
 
 class PeriodCloseIn(Strict):
-    through: date
+    through: Day
 
 
 class PeriodReopenIn(Strict):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
-    reopen_from: date | None = Field(default=None, alias="from")
+    reopen_from: Day | None = Field(default=None, alias="from")
 
 
 # -- conversion into commands --------------------------------------------------------------------
