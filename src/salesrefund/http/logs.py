@@ -80,6 +80,6 @@ def request(**fields) -> None:
     global _logger
     if os.environ.get(ENV_REQUEST_LOG) == "0":
         return
-    if _logger is None:
-        _logger = structlog.get_logger("salesrefund.request")
+    if _logger is None:  # bound once per configuration (a lazy proxy binds anew on every call)
+        _logger = structlog.get_logger("salesrefund.request").bind()
     _logger.info("request", **fields)

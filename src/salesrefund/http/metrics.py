@@ -53,6 +53,21 @@ WEBHOOK_LATENCY = Histogram("salesrefund_webhook_attempt_seconds", "Time a webho
 _request: contextvars.ContextVar[dict | None] = contextvars.ContextVar("salesrefund_request", default=None)
 
 
+
+_children: dict = {}
+
+
+def labelled(metric, *values: str):
+    """``metric.labels(*values)``, looked up once per label set (prometheus_client validates and
+    locks on every ``labels`` call; the hot path asks for the same few children every request)."""
+    key = (metric, values)
+    child = _children.get(key)
+    if child is None:
+        child = metric.labels(*values)
+        if len(_children) < 10_000:
+            _children[key] = child
+    return child
+
 def note(**facts) -> None:
     """Add facts (tenant, outcome, replayed) to the current request's record, if there is one."""
     current = _request.get()
@@ -73,7 +88,7 @@ def webhook_attempt(event_type: str, ok: bool, seconds: float) -> None:
 
 
 def _outcome(door: str, operation: str, code: str) -> None:
-    REFUNDS.labels(door=door, operation=operation, outcome=code).inc()
+    labelled(REFUNDS, door, operation, code).inc()
     if code in CAP_CODES:
         CAP_REFUSALS.labels(door=door, code=code).inc()
     if code in ("idempotency_key_reused", "idempotency_key_in_use"):
@@ -111,8 +126,8 @@ def instrument(refunds) -> None:
             _outcome(door, operation_name, error.code)
             raise
         if getattr(response, "replayed", False):
-            IDEMPOTENCY.labels(door=door, result="replayed").inc()
-            REFUNDS.labels(door=door, operation=operation_name, outcome="replayed").inc()
+            labelled(IDEMPOTENCY, door, "replayed").inc()
+            labelled(REFUNDS, door, operation_name, "replayed").inc()
             note(replayed=True)
         elif "outcome" not in (_request.get() or {}):
             _outcome(door, operation_name, "ok")
@@ -157,8 +172,8 @@ class Observer:
         door = DOORS.get((getattr(endpoint, "__module__", "") or "").rsplit(".", 1)[-1], "-")
         if template == "/metrics":
             return
-        REQUESTS.labels(route=template, door=door, method=scope["method"], status=str(status)).inc()
-        LATENCY.labels(route=template, door=door).observe(seconds)
+        labelled(REQUESTS, template, door, scope["method"], str(status)).inc()
+        labelled(LATENCY, template, door).observe(seconds)
         state = scope.get("state", {})
         principal = state.get("principal")
         tenant = facts.get("tenant", getattr(principal, "tenant_id", None))

@@ -49,11 +49,24 @@ def client_key(key: str | None) -> str | None:
 
 
 def fingerprint(operation: str, channel: str, payload: object) -> str:
-    if dataclasses.is_dataclass(payload):
-        payload = dataclasses.asdict(payload)
+    payload = plain(payload)
     canonical = json.dumps([operation, channel, payload], sort_keys=True, default=str,
                            separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def plain(value):
+    """``dataclasses.asdict`` without its deep copies, for commands made of dataclasses, tuples,
+    dicts and plain values: the same JSON (a tuple and a list both write an array), a fifth of the
+    cost (issue 14)."""
+    fields = getattr(value, "__dataclass_fields__", None)
+    if fields is not None and not isinstance(value, type):
+        return {name: plain(getattr(value, name)) for name in fields}
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
 
 
 def replay_of(records: list[tuple[str, dict]], fingerprint_now: str) -> Response:

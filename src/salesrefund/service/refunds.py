@@ -24,7 +24,7 @@ from ..domain.refunds import RefundPlan, plan_refund
 from ..store.engine import Engine
 from ..store.repository import CapExceeded, InvoiceRows, TenantStore, policy_of
 from . import events, results, views
-from .idempotency import KEY_LIFETIME_HOURS, Response, fingerprint, key_in_use, replay_of
+from .idempotency import KEY_LIFETIME_HOURS, Response, fingerprint, key_in_use, plain, replay_of
 from .reads import RefundReads
 from .results import RefundResult, native_view
 from .uow import Clock, UnitOfWork, with_retries
@@ -446,9 +446,7 @@ class Basis:
 def _emit(store: TenantStore, types: tuple[str, ...], result: RefundResult, now) -> None:
     """The refund's events, in its own transaction (the outbox, service.events): their data is
     the refund in the native form (``results.native_view``, the one renderer of it)."""
-    view = native_view(result)
-    for event_type in types:
-        events.emit(store, event_type, f"refund:{result.id}", view, now)
+    events.emit_all(store, types, f"refund:{result.id}", native_view(result), now)
 
 
 def _success(responder: Responder, result, status: int, uow: UnitOfWork) -> Response:
@@ -489,20 +487,7 @@ def _cap_error(exceeded: CapExceeded, plan: RefundPlan, command: IssueRefund) ->
 
 
 def encode_command(command: IssueRefund) -> str:
-    return json.dumps(_plain(command), default=str)
-
-
-def _plain(value):
-    """``dataclasses.asdict`` without its deep copies (a refund's command holds only dataclasses,
-    tuples and plain values; its JSON is the same)."""
-    fields = getattr(value, "__dataclass_fields__", None)
-    if fields is not None:
-        return {name: _plain(getattr(value, name)) for name in fields}
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
+    return json.dumps(plain(command), default=str)
 
 
 def decode_command(text: str) -> IssueRefund:

@@ -14,6 +14,7 @@ from ..domain import money
 from ..domain.errors import Invalid, Violation, reject
 from ..domain.journal import DEFAULT_CHART, ROLE_ACCOUNT
 from ..store.engine import Engine
+from ..store.tenants import credential_by_token_hash
 from . import limits
 from .uow import Clock, UnitOfWork
 
@@ -212,8 +213,7 @@ def authenticate(engine: Engine, token: str, clock: Clock | None = None) -> Prin
     """The principal for a bearer token, or None when unknown, revoked or expired."""
     if not token or len(token) > 512:
         return None
-    with UnitOfWork(engine, None, write=False) as uow:
-        row = uow.tenants.credential_by_token_hash(hash_token(token))
+    row = credential_by_token_hash(engine, hash_token(token))
     if row is None:  # a guessed token counts against the caller's address (issue 10)
         limits.failed(engine, limits.sign_in(engine, None, None, clock))
         return None

@@ -14,6 +14,7 @@ from ..domain.errors import RefundError, reject
 from ..store.engine import DBAPIError, Engine
 from ..store.app_sessions import Sessions
 from ..store.dispatch import Deliveries
+from ..store.prepared import Savepoint
 from ..store.repository import TenantStore
 from ..store.tenants import DoorCredentials, Tenants, write_status
 
@@ -78,8 +79,10 @@ class UnitOfWork:
                 raise
         return self
 
-    def savepoint(self):
-        return self.conn.begin_nested()
+    def savepoint(self) -> Savepoint:
+        """A savepoint in this transaction (set on the driver, ``store.prepared.Savepoint``)."""
+        self.savepoints = getattr(self, "savepoints", 0) + 1
+        return Savepoint(self.conn, f"sr_{self.savepoints}")
 
     # -- the store's parts above one tenant, in this transaction ----------------------------------
     @property

@@ -137,11 +137,7 @@ class TenantStore(BooksQueries, EventQueries, PayoutQueries):
     def _run(self, stmt, **params):
         """Run a statement built once (above) for this tenant: prepared on the driver when it can
         be (``prepared``), else through SQLAlchemy."""
-        params = {"tenant": self.tenant_id, **params}
-        ready = prepared.prepare(self.conn, stmt, tuple(params))
-        if ready is None:
-            return self.conn.execute(stmt, params)
-        return prepared.execute(self.conn, ready, prepared.parameters(ready, params))
+        return prepared.run(self.conn, stmt, {"tenant": self.tenant_id, **params})
 
     def _insert(self, table, **values) -> int:
         values = {"tenant_id": self.tenant_id, **values}

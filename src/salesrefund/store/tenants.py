@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import Connection, bindparam, insert, select, text, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, text, update
 
+from . import prepared
 from . import tables as t
 
 _c = t.credentials.c
@@ -87,9 +88,21 @@ class Tenants:
             _c.tenant_id == tenant_id, _c.id == credential_id, _c.revoked_at.is_(None)).values(revoked_at=now))
         return result.rowcount == 1
 
-    def credential_by_token_hash(self, token_hash: str):
-        """The credential with its tenant's currency and status (one prebuilt statement)."""
-        return self.conn.execute(_CREDENTIAL, {"token_hash": token_hash}).mappings().first()
+
+
+def credential_by_token_hash(engine: Engine, token_hash: str) -> dict | None:
+    """The credential of a bearer token with its tenant's currency and status: authentication, on
+    every request (issue 14). One statement, prepared once (``prepared``), on a pooled connection
+    and outside any transaction of ours: a single SELECT reads one consistent snapshot, so the
+    BEGIN and COMMIT around it (a unit of work) bought nothing but their cost."""
+    with engine.connect() as conn:
+        ready = prepared.prepare(conn, _CREDENTIAL, ("token_hash",))
+        if ready is None:
+            row = conn.execute(_CREDENTIAL, {"token_hash": token_hash}).mappings().first()
+            return dict(row) if row is not None else None
+        row = prepared.execute(conn, ready, prepared.parameters(ready, {"token_hash": token_hash}),
+                               begin=False).first()
+        return dict(zip(ready.keys, row)) if row is not None else None
 
 
 # -- the write fence of a tenant being moved (service.uow.writable, service.moves) --------------------
@@ -104,8 +117,8 @@ def write_status(conn: Connection, tenant_id: int) -> str | None:
     shared (a move takes it exclusively to fence the tenant), read in a statement of its own begun
     after the lock is granted; None when there is no such tenant."""
     if conn.dialect.name == "postgresql":
-        conn.execute(_FENCE_SHARED, {"t": tenant_id})
-    return conn.execute(_STATUS, {"t": tenant_id}).scalar()
+        prepared.run(conn, _FENCE_SHARED, {"t": tenant_id})
+    return prepared.run(conn, _STATUS, {"t": tenant_id}).scalar()  # every write asks: prepared once
 
 
 class DoorCredentials:
