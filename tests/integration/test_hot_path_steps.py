@@ -12,12 +12,14 @@ import threading
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import select, text
 
 from salesrefund.domain.commands import ExpectedLine, ExpectedTotals, IssueRefund, PaymentRequest, RefundLineRequest
 from salesrefund.service.idempotency import fingerprint
 from salesrefund.service.tenants import authenticate, revoke_token
 from salesrefund.service.uow import UnitOfWork
+from salesrefund.store import prepared
 from salesrefund.store import tables as t
 
 
@@ -70,7 +72,11 @@ def test_a_savepoint_left_open_by_an_error_goes_with_the_transaction(engine, mak
     assert _names(engine, tid) == ["Y"]
 
 
-def test_authentication_is_one_read_that_never_waits_for_a_writer(engine, make_tenant, clock):
+@pytest.mark.parametrize("path", ["prepared", "sqlalchemy"])
+def test_authentication_is_one_read_that_never_waits_for_a_writer(engine, make_tenant, clock, monkeypatch, path):
+    if path == "sqlalchemy":  # the prepared cache is full: the statement runs through SQLAlchemy
+        monkeypatch.setattr(prepared, "_cache", {})
+        monkeypatch.setattr(prepared, "MAX_PREPARED", 0)
     tenant = make_tenant()
     held = threading.Event()
     release = threading.Event()
@@ -86,8 +92,12 @@ def test_authentication_is_one_read_that_never_waits_for_a_writer(engine, make_t
     thread.start()
     try:
         assert held.wait(10)
-        principal = authenticate(engine, tenant["token"], clock)
-        assert principal is not None and principal.tenant_id == tenant["id"]
+        found = []
+        reader = threading.Thread(target=lambda: found.append(authenticate(engine, tenant["token"], clock)))
+        reader.start()
+        reader.join(10)
+        assert not reader.is_alive(), "authentication waited for the writer"
+        assert found[0] is not None and found[0].tenant_id == tenant["id"]
     finally:
         release.set()
         thread.join(10)

@@ -95,7 +95,7 @@ def credential_by_token_hash(engine: Engine, token_hash: str) -> dict | None:
     every request (issue 14). One statement, prepared once (``prepared``), on a pooled connection
     and outside any transaction of ours: a single SELECT reads one consistent snapshot, so the
     BEGIN and COMMIT around it (a unit of work) bought nothing but their cost."""
-    with engine.connect() as conn:
+    with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:  # a fallback never takes the write lock
         ready = prepared.prepare(conn, _CREDENTIAL, ("token_hash",))
         if ready is None:
             row = conn.execute(_CREDENTIAL, {"token_hash": token_hash}).mappings().first()
