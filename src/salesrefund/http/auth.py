@@ -49,16 +49,13 @@ def authorize(request: Request, permission: str) -> Principal:
 def require(permission: str):
     """A dependency: the caller's principal, which must hold ``permission`` (or admin).
 
-    Routes of ``ExactJSONRoute`` authorize in the endpoint's thread-pool trip, or first when the
-    request fails before it, so 401 and 403 come before any validation error (R18's precedence).
-    It is async so that a principal already authorized costs no second trip through the thread
-    pool."""
+    Routes of ``ExactJSONRoute`` run it before reading the body, so 401 and 403 come before any
+    validation error (R18's precedence). It is async so that a principal already authorized costs
+    no second trip through the thread pool."""
 
-    async def dependency(request: Request) -> Principal | None:
+    async def dependency(request: Request) -> Principal:
         if getattr(request.state, "principal", None) is not None:  # authorized by the route: no I/O left
             return authorize(request, permission)
-        if getattr(request.state, "authorize_in_endpoint", False):
-            return None  # ExactJSONRoute authorizes in the endpoint's own thread-pool trip
         return await run_in_threadpool(authorize, request, permission)
 
     dependency.permission = permission

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import functools
-import inspect
 import json
 import re
-from inspect import iscoroutinefunction
 from decimal import Decimal
 
 from fastapi import Request
@@ -130,12 +127,7 @@ def holds_nul(value) -> bool:
 
 
 def _check_depth(body: bytes | str) -> None:
-    """Refuse deep nesting with a linear scan (strings skipped), so the parser never recurses far.
-    A body with no more brackets than the limit cannot nest deeper: counted in C, it skips the
-    scan (a refund's body has a handful; the scan costs ~6 µs for one, issue 14)."""
-    opening = (b"[", b"{") if isinstance(body, (bytes, bytearray)) else ("[", "{")
-    if body.count(opening[0]) + body.count(opening[1]) <= MAX_JSON_DEPTH:
-        return
+    """Refuse deep nesting with a linear scan (strings skipped), so the parser never recurses far."""
     text = body.decode("utf-8", "replace") if isinstance(body, (bytes, bytearray)) else body
     depth, in_string, escaped = 0, False, False
     for char in text:
@@ -164,69 +156,28 @@ class ExactJSONRequest(Request):
 
 
 class ExactJSONRoute(APIRoute):
-    """A route whose JSON body is decoded with ``loads_exact``, and whose caller's 401 and 403
-    precede every validation error (R18).
-
-    A synchronous endpoint is authorized in its own thread-pool trip, before it runs (issue 14:
-    one trip a request, not one for the credential and one for the endpoint); when anything fails
-    before the endpoint runs (a malformed body, a validation error), the caller is authorized first
-    and a 401 or 403 is what is answered. Other endpoints are authorized before the body is read."""
-
-    def __init__(self, path: str, endpoint, **kwargs):
-        super().__init__(path, _authorizing(endpoint) or endpoint, **kwargs)
+    """A route whose JSON body is decoded with ``loads_exact``, and whose caller is authenticated
+    and authorized before the body is read (401 and 403 precede validation errors, R18)."""
 
     def get_route_handler(self):
+        handler = super().get_route_handler()
         permission = next((getattr(d.call, "permission") for d in self.dependant.dependencies
                            if hasattr(d.call, "permission")), None)
-        deferred = getattr(self.endpoint, "authorizes", False)
-        handler = super().get_route_handler()
 
         async def exact_handler(request: Request):
             request = ExactJSONRequest(request.scope, request.receive)
-            if permission is not None and not deferred:
+            if permission is not None:
                 await run_in_threadpool(authorize, request, permission)
-            request.state.authorize_in_endpoint = deferred
-            try:
-                if request.method in ("POST", "PUT", "PATCH"):
-                    try:  # a lone surrogate is refused naming its field; other faults are FastAPI's to report
-                        await request.json()
-                    except Invalid:
-                        raise
-                    except Exception:
-                        pass
-                return await handler(request)
-            except Exception:
-                if deferred and not getattr(request.state, "authorization_tried", False):
-                    await run_in_threadpool(authorize, request, permission)  # 401 and 403 come first
-                raise
+            if request.method in ("POST", "PUT", "PATCH"):
+                try:  # a lone surrogate is refused naming its field; other faults are FastAPI's to report
+                    await request.json()
+                except Invalid:
+                    raise
+                except Exception:
+                    pass
+            return await handler(request)
 
         return exact_handler
-
-
-def _authorizing(endpoint):
-    """``endpoint`` authorizing its caller first, in its own thread-pool trip; None unless it is
-    synchronous (FastAPI runs it in the thread pool) and takes the ``Request`` and a ``require``
-    dependency. Its signature is the endpoint's (``functools.wraps``), so FastAPI reads the same
-    parameters and the OpenAPI document is unchanged."""
-    if iscoroutinefunction(endpoint):
-        return None
-    parameters = inspect.signature(endpoint).parameters.values()
-    request_name = next((p.name for p in parameters if p.annotation in (Request, "Request")), None)
-    required = next(((p.name, p.default.dependency.permission) for p in parameters
-                     if hasattr(getattr(p.default, "dependency", None), "permission")), None)
-    if request_name is None or required is None:
-        return None
-    principal_name, permission = required
-
-    @functools.wraps(endpoint)
-    def authorized_endpoint(*args, **values):
-        request = values[request_name]
-        request.state.authorization_tried = True  # whatever it raises is the answer: not asked twice
-        values[principal_name] = authorize(request, permission)
-        return endpoint(*args, **values)
-
-    authorized_endpoint.authorizes = True
-    return authorized_endpoint
 
 
 def problem_body(code: str, status: int, detail: str, violations: list[Violation],
