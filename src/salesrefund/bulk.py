@@ -125,6 +125,9 @@ class _Shared(UnitOfWork):
         self.conn, self.store, self.tx = self.outer.conn, self.outer.store, self.outer.tx
         return self
 
+    def savepoint(self):
+        return self.outer.savepoint()  # numbered by the outer unit of work: names stay unique
+
     def commit(self) -> None:
         pass
 

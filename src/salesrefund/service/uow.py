@@ -63,6 +63,7 @@ class UnitOfWork:
         self.tenant_id = tenant_id
         self.write = write
         self.store_class = store  # a TenantStore, or a kind of it (store.documents.DocumentStore)
+        self.savepoints = 0  # savepoints set so far (their names: sr_1, sr_2, ...)
 
     def __enter__(self) -> "UnitOfWork":
         self.conn = self.engine.connect()
@@ -81,7 +82,7 @@ class UnitOfWork:
 
     def savepoint(self) -> Savepoint:
         """A savepoint in this transaction (set on the driver, ``store.prepared.Savepoint``)."""
-        self.savepoints = getattr(self, "savepoints", 0) + 1
+        self.savepoints += 1
         return Savepoint(self.conn, f"sr_{self.savepoints}")
 
     # -- the store's parts above one tenant, in this transaction ----------------------------------

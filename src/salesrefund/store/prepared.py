@@ -59,13 +59,14 @@ def prepare(conn: Connection, stmt: ClauseElement, names: tuple[str, ...]) -> Pr
     return None if found[1] is _UNPREPARABLE else found[1]
 
 
-def run(conn: Connection, stmt: ClauseElement, params: dict):
+def run(conn: Connection, stmt: ClauseElement, params: dict, *, begin: bool = True):
     """``conn.execute(stmt, params)``, on the driver when ``stmt`` can be prepared (both results
-    answer ``all``, ``first``, ``scalar``, ``scalar_one`` and ``rowcount``)."""
+    answer ``all``, ``first``, ``scalar``, ``scalar_one``, ``mappings`` and ``rowcount``).
+    ``begin=False``: see ``execute`` (the SQLAlchemy fallback begins as the connection's options say)."""
     ready = prepare(conn, stmt, tuple(params))
     if ready is None:
         return conn.execute(stmt, params)
-    return execute(conn, ready, parameters(ready, params))
+    return execute(conn, ready, parameters(ready, params), begin=begin)
 
 
 def _compile(stmt, dialect, names):

@@ -96,13 +96,8 @@ def credential_by_token_hash(engine: Engine, token_hash: str) -> dict | None:
     and outside any transaction of ours: a single SELECT reads one consistent snapshot, so the
     BEGIN and COMMIT around it (a unit of work) bought nothing but their cost."""
     with engine.connect().execution_options(sqlite_begin="DEFERRED") as conn:  # a fallback never takes the write lock
-        ready = prepared.prepare(conn, _CREDENTIAL, ("token_hash",))
-        if ready is None:
-            row = conn.execute(_CREDENTIAL, {"token_hash": token_hash}).mappings().first()
-            return dict(row) if row is not None else None
-        row = prepared.execute(conn, ready, prepared.parameters(ready, {"token_hash": token_hash}),
-                               begin=False).first()
-        return dict(zip(ready.keys, row)) if row is not None else None
+        row = prepared.run(conn, _CREDENTIAL, {"token_hash": token_hash}, begin=False).mappings().first()
+        return dict(row) if row is not None else None
 
 
 # -- the write fence of a tenant being moved (service.uow.writable, service.moves) --------------------
