@@ -267,3 +267,49 @@ def test_a_number_is_not_a_request_object(books):
     assert ok(api.get(f"/v1/refunds/{posted['id']}"))["state"] == "posted"
     # an absent body, null or {} are still "no options"
     ok(api.client.post(f"/v1/refunds/{posted['id']}/void", content="null", headers=headers))
+
+
+# -- dates and repeated parameters in the query string -----------------------------------------------
+
+@pytest.mark.parametrize("path", ["/v1/refunds", "/v1/journal", "/v1/events"])
+@pytest.mark.parametrize("day", ["0", "-5.628859576884188e-243", "1780000000", "2026-06-15T00:00:00", "20260615",
+                                 "2026-6-15", "\u0662\u0660\u0662\u0666-\u0660\u0666-\u0661\u0665", " 2026-06-15"])
+def test_a_query_date_is_yyyy_mm_dd_and_nothing_else(books, path, day):
+    """``GET /v1/events?from=-5.6e-243`` answered 200 with the events since 1970 (pydantic reads a
+    number's text as seconds since 1970, and a midnight date-time as its day; found by the
+    stateful contract fuzzer)."""
+    api = books["api"]
+    for name in ("from", "to"):
+        problem(api.client.get(path, headers=api.headers(), params={name: day}), 422, "validation_error", f"/{name}")
+    assert api.client.get(path, headers=api.headers(), params={"from": "2026-06-15"}).status_code == 200
+
+
+@pytest.mark.parametrize("day", ["0", "2026-06-15T00:00:00", "2026-6-15"])
+def test_a_body_date_is_yyyy_mm_dd_and_nothing_else(books, day):
+    api = books["api"]
+    problem(api.post("/v1/periods/close", {"through": day}), 422, "validation_error", "/through")
+    problem(api.post("/v1/refunds", {"invoice": "INV-1", "lines": [{"line": 1, "quantity": "1"}], "posting_date": day}),
+            422, "validation_error", "/posting_date")
+    problem(api.post("/v1/events/replay", {"from": day, "to": "2026-06-15"}), 422, "validation_error", "/from")
+    assert ok(api.get("/v1/periods"))["closed_through"] is None
+    assert ok(api.get("/v1/refunds"))["items"] == []
+
+
+@pytest.mark.parametrize("path, query, field", [
+    ("/v1/events", "from=2026-01-01&from=2026-02-01", "/from"), ("/v1/refunds", "limit=5&limit=6", "/limit"),
+    ("/v1/refunds", "state=posted&invoice=INV-1&state=draft", "/state"), ("/v1/invoices", "customer=C1&customer=C2", "/customer"),
+])
+def test_a_query_parameter_given_twice_is_refused(books, path, query, field):
+    """FastAPI keeps the last of a repeated query parameter and drops the others without a word
+    (``?from=false&from={...}&from=-5e-243``, found by the stateful contract fuzzer)."""
+    api = books["api"]
+    refused = problem(api.client.get(f"{path}?{query}", headers=api.headers()), 422, "validation_error", field)
+    assert "more than once" in refused["detail"]
+    assert api.client.get(f"{path}?{query.split('&')[0]}", headers=api.headers()).status_code == 200
+
+
+def test_a_repeated_query_parameter_is_refused_after_the_caller_is_known(books):
+    """401 precedes every validation error (R18), this one too."""
+    api = books["api"]
+    problem(api.client.get("/v1/refunds?limit=5&limit=6"), 401, "unauthorized")
+    problem(api.client.get("/v1/refunds?limit=5&limit=6", headers={"Authorization": "Bearer nope"}), 401, "unauthorized")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request
@@ -125,8 +124,8 @@ def create_refund(request: Request, body: schemas.RefundIn, idempotency_key: Ide
 def list_refunds(request: Request, limit: Limit = 50, cursor: Cursor = None, invoice: Filter = None,
                  customer: Filter = None, state: Annotated[str | None, Query(pattern="^(draft|posted|voided)$")] = None,
                  number: Filter = None,
-                 date_from: Annotated[date | None, Query(alias="from")] = None,
-                 date_to: Annotated[date | None, Query(alias="to")] = None,
+                 date_from: Annotated[schemas.Day | None, Query(alias="from")] = None,
+                 date_to: Annotated[schemas.Day | None, Query(alias="to")] = None,
                  principal: Principal = require("refund:read")):
     return request.app.state.books.list_refunds(
         principal.tenant_id, cursor=_cursor(cursor), limit=limit, invoice=invoice, customer=customer,
@@ -184,8 +183,8 @@ def refund_audit(request: Request, refund_id: Key, principal: Principal = requir
 
 @router.get("/journal", tags=["ledger"], responses=R.ok(R.JournalPage))
 def journal(request: Request, limit: Limit = 50, cursor: Cursor = None,
-            date_from: Annotated[date | None, Query(alias="from")] = None,
-            date_to: Annotated[date | None, Query(alias="to")] = None,
+            date_from: Annotated[schemas.Day | None, Query(alias="from")] = None,
+            date_to: Annotated[schemas.Day | None, Query(alias="to")] = None,
             principal: Principal = require("refund:read")):
     return request.app.state.books.journal(principal.tenant_id, cursor=_cursor(cursor), limit=limit,
                                            date_from=date_from, date_to=date_to)

@@ -7,7 +7,7 @@ values with the same message.
 
 from __future__ import annotations
 
-import datetime as dt
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
@@ -40,15 +40,18 @@ def _integral(value):
     return value
 
 
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 LineNumber = Annotated[StrictInt, Field(ge=1, le=100_000), BeforeValidator(_integral)]
 
 
 def _date_text(value):
-    """A date is sent as text (``"2026-06-15"``): pydantic alone would take a number as seconds
-    since 1970 (``{"from": -1e-46}`` reopened every period, found by the contract fuzzer)."""
-    if isinstance(value, (str, date)):
+    """A date is sent as text, ``YYYY-MM-DD`` and nothing else (``"2026-06-15"``): pydantic alone
+    would take a number, or a number's text, as seconds since 1970 (``{"from": -1e-46}`` reopened
+    every period; ``?from=-5e-243`` read events from 1970: both found by the contract fuzzer), and
+    a midnight datetime as its day."""
+    if isinstance(value, date) or (isinstance(value, str) and ISO_DAY.fullmatch(value)):
         return value
-    raise PydanticCustomError("date_type", "Input should be a valid date")
+    raise PydanticCustomError("date_type", "Input should be a valid date, YYYY-MM-DD")
 
 
 Day = Annotated[date, BeforeValidator(_date_text)]
@@ -112,7 +115,7 @@ class StockReceiptIn(Strict):
     product: Code
     quantity: DecimalText
     location: Code | None = None
-    date: dt.date | None = None  # the receipt date; today when omitted
+    date: Day | None = None  # the receipt date; today when omitted
 
 
 class PaymentIn(Strict):

@@ -5,7 +5,7 @@ Every route needs the ``admin`` permission: an endpoint receives every object of
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Path, Query, Request
@@ -20,11 +20,12 @@ from . import responses as R
 from .auth import require
 from .native import Cursor, Limit, NO_NUL, _cursor
 from .problems import ExactJSONRoute
+from .schemas import Day
 
 router = APIRouter(prefix="/v1", route_class=ExactJSONRoute, responses=R.PROBLEM_RESPONSES, tags=["events"])
 Id = Annotated[str, Path(pattern=NO_NUL, max_length=64)]
-From = Annotated[date | None, Query(alias="from", description="first day (UTC) of the events' creation")]
-To = Annotated[date | None, Query(alias="to", description="last day (UTC) of the events' creation")]
+From = Annotated[Day | None, Query(alias="from", description="first day (UTC) of the events' creation")]
+To = Annotated[Day | None, Query(alias="to", description="last day (UTC) of the events' creation")]
 
 
 class WebhookIn(BaseModel):
@@ -42,8 +43,8 @@ class ReplayIn(BaseModel):
 
 
 class RangeReplayIn(ReplayIn):
-    date_from: date = Field(alias="from")
-    date_to: date = Field(alias="to")
+    date_from: Day = Field(alias="from")
+    date_to: Day = Field(alias="to")
 
 
 class WebhookOut(R.Out):
