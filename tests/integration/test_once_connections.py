@@ -144,3 +144,55 @@ def test_terminating_the_servers_connections_under_load_gives_no_500(books, engi
     assert set(statuses) <= {201, 503}, statuses
     made = len(ok(api.get("/v1/refunds", invoice="INV-LOAD"))["items"])
     assert made == statuses.count(201)
+
+
+# -- a backend terminated in the middle of psycopg's pipeline (executemany) ---------------------------
+
+def _ended_mid_pipeline():
+    """The error psycopg raised in CI when ``pg_terminate_backend`` hit a refund's ``executemany``:
+    "cannot exit pipeline mode while busy", raised while handling the server's ``AdminShutdown``,
+    with the connection not yet marked broken (so SQLAlchemy saw no disconnect: 500)."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        try:
+            raise psycopg.errors.AdminShutdown("terminating connection due to administrator command")
+        except psycopg.Error:
+            raise psycopg.OperationalError("cannot exit pipeline mode while busy")
+    except psycopg.OperationalError as error:
+        return error
+
+
+def test_an_error_raised_while_handling_the_servers_end_of_the_connection_is_that_end():
+    from salesrefund.store.engine import server_ended
+
+    psycopg = pytest.importorskip("psycopg")
+    assert server_ended(_ended_mid_pipeline())
+    assert server_ended(psycopg.errors.AdminShutdown("terminating connection"))
+    assert server_ended(psycopg.errors.ConnectionFailure("connection failure"))  # class 08
+    assert not server_ended(psycopg.OperationalError("cannot exit pipeline mode while busy"))
+    assert not server_ended(psycopg.errors.SerializationFailure("could not serialize access"))
+    assert not server_ended(psycopg.errors.UniqueViolation("duplicate key"))
+    assert not server_ended(None)
+
+
+def test_a_backend_ended_mid_pipeline_is_a_lost_connection_retried_not_a_500(books, engine):
+    """The pipeline's error, at a refund's ``executemany`` (its tax rates), once: the connection is
+    discarded and the transaction run again, so the refund is made once and answered 201."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's pipeline is PostgreSQL's")
+    api = books["api"]
+    left = [1]
+
+    def end_mid_pipeline(conn, cursor, statement, parameters, context, executemany):
+        if left[0] and executemany and statement.lstrip().upper().startswith("INSERT INTO REFUND_TAXES"):
+            left[0] -= 1
+            raise _ended_mid_pipeline()
+
+    event.listen(engine, "before_cursor_execute", end_mid_pipeline)
+    try:
+        response = api.post("/v1/refunds", BODY, key="ended-mid-pipeline")
+    finally:
+        event.remove(engine, "before_cursor_execute", end_mid_pipeline)
+    assert left == [0]  # the pipeline's error was raised
+    assert response.status_code == 201, response.text
+    assert len(ok(api.get("/v1/refunds"))["items"]) == 1

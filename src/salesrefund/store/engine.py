@@ -66,8 +66,36 @@ def make_engine(url: str, *, pool_size: int = 10, synchronous: str = "FULL") -> 
         # still the extended protocol with bound parameters. Everything else salesrefund does is
         # transaction-scoped already (advisory locks, SET LOCAL), see docs/decisions.md.
         connect_args["prepare_threshold"] = None
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                         connect_args=connect_args)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                           connect_args=connect_args)
+    event.listen(engine, "handle_error", _ended_by_server)
+    return engine
+
+
+SERVER_ENDED_SQLSTATES = ("57P01", "57P02", "57P03")  # admin shutdown (pg_terminate_backend), crash, startup
+
+
+def server_ended(error: BaseException | None) -> bool:
+    """PostgreSQL ended the connection: the error says so (``57P0x``, a class-08 connection error),
+    or it was raised while handling one that did. psycopg's pipeline (``executemany``) reports a
+    backend terminated mid-pipeline as "cannot exit pipeline mode while busy", raised while
+    handling the ``AdminShutdown``, before it marks the connection broken; SQLAlchemy alone then
+    sees no disconnect, and the request answered 500 instead of 503 (CI, issue 9 item 13's test)."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        state = getattr(error, "sqlstate", None) or ""
+        if state in SERVER_ENDED_SQLSTATES or state.startswith("08"):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _ended_by_server(context) -> None:
+    """``handle_error``: a connection the server ended is a disconnect (SQLAlchemy invalidates it,
+    ``service.uow.lost`` sees it: retried before the commit, 503 after)."""
+    if not context.is_disconnect and server_ended(context.original_exception):
+        context.is_disconnect = True
 
 
 class WriterQueue:
