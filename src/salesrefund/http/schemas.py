@@ -40,8 +40,10 @@ def _integral(value):
     return value
 
 
-ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 LineNumber = Annotated[StrictInt, Field(ge=1, le=100_000), BeforeValidator(_integral)]
+
+
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")  # ASCII digits only: \d also takes ٢٠٢٦
 
 
 def _date_text(value):
